@@ -1,0 +1,43 @@
+# Two commands do all setup: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export ANSWERDESK_KB ?= kb_source
+export ANSWERDESK_INDEX ?= var/index
+
+.PHONY: run test install install-st index check bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The sentence-transformers backend: CPU torch from this disk first, so pip never pulls a CUDA build.
+install-st: $(STAMP)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[st,lexical,test]'
+
+index: $(STAMP)
+	$(BIN)/answerdesk reindex
+
+check: $(STAMP)
+	$(BIN)/answerdesk reindex --check
+
+run: index
+	$(BIN)/answerdesk ask
+
+test: install-st
+	$(BIN)/python -m pytest
+
+bench: install-st
+	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/language.py
+
+clean:
+	rm -rf var

@@ -1,0 +1,123 @@
+"""Settings: one frozen dataclass, read from the environment and an optional TOML file.
+
+Every field is declared once, with its environment variable, default and help text;
+`README.md` documents them all (a test checks it). Precedence: environment, then the
+TOML file named by ANSWERDESK_CONFIG, then the default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from bot.errors import ConfigError
+
+
+def _setting(default: Any, env: str, help: str) -> Any:
+    return field(default=default, metadata={"env": env, "help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    kb_dir: str = _setting("kb_source", "ANSWERDESK_KB", "Folder of the knowledge base: <lang>/<article-id>.md files.")
+    index_dir: str = _setting("var/index", "ANSWERDESK_INDEX", "Folder the search index is built into and served from.")
+    db: str = _setting("var/answerdesk.db", "ANSWERDESK_DB", "SQLite file of conversations, messages, feedback and tickets.")
+    encoder: str = _setting(
+        "use",
+        "ANSWERDESK_ENCODER",
+        "Sentence encoder: 'use' (multilingual USE, offline, no torch), 'st:<model name or path>' "
+        "(sentence-transformers, needs the 'st' extra) or 'hash' (tests only).",
+    )
+    threads: int = _setting(1, "ANSWERDESK_THREADS", "BLAS/OpenMP threads for encoding and search of one message.")
+    build_threads: int = _setting(2, "ANSWERDESK_BUILD_THREADS", "BLAS/OpenMP threads used while reindexing.")
+    languages: str = _setting(
+        "",
+        "ANSWERDESK_LANGUAGES",
+        "Comma-separated ISO 639-1 codes the bot serves; empty means the KB's languages plus the bot's phrase languages.",
+    )
+    extra_languages: str = _setting(
+        "",
+        "ANSWERDESK_EXTRA_LANGUAGES",
+        "Comma-separated codes the language decision may also recognise (answers fall back to a KB language).",
+    )
+    default_language: str = _setting("en", "ANSWERDESK_DEFAULT_LANGUAGE", "Language used when nothing else tells.")
+    lang_backend: str = _setting("langdetect", "ANSWERDESK_LANG_BACKEND", "Language detector: 'langdetect' or 'lingua'.")
+    answer_threshold: float | None = _setting(
+        None, "ANSWERDESK_ANSWER_THRESHOLD", "Override the calibrated score above which the bot answers outright."
+    )
+    handoff_threshold: float | None = _setting(
+        None, "ANSWERDESK_HANDOFF_THRESHOLD", "Override the calibrated score below which the bot hands off."
+    )
+    clarify_margin: float | None = _setting(
+        None, "ANSWERDESK_CLARIFY_MARGIN", "Override the score gap under which close candidates are offered as choices."
+    )
+    ann_min_vectors: int = _setting(
+        20000, "ANSWERDESK_ANN_MIN_VECTORS", "Vectors from which the index is approximate (HNSW) instead of exact."
+    )
+    lexical: bool = _setting(False, "ANSWERDESK_LEXICAL", "Add BM25 (bm25s) lexical scores to the semantic ones.")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Read every setting from the environment, then the TOML file, then defaults."""
+        env = os.environ if environ is None else environ
+        file_values: dict[str, Any] = {}
+        path = env.get("ANSWERDESK_CONFIG")
+        if path:
+            try:
+                file_values = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError) as e:
+                raise ConfigError("ANSWERDESK_CONFIG", path, f"Cannot read it as TOML: {e}") from e
+            known = {f.name for f in fields(cls)}
+            unknown = sorted(set(file_values) - known)
+            if unknown:
+                raise ConfigError(unknown[0], file_values[unknown[0]], f"Unknown setting in {path}; known: {', '.join(sorted(known))}.")
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            var = f.metadata["env"]
+            if var in env:
+                values[f.name] = _parse(var, env[var], f.type)
+            elif f.name in file_values:
+                values[f.name] = _parse(f.name, file_values[f.name], f.type)
+        return cls(**values)
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        """A copy with some fields replaced (command-line flags)."""
+        kept = {k: v for k, v in changes.items() if v is not None}
+        return type(self)(**{**{f.name: getattr(self, f.name) for f in fields(self)}, **kept})
+
+    def language_list(self, name: str) -> tuple[str, ...]:
+        """One of the comma-separated language settings as a tuple of codes."""
+        raw = getattr(self, name)
+        return tuple(code.strip().lower() for code in raw.split(",") if code.strip())
+
+
+def _parse(name: str, raw: Any, kind: Any) -> Any:
+    kind = str(kind)
+    if raw is None or (isinstance(raw, str) and raw.strip() == "" and "None" in kind):
+        return None
+    try:
+        if kind.startswith("bool"):
+            if isinstance(raw, bool):
+                return raw
+            lowered = str(raw).strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+    except (TypeError, ValueError) as e:
+        expected = kind.split(" ")[0]
+        raise ConfigError(name, raw, f"Not a valid {expected}.") from e
+    return str(raw)
+
+
+def describe_settings() -> list[tuple[str, str, str]]:
+    """(environment variable, default, help) for every setting, for docs and `--help`."""
+    return [(f.metadata["env"], repr(f.default), f.metadata["help"]) for f in fields(Settings)]

@@ -1,0 +1,207 @@
+"""Building a search index snapshot: embed passages, write FAISS, tables and manifest.
+
+A snapshot is a complete folder written next to the live one; `publish` then swaps the
+live path (a symlink) to it in one atomic rename, so readers see the old index or the new
+one and never half of either. A build that fails leaves the live index as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import faiss
+import numpy as np
+
+from bot.errors import SearchIndexError
+from index.embedding_cache import EmbeddingCache
+from index.encoders import Encoder
+from index.kb import KnowledgeBase
+from index.passages import KINDS, split_article
+
+FORMAT_VERSION = 1
+# Which part of an article speaks for it, and how loudly: measured in bench/retrieval.py.
+# The prototype (mean of title and example questions over all language versions) is the
+# most reliable; one close example question is nearly as good; a body passage matches
+# generic wording more easily, so it is damped.
+KIND_WEIGHTS = {"proto": 1.0, "title": 0.95, "question": 0.95, "passage": 0.85}
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    path: str
+    articles: int
+    versions: int
+    vectors: int
+    encoded: int
+    reused: int
+    index_type: str
+    seconds: float
+
+
+def builds_folder(index_dir: str | Path) -> Path:
+    index_dir = Path(index_dir)
+    return index_dir.parent / f"{index_dir.name}.builds"
+
+
+def build_snapshot(
+    kb: KnowledgeBase,
+    encoder: Encoder,
+    index_dir: str | Path,
+    ann_min_vectors: int = 20000,
+    show_progress: bool | None = None,
+) -> tuple[Path, BuildReport]:
+    """Write a complete, unpublished snapshot of `kb` next to `index_dir`."""
+    started = time.perf_counter()
+    folder = builds_folder(index_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    dest = folder / f"{stamp}-{kb.content_hash[:8]}"
+    tmp = folder / f".tmp-{stamp}-{os.getpid()}"
+    tmp.mkdir()
+    try:
+        report = _write_snapshot(kb, encoder, tmp, folder, ann_min_vectors, show_progress, started)
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest, BuildReport(**{**report.__dict__, "path": str(dest)})
+
+
+def _write_snapshot(kb, encoder, out: Path, cache_dir: Path, ann_min_vectors, show_progress, started) -> BuildReport:
+    ids = list(kb.article_ids)
+    position = {article_id: i for i, article_id in enumerate(ids)}
+    langs = sorted(kb.languages)
+    passages = [p for article in kb.articles for p in split_article(article)]
+    texts = [p.text for p in passages]
+
+    cache = EmbeddingCache(cache_dir, encoder.name, encoder.dim)
+    bar = _progress(len(texts), "embedding", show_progress)
+    vectors = cache.embed(texts, encoder.encode, progress=bar.update if bar else None)
+    if bar:
+        bar.close()
+    cache.save()
+
+    rows_article = [position[p.article_id] for p in passages]
+    rows_kind = [KINDS.index(p.kind) for p in passages]
+    rows_lang = [langs.index(p.lang) for p in passages]
+    protos = _prototypes(passages, vectors, position)
+    for article_index, proto in protos:
+        rows_article.append(article_index)
+        rows_kind.append(KINDS.index("proto"))
+        rows_lang.append(-1)
+    all_vectors = np.vstack([vectors, np.stack([v for _, v in protos])]) if protos else vectors
+    all_vectors = np.ascontiguousarray(all_vectors, dtype=np.float32)
+
+    index, index_type = _faiss_index(all_vectors, ann_min_vectors)
+    faiss.write_index(index, str(out / "vectors.faiss"))
+    np.savez(
+        out / "rows.npz",
+        article=np.asarray(rows_article, np.int32),
+        kind=np.asarray(rows_kind, np.int8),
+        lang=np.asarray(rows_lang, np.int16),
+    )
+    versions = {
+        article_id: {
+            a.lang: {"title": a.title, "body": a.body, "path": a.path, "updated": a.updated or _mtime(a.path), "questions": list(a.questions)}
+            for a in kb.versions(article_id)
+        }
+        for article_id in ids
+    }
+    (out / "articles.json").write_text(json.dumps({"ids": ids, "langs": langs, "versions": versions}, ensure_ascii=False), encoding="utf-8")
+    seconds = time.perf_counter() - started
+    manifest = {
+        "format": FORMAT_VERSION,
+        "encoder": encoder.name,
+        "dim": encoder.dim,
+        "kb_hash": kb.content_hash,
+        "kb_root": kb.root,
+        "articles": len(ids),
+        "versions": len(kb.articles),
+        "languages": langs,
+        "vectors": int(all_vectors.shape[0]),
+        "index_type": index_type,
+        "kind_weights": KIND_WEIGHTS,
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "build_seconds": round(seconds, 3),
+        "encoded": len(texts) - cache.hits,
+        "reused": cache.hits,
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    return BuildReport(str(out), len(ids), len(kb.articles), int(all_vectors.shape[0]), len(texts) - cache.hits, cache.hits, index_type, seconds)
+
+
+def _prototypes(passages, vectors: np.ndarray, position: dict[str, int]) -> list[tuple[int, np.ndarray]]:
+    """Per article: the normalised mean of its titles and example questions, all languages."""
+    sums: dict[int, np.ndarray] = {}
+    for passage, vector in zip(passages, vectors):
+        if passage.kind in ("title", "question"):
+            i = position[passage.article_id]
+            sums[i] = sums.get(i, 0) + vector
+    return [(i, s / (np.linalg.norm(s) or 1.0)) for i, s in sorted(sums.items())]
+
+
+def _faiss_index(vectors: np.ndarray, ann_min_vectors: int):
+    dim = vectors.shape[1]
+    if len(vectors) < ann_min_vectors:
+        index = faiss.IndexFlatIP(dim)
+        kind = "flat"
+    else:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        kind = "hnsw32"
+    index.add(vectors)
+    return index, kind
+
+
+def publish(snapshot: Path, index_dir: str | Path, keep: int = 3) -> None:
+    """Point `index_dir` at `snapshot` in one atomic rename, then prune old snapshots."""
+    index_dir = Path(index_dir)
+    if index_dir.exists() and not index_dir.is_symlink():
+        raise SearchIndexError(f"{index_dir} is a folder, not a link made by reindex; remove it and reindex")
+    link_tmp = index_dir.parent / f".{index_dir.name}.link-{os.getpid()}"
+    if link_tmp.is_symlink() or link_tmp.exists():
+        link_tmp.unlink()
+    os.symlink(os.path.relpath(snapshot, index_dir.parent), link_tmp)
+    os.replace(link_tmp, index_dir)
+    _prune(snapshot.parent, keep, current=snapshot)
+
+
+def _prune(folder: Path, keep: int, current: Path) -> None:
+    snapshots = sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
+    for old in snapshots[:-keep]:
+        if old.resolve() != current.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _mtime(path: str) -> str:
+    try:
+        return datetime.fromtimestamp(os.path.getmtime(path), timezone.utc).date().isoformat()
+    except OSError:
+        return ""
+
+
+class _Bar:
+    def __init__(self, total: int, label: str) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=total, desc=label, unit="passage", file=sys.stderr)
+
+    def update(self, n: int) -> None:
+        self._bar.update(n)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _progress(total: int, label: str, show: bool | None) -> "_Bar | None":
+    if show is None:
+        show = total >= 2000 and sys.stderr.isatty()
+    return _Bar(total, label) if show else None

@@ -1,0 +1,63 @@
+"""Embeddings of passages already encoded, keyed by encoder and text hash.
+
+Reindexing looks every passage up here first, so editing one article of ten thousand
+encodes only that article's passages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+
+def text_key(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+class EmbeddingCache:
+    def __init__(self, folder: str | Path, encoder_name: str, dim: int) -> None:
+        slug = hashlib.sha1(encoder_name.encode()).hexdigest()[:16]
+        self.path = Path(folder) / f"embeddings-{slug}.npz"
+        self.dim = dim
+        self._vectors: dict[bytes, np.ndarray] = {}
+        if self.path.exists():
+            try:
+                with np.load(self.path) as data:
+                    keys, vectors = data["keys"], data["vectors"]
+                self._vectors = {k.tobytes(): v for k, v in zip(keys, vectors) if v.shape == (dim,)}
+            except (OSError, ValueError, KeyError):
+                self._vectors = {}  # a damaged cache only costs time: rebuild it
+
+    def embed(self, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray], progress: Callable[[int], None] | None = None, batch: int = 512) -> np.ndarray:
+        """Vectors for `texts`, encoding only the ones not cached yet."""
+        keys = [text_key(t) for t in texts]
+        missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._vectors}.items())
+        for start in range(0, len(missing), batch):
+            chunk = missing[start : start + batch]
+            vectors = encode([t for _, t in chunk])
+            for (key, _), vector in zip(chunk, vectors):
+                self._vectors[key] = vector.astype(np.float16)
+            if progress:
+                progress(len(chunk))
+        self.hits = len(texts) - len(missing)
+        self._used = set(keys)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, key in enumerate(keys):
+            out[i] = self._vectors[key]
+        return out
+
+    def save(self) -> None:
+        """Write the entries the last build used, atomically."""
+        used = getattr(self, "_used", set(self._vectors))
+        keys = sorted(used)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp.npz")
+        # Raw uint8 rows: numpy "S" strings would drop trailing zero bytes of a key.
+        keys_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 16) if keys else np.zeros((0, 16), np.uint8)
+        vectors = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float16)
+        np.savez(tmp, keys=keys_array, vectors=vectors)
+        os.replace(tmp, self.path)

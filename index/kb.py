@@ -1,0 +1,171 @@
+"""Loading the knowledge base: `<lang>/<article-id>.md` files with YAML front matter.
+
+Every problem in the folder is collected and reported together, each naming its file,
+line and field, so a maintainer fixes them in one pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.errors import KBError, KBErrors
+
+_LANG = re.compile(r"^[a-z]{2}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_REQUIRED = ("id", "lang", "title")
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    lang: str
+    title: str
+    body: str
+    questions: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    path: str = ""
+    updated: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of what this article contributes to the index."""
+        text = "\x1f".join((self.id, self.lang, self.title, self.body, *self.questions))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    articles: tuple[Article, ...]
+    root: str = ""
+    _by_key: dict[tuple[str, str], Article] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_key.update({(a.id, a.lang): a for a in self.articles})
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(sorted({a.lang for a in self.articles}))
+
+    @property
+    def article_ids(self) -> tuple[str, ...]:
+        return tuple(sorted({a.id for a in self.articles}))
+
+    def get(self, article_id: str, lang: str) -> Article | None:
+        return self._by_key.get((article_id, lang))
+
+    def versions(self, article_id: str) -> list[Article]:
+        """Every language version of one article."""
+        return [a for a in self.articles if a.id == article_id]
+
+    @property
+    def content_hash(self) -> str:
+        digest = hashlib.sha256()
+        for article in sorted(self.articles, key=lambda a: (a.id, a.lang)):
+            digest.update(article.content_hash.encode())
+        return digest.hexdigest()
+
+
+def load_kb(root: str | Path) -> KnowledgeBase:
+    """Load and validate every article below `root`; raise KBErrors listing all problems."""
+    root = Path(root)
+    if not root.is_dir():
+        raise KBErrors([KBError(str(root), "knowledge base folder not found; set ANSWERDESK_KB or pass --kb DIR")])
+    articles: list[Article] = []
+    errors: list[KBError] = []
+    seen: dict[tuple[str, str], str] = {}
+    for path in sorted(root.glob("*/*.md")):
+        try:
+            article = parse_article(path)
+        except KBError as e:
+            errors.append(e)
+            continue
+        key = (article.id, article.lang)
+        if key in seen:
+            errors.append(KBError(str(path), f"duplicate article id {article.id!r} in language {article.lang!r}; also in {seen[key]}", field="id"))
+            continue
+        seen[key] = str(path)
+        articles.append(article)
+    for stray in sorted(root.glob("*.md")):
+        errors.append(KBError(str(stray), "articles belong in a language folder: move it to <lang>/" + stray.name))
+    if not articles and not errors:
+        errors.append(KBError(str(root), "the knowledge base is empty: add <lang>/<article-id>.md files"))
+    if errors:
+        raise KBErrors(errors)
+    return KnowledgeBase(articles=tuple(articles), root=str(root))
+
+
+def parse_article(path: Path) -> Article:
+    """Parse one article file; raise KBError naming the line or field at fault."""
+    name = str(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise KBError(name, f"not valid UTF-8 (byte {e.start}); save the file as UTF-8", line=line) from e
+    text = text.lstrip("\ufeff").replace("\r\n", "\n")
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        raise KBError(name, "missing front matter: the file must start with a '---' line", line=1)
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    except StopIteration:
+        raise KBError(name, "front matter is not closed: add a '---' line after it", line=1) from None
+    try:
+        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 2
+        problem = getattr(e, "problem", None) or str(e)
+        raise KBError(name, f"malformed front matter: {problem}", line=line) from e
+    if not isinstance(meta, dict):
+        raise KBError(name, "front matter must be a mapping of fields (id, lang, title, ...)", line=2)
+    for key in _REQUIRED:
+        value = meta.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise KBError(name, f"required field '{key}' is missing", line=_line_of(lines, key, end), field=key)
+        if not isinstance(value, (str, int, float)):
+            raise KBError(name, f"field '{key}' must be text", line=_line_of(lines, key, end), field=key)
+    article_id, lang = str(meta["id"]).strip(), str(meta["lang"]).strip().lower()
+    if not _ID.match(article_id):
+        raise KBError(name, f"id {article_id!r} may contain only letters, digits, '.', '_' and '-'", line=_line_of(lines, "id", end), field="id")
+    if not _LANG.match(lang):
+        raise KBError(name, f"lang {lang!r} is not an ISO 639-1 code such as 'en'", line=_line_of(lines, "lang", end), field="lang")
+    folder = path.parent.name
+    if lang != folder:
+        raise KBError(name, f"lang {lang!r} does not match its folder {folder!r}; move the file or fix the field", line=_line_of(lines, "lang", end), field="lang")
+    questions = _string_list(meta.get("questions"), name, "questions", _line_of(lines, "questions", end))
+    tags = _string_list(meta.get("tags"), name, "tags", _line_of(lines, "tags", end))
+    updated = meta.get("updated", "")
+    return Article(
+        id=article_id,
+        lang=lang,
+        title=str(meta["title"]).strip(),
+        body="\n".join(lines[end + 1 :]).strip(),
+        questions=questions,
+        tags=tags,
+        path=name,
+        updated=str(updated) if updated else "",
+    )
+
+
+def _string_list(value: object, name: str, key: str, line: int | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+        raise KBError(name, f"field '{key}' must be a list of text items", line=line, field=key)
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def _line_of(lines: list[str], key: str, end: int) -> int | None:
+    for i in range(1, end):
+        if lines[i].startswith(f"{key}:"):
+            return i + 1
+    return None

@@ -1,0 +1,87 @@
+"""Shared fixtures: a KB written by the test, and the real encoder loaded once."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that opens a connection to anything but this machine."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1", "")) and self.family != socket.AF_UNIX:
+            raise RuntimeError(f"test tried to reach the network: {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("ANSWERDESK_"):
+            monkeypatch.delenv(name)
+
+
+def write_article(root: Path, lang: str, article_id: str, title: str, body: str = "", questions: list[str] | None = None, raw_front: str | None = None) -> Path:
+    folder = root / lang
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{article_id}.md"
+    if raw_front is not None:
+        path.write_text(raw_front, encoding="utf-8")
+        return path
+    lines = ["---", f"id: {article_id}", f"lang: {lang}", f"title: {title!r}"]
+    if questions:
+        lines.append("questions:")
+        lines += [f"  - {q!r}" for q in questions]
+    lines += ["---", body]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def article_writer(tmp_path: Path) -> Callable[..., Path]:
+    root = tmp_path / "kb"
+    root.mkdir()
+    return lambda *a, **k: write_article(root, *a, **k)
+
+
+@pytest.fixture(scope="session")
+def use_encoder():
+    from index.encoders import USEEncoder
+
+    return USEEncoder(threads=1)
+
+
+SMALL_KB = [
+    ("en", "reset-password", "How to reset your password", "Open Settings, choose Security and press Reset password. We e-mail you a link.",
+     ["I forgot my password", "how do I change my password", "can't log in, password lost"]),
+    ("tr", "reset-password", "Şifrenizi nasıl sıfırlarsınız", "Ayarlar'ı açın, Güvenlik'i seçin ve Şifreyi sıfırla'ya basın.",
+     ["Şifremi unuttum", "şifremi nasıl değiştiririm"]),
+    ("en", "refund", "Refunds and returns", "You can return any item within 30 days for a full refund. Refunds reach your card in 5 days.",
+     ["I want my money back", "how do I return an item", "refund policy"]),
+    ("ar", "refund", "الاسترداد والإرجاع", "يمكنك إرجاع أي منتج خلال 30 يومًا واسترداد المبلغ كاملًا.",
+     ["أريد استرداد أموالي", "كيف أرجع منتجًا"]),
+    ("en", "shipping", "Shipping times and costs", "Orders ship in 2 business days. Delivery takes 3 to 5 days; shipping is free over 50 euros.",
+     ["when will my order arrive", "how much is delivery", "how long does shipping take"]),
+    ("en", "opening-hours", "Our opening hours", "Our support team works Monday to Friday, 9:00 to 18:00.",
+     ["when are you open", "what are your support hours", "are you open on weekends"]),
+    ("en", "delete-account", "Deleting your account", "To delete your account, open Settings, Account, Delete account. This cannot be undone.",
+     ["how do I delete my account", "close my account", "remove my profile"]),
+]
+
+
+@pytest.fixture
+def small_kb(tmp_path: Path) -> Path:
+    root = tmp_path / "kb"
+    for lang, article_id, title, body, questions in SMALL_KB:
+        write_article(root, lang, article_id, title, body, questions)
+    return root

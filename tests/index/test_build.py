@@ -1,0 +1,94 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.errors import KBErrors
+from bot.reindex import reindex
+from index.encoders import HashEncoder
+from index.search import LiveIndex, SearchIndex
+
+from tests.conftest import write_article
+
+
+def settings_for(kb: Path, tmp_path: Path) -> Settings:
+    return Settings(kb_dir=str(kb), index_dir=str(tmp_path / "var" / "index"), encoder="hash")
+
+
+def test_build_writes_a_complete_snapshot(small_kb: Path, tmp_path: Path) -> None:
+    settings = settings_for(small_kb, tmp_path)
+    report = reindex(settings, encoder=HashEncoder())
+    index = SearchIndex(settings.index_dir)
+    m = index.manifest
+    assert m["encoder"] == "hash-3gram:1" and m["dim"] == 256 and m["articles"] == 5 and m["versions"] == 7
+    assert m["vectors"] == index.faiss.ntotal == report.build.vectors
+    assert m["kb_hash"] and m["built_at"] and m["index_type"] == "flat"
+    assert index.calibration["thresholds"]["handoff"] <= index.calibration["thresholds"]["answer"]
+    assert os.path.islink(settings.index_dir)
+
+
+def test_exact_match_finds_its_article(small_kb: Path, tmp_path: Path) -> None:
+    settings = settings_for(small_kb, tmp_path)
+    encoder = HashEncoder()
+    reindex(settings, encoder=encoder)
+    index = SearchIndex(settings.index_dir)
+    [best, *_] = index.search(encoder.encode(["how much is delivery"])[0])
+    assert best.article_id == "shipping" and best.kind == "question"
+
+
+def test_reindex_reuses_unchanged_embeddings(small_kb: Path, tmp_path: Path) -> None:
+    settings = settings_for(small_kb, tmp_path)
+    first = reindex(settings, encoder=HashEncoder()).build
+    write_article(small_kb, "en", "shipping", "Shipping times", "Orders ship the same day.", ["when will my order arrive"])
+    second = reindex(settings, encoder=HashEncoder()).build
+    assert first.encoded == first.vectors - 5 - first.reused  # prototypes are computed, not encoded
+    assert second.encoded == 2 and second.reused == second.vectors - 5 - 2  # its new title and passage
+
+
+def test_failed_reindex_leaves_the_old_index_serving(small_kb: Path, tmp_path: Path) -> None:
+    settings = settings_for(small_kb, tmp_path)
+    reindex(settings, encoder=HashEncoder())
+    live = LiveIndex(settings.index_dir)
+    before = live.current()
+    (small_kb / "en" / "broken.md").write_text("no front matter", encoding="utf-8")
+    with pytest.raises(KBErrors):
+        reindex(settings, encoder=HashEncoder())
+    assert live.current() is before
+    assert before.search(HashEncoder().encode(["refund policy"])[0])[0].article_id == "refund"
+
+
+def test_build_failure_midway_keeps_old_snapshot(small_kb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_for(small_kb, tmp_path)
+    reindex(settings, encoder=HashEncoder())
+    target = os.path.realpath(settings.index_dir)
+
+    class Exploding(HashEncoder):
+        def encode(self, texts):
+            raise RuntimeError("encoder crashed")
+
+    write_article(small_kb, "en", "new", "A new article", "Body", ["new question"])
+    with pytest.raises(RuntimeError):
+        reindex(settings, encoder=Exploding())
+    assert os.path.realpath(settings.index_dir) == target
+    builds = Path(target).parent
+    assert not [p for p in builds.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_live_index_moves_to_new_snapshot(small_kb: Path, tmp_path: Path) -> None:
+    settings = settings_for(small_kb, tmp_path)
+    reindex(settings, encoder=HashEncoder())
+    live = LiveIndex(settings.index_dir)
+    first = live.current()
+    write_article(small_kb, "en", "gift-cards", "Gift cards", "Buy gift cards in the shop.", ["do you sell gift cards"])
+    reindex(settings, encoder=HashEncoder())
+    second = live.current()
+    assert second is not first and "gift-cards" in second.versions and "gift-cards" not in first.versions
+
+
+def test_approximate_index_above_threshold(small_kb: Path, tmp_path: Path) -> None:
+    settings = settings_for(small_kb, tmp_path).with_overrides(ann_min_vectors=10)
+    reindex(settings, encoder=HashEncoder())
+    index = SearchIndex(settings.index_dir)
+    assert index.manifest["index_type"].startswith("hnsw")
+    assert index.search(HashEncoder().encode(["I forgot my password"])[0])[0].article_id == "reset-password"
