@@ -21,6 +21,7 @@ import faiss
 import numpy as np
 
 from bot.errors import SearchIndexError
+from index.classifier import train_classifier
 from index.embedding_cache import EmbeddingCache
 from index.encoders import Encoder
 from index.kb import KnowledgeBase
@@ -31,7 +32,7 @@ FORMAT_VERSION = 1
 # The prototype (mean of title and example questions over all language versions) is the
 # most reliable; one close example question is nearly as good; a body passage matches
 # generic wording more easily, so it is damped.
-KIND_WEIGHTS = {"proto": 1.0, "title": 0.95, "question": 0.95, "passage": 0.85}
+KIND_WEIGHTS = {"proto": 1.0, "title": 0.9, "question": 0.9, "passage": 0.85}
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,10 @@ def _write_snapshot(kb, encoder, out: Path, cache_dir: Path, ann_min_vectors, sh
     all_vectors = np.vstack([vectors, np.stack([v for _, v in protos])]) if protos else vectors
     all_vectors = np.ascontiguousarray(all_vectors, dtype=np.float32)
 
+    examples = np.isin(np.asarray(rows_kind[: len(passages)]), (KINDS.index("title"), KINDS.index("question")))
+    classifier = train_classifier(vectors[examples], np.asarray(rows_article[: len(passages)])[examples])
+    if classifier is not None:
+        classifier.save(out / "classifier.npz")
     index, index_type = _faiss_index(all_vectors, ann_min_vectors)
     faiss.write_index(index, str(out / "vectors.faiss"))
     np.savez(
@@ -129,6 +134,7 @@ def _write_snapshot(kb, encoder, out: Path, cache_dir: Path, ann_min_vectors, sh
         "vectors": int(all_vectors.shape[0]),
         "index_type": index_type,
         "kind_weights": KIND_WEIGHTS,
+        "classifier": classifier is not None,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "build_seconds": round(seconds, 3),
         "encoded": len(texts) - cache.hits,

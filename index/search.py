@@ -13,6 +13,8 @@ import faiss
 import numpy as np
 
 from bot.errors import SearchIndexError
+from index.classifier import WEIGHT as CLASSIFIER_WEIGHT
+from index.classifier import Classifier
 from index.passages import KINDS
 
 EF_SEARCH = 128
@@ -49,6 +51,7 @@ class SearchIndex:
         self.calibration: dict[str, Any] = json.loads(calibration.read_text(encoding="utf-8")) if calibration.exists() else {}
         weights = self.manifest.get("kind_weights", {})
         self.kind_weight = np.array([weights.get(k, 1.0) for k in KINDS], dtype=np.float32)
+        self.classifier = Classifier.load(path / "classifier.npz")
         if hasattr(self.faiss, "hnsw"):
             self.faiss.hnsw.efSearch = EF_SEARCH
 
@@ -56,13 +59,36 @@ class SearchIndex:
     def encoder_name(self) -> str:
         return self.manifest["encoder"]
 
-    def search(self, vector: np.ndarray, k: int = 5, hits: int = 64, exclude_rows: set[int] | None = None) -> list[ArticleScore]:
-        """The `k` best articles for one query vector, each scored by its best-matching part."""
+    def search(
+        self,
+        vector: np.ndarray,
+        k: int = 5,
+        hits: int = 64,
+        exclude_rows: set[int] | None = None,
+        classifier: Classifier | None | str = "own",
+        extra: tuple[int, float, int] | None = None,
+    ) -> list[ArticleScore]:
+        """The `k` best articles for one query vector, each scored by its best-matching part.
+
+        `exclude_rows`, `classifier` and `extra` (article, score, row) let calibration search
+        as if one example question were not in the index.
+        """
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         sims, rows = self.faiss.search(query, min(hits, self.faiss.ntotal))
-        return self.rank(sims[0], rows[0], k, exclude_rows)
+        best = self._best_per_article(sims[0], rows[0], exclude_rows)
+        if extra is not None and (extra[0] not in best or extra[1] > best[extra[0]][0]):
+            best[extra[0]] = (extra[1], extra[2])
+        model = self.classifier if classifier == "own" else classifier
+        if model is not None:
+            log_p = model.log_proba(query[0])
+            best = {a: (s + CLASSIFIER_WEIGHT * log_p.get(a, -20.0), row) for a, (s, row) in best.items()}
+        return self._top(best, k)
 
-    def rank(self, sims: np.ndarray, rows: np.ndarray, k: int, exclude_rows: set[int] | None = None) -> list[ArticleScore]:
+    def rank(self, sims: np.ndarray, rows: np.ndarray, k: int) -> list[ArticleScore]:
+        """Articles from raw FAISS hits by similarity alone (no classifier)."""
+        return self._top(self._best_per_article(sims, rows, None), k)
+
+    def _best_per_article(self, sims: np.ndarray, rows: np.ndarray, exclude_rows: set[int] | None) -> dict[int, tuple[float, int]]:
         """Group raw vector hits by article, weighting each by what kind of passage it is."""
         best: dict[int, tuple[float, int]] = {}
         for sim, row in zip(sims.tolist(), rows.tolist()):
@@ -72,6 +98,9 @@ class SearchIndex:
             article = int(self.row_article[row])
             if article not in best or score > best[article][0]:
                 best[article] = (score, row)
+        return best
+
+    def _top(self, best: dict[int, tuple[float, int]], k: int) -> list[ArticleScore]:
         ranked = sorted(best.items(), key=lambda item: -item[1][0])[:k]
         return [
             ArticleScore(

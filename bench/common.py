@@ -1,0 +1,74 @@
+"""Helpers shared by the benchmarks: eval data, KB writing, timing, tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+def eval_dir() -> Path:
+    path = Path(os.environ.get("ANSWERDESK_EVAL_DIR", REPO.parent / "shared" / "eval"))
+    if not path.is_dir():
+        raise SystemExit(f"evaluation data not found at {path}: set ANSWERDESK_EVAL_DIR")
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_kb(root: Path, articles: Iterable[tuple[str, str, str, Sequence[str], str]]) -> Path:
+    """Write (lang, id, title, questions, body) tuples in the KB article format."""
+    for lang, article_id, title, questions, body in articles:
+        folder = root / lang
+        folder.mkdir(parents=True, exist_ok=True)
+        front = {"id": article_id, "lang": lang, "title": title, "questions": list(questions)}
+        lines = ["---"] + [f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in front.items()] + ["---", body, ""]
+        (folder / f"{article_id}.md").write_text("\n".join(lines), encoding="utf-8")
+    return root
+
+
+def percentile_ms(samples: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(samples) * 1000, q))
+
+
+def table(title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    rows = [[_fmt(c) for c in r] for r in rows]
+    widths = [max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h)) for i, h in enumerate(header)]
+    print(f"\n{title}")
+    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths)))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+    sys.stdout.flush()
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+def progress(label: str, done: int, total: int) -> None:
+    if done == total or done % max(1, total // 20) == 0:
+        print(f"\r  {label}: {done}/{total}", end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+
+class Timer:
+    def __enter__(self) -> "Timer":
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.start
