@@ -21,7 +21,7 @@ install: $(STAMP)
 # The sentence-transformers backend: CPU torch from this disk first, so pip never pulls a CUDA build.
 install-st: $(STAMP)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[st,lexical,test]'
+	$(BIN)/pip install -q -e '.[st,bench,test]'
 
 index: $(STAMP)
 	$(BIN)/answerdesk reindex

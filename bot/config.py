@@ -24,7 +24,6 @@ def _setting(default: Any, env: str, help: str) -> Any:
 class Settings:
     kb_dir: str = _setting("kb_source", "ANSWERDESK_KB", "Folder of the knowledge base: <lang>/<article-id>.md files.")
     index_dir: str = _setting("var/index", "ANSWERDESK_INDEX", "Folder the search index is built into and served from.")
-    db: str = _setting("var/answerdesk.db", "ANSWERDESK_DB", "SQLite file of conversations, messages, feedback and tickets.")
     encoder: str = _setting(
         "use",
         "ANSWERDESK_ENCODER",
@@ -44,7 +43,7 @@ class Settings:
         "Comma-separated codes the language decision may also recognise (answers fall back to a KB language).",
     )
     default_language: str = _setting("en", "ANSWERDESK_DEFAULT_LANGUAGE", "Language used when nothing else tells.")
-    lang_backend: str = _setting("langdetect", "ANSWERDESK_LANG_BACKEND", "Language detector: 'langdetect' or 'lingua'.")
+    lang_backend: str = _setting("lingua", "ANSWERDESK_LANG_BACKEND", "Language detector: 'lingua' (measured best, bench/language.py) or 'langdetect'.")
     answer_threshold: float | None = _setting(
         None, "ANSWERDESK_ANSWER_THRESHOLD", "Override the calibrated score above which the bot answers outright."
     )
@@ -57,7 +56,6 @@ class Settings:
     ann_min_vectors: int = _setting(
         20000, "ANSWERDESK_ANN_MIN_VECTORS", "Vectors from which the index is approximate (HNSW) instead of exact."
     )
-    lexical: bool = _setting(False, "ANSWERDESK_LEXICAL", "Add BM25 (bm25s) lexical scores to the semantic ones.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

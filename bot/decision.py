@@ -7,7 +7,7 @@ from typing import Sequence
 
 from index.search import ArticleScore
 
-ANSWER, CLARIFY, HANDOFF = "answer", "clarify", "handoff"
+ANSWER, CLARIFY, HANDOFF, SMALLTALK = "answer", "clarify", "handoff", "smalltalk"
 MAX_CHOICES = 3
 
 
@@ -23,7 +23,7 @@ class Decision:
     action: str
     article_id: str | None
     candidates: tuple[ArticleScore, ...]
-    reason: str  # confident | close_candidates | low_confidence | not_covered | asked_for_person
+    reason: str  # confident | close_candidates | low_confidence | not_covered | asked_for_person | greeting | thanks
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -47,3 +47,8 @@ def decide(candidates: Sequence[ArticleScore], thresholds: Thresholds) -> Decisi
 def hand_off_requested(candidates: Sequence[ArticleScore]) -> Decision:
     """The customer asked for a person: keep what retrieval found as evidence for the agent."""
     return Decision(HANDOFF, None, tuple(candidates)[:MAX_CHOICES], "asked_for_person")
+
+
+def small_talk_decision(kind: str) -> Decision:
+    """A greeting or thanks: reply in kind, search nothing."""
+    return Decision(SMALLTALK, None, (), kind)

@@ -1,0 +1,176 @@
+"""The `answerdesk` command: reindex, ask, calibrate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence, TextIO
+
+from bot.calibration import Case, calibrate_labelled
+from bot.config import Settings, describe_settings
+from bot.engine import Engine, Inbound, Outcome, build_engine
+from bot.errors import AnswerdeskError, KBErrors
+from bot.reindex import reindex, write_calibration
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env().with_overrides(kb_dir=getattr(args, "kb", None), index_dir=getattr(args, "index", None))
+        return args.run(settings, args)
+    except KBErrors as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except AnswerdeskError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    settings_help = "\n".join(f"  {env} (default {default}): {text}" for env, default, text in describe_settings())
+    parser = argparse.ArgumentParser(
+        prog="answerdesk",
+        description="Answerdesk: a multilingual support bot over your help-center articles.",
+        epilog="settings (environment variables, or keys of the TOML file named by ANSWERDESK_CONFIG):\n" + settings_help,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("reindex", help="validate the KB and rebuild the search index")
+    p.add_argument("--kb", help="knowledge base folder (default: ANSWERDESK_KB)")
+    p.add_argument("--index", help="index folder (default: ANSWERDESK_INDEX)")
+    p.add_argument("--check", action="store_true", help="only validate the KB; build nothing")
+    p.set_defaults(run=_reindex)
+
+    p = sub.add_parser("ask", help="ask the bot a question (no TEXT: a prompt loop)")
+    p.add_argument("text", nargs="*", help="the question")
+    p.add_argument("--index", help="index folder (default: ANSWERDESK_INDEX)")
+    p.add_argument("--lang", help="language hint, as a channel would give it (e.g. tr-TR)")
+    p.add_argument("--batch", metavar="CASES.jsonl", help='one JSON line per input row {"text", "lang"}; "-" reads stdin')
+    p.set_defaults(run=_ask)
+
+    p = sub.add_parser("calibrate", help="set the thresholds from labelled questions")
+    p.add_argument("cases", metavar="CASES.jsonl", help='rows {"text", "article_id": id or null for "should hand off", "lang"?}')
+    p.add_argument("--index", help="index folder (default: ANSWERDESK_INDEX)")
+    p.set_defaults(run=_calibrate)
+    return parser
+
+
+def _reindex(settings: Settings, args: argparse.Namespace) -> int:
+    report = reindex(settings, check=args.check)
+    kb = report.kb
+    print(f"knowledge base {settings.kb_dir}: {len(kb.article_ids)} articles, {len(kb.articles)} language versions ({', '.join(kb.languages)})")
+    if report.build is None:
+        print("check passed: nothing built")
+        return 0
+    b = report.build
+    print(f"index {settings.index_dir} -> {b.path}: {b.vectors} vectors ({b.index_type}), {b.encoded} encoded, {b.reused} reused, {b.seconds:.1f} s")
+    cal = report.calibration
+    if cal:
+        t = cal.thresholds
+        print(f"calibration ({cal.source}, {cal.covered} held-out questions, {cal.uncovered} off-topic probes): answer >= {t.answer:.3f}, handoff < {t.handoff:.3f}, clarify margin {t.margin:.3f}; estimated handoff recall {cal.handoff_recall:.0%}")
+        print(f"  {'lang':5} {'questions':>9} {'coverage':>9} {'answered':>9} {'precision':>9} {'handoff recall':>15}")
+        for lang, row in cal.per_language.items():
+            recall = f"{row['handoff_recall']:.0%}" if "handoff_recall" in row else "-"
+            if row["covered_questions"]:
+                print(f"  {lang:5} {int(row['covered_questions']):>9} {row['coverage']:>9.0%} {row['answered']:>9.0%} {row['precision']:>9.0%} {recall:>15}")
+            else:
+                print(f"  {lang:5} {0:>9} {'-':>9} {'-':>9} {'-':>9} {recall:>15}")
+    return 0
+
+
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    engine = build_engine(settings)
+    engine.warm_up()
+    if args.batch:
+        source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")
+        with source:
+            return _ask_batch(engine, source, sys.stdout, args.batch)
+    if args.text:
+        _print_outcome(engine.respond(Inbound(" ".join(args.text), lang_hint=args.lang)))
+        return 0
+    history: list[str] = []
+    while True:
+        try:
+            text = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not text:
+            continue
+        outcome = engine.respond(Inbound(text, lang_hint=args.lang, history_langs=tuple(history)))
+        history.append(outcome.lang.lang)
+        _print_outcome(outcome)
+
+
+def _ask_batch(engine: Engine, source: TextIO, out: TextIO, name: str) -> int:
+    for number, line in enumerate(source, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            text = row["text"]
+            if not isinstance(text, str):
+                raise TypeError("'text' must be a string")
+        except (ValueError, KeyError, TypeError) as e:
+            raise AnswerdeskError(f"{name}:{number}: each line must be a JSON object with a 'text' string ({e})") from e
+        outcome = engine.respond(Inbound(text, lang_hint=row.get("lang")))
+        reply = outcome.replies[0]
+        out.write(
+            json.dumps(
+                {
+                    "text": text,
+                    "lang": outcome.lang.lang,
+                    "action": outcome.decision.action,
+                    "article_id": outcome.decision.article_id,
+                    "reply": reply.text,
+                    "candidates": [{"id": c.article_id, "score": round(c.score, 4)} for c in outcome.decision.candidates],
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
+    return 0
+
+
+def _print_outcome(outcome: Outcome) -> None:
+    d = outcome.decision
+    evidence = ", ".join(f"{c.article_id} {c.score:.3f} ({c.kind}, {c.lang})" for c in d.candidates)
+    print(f"[{outcome.lang.lang} via {outcome.lang.source}] {d.action} ({d.reason}); candidates: {evidence or 'none'}")
+    for reply in outcome.replies:
+        print(reply.text)
+        for number, choice in enumerate(reply.choices, 1):
+            print(f"  {number}. {choice.title} [{choice.article_id}]")
+    print()
+
+
+def _calibrate(settings: Settings, args: argparse.Namespace) -> int:
+    engine = build_engine(settings)
+    cases = []
+    with open(args.cases, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                cases.append(Case(row["text"], row.get("article_id"), row.get("lang", "")))
+            except (ValueError, KeyError) as e:
+                raise AnswerdeskError(f"{args.cases}:{number}: each line must be a JSON object with 'text' and 'article_id' (null to hand off)") from e
+    snapshot = engine.index.current()
+    unknown = sorted({c.article_id for c in cases if c.article_id and c.article_id not in snapshot.versions})
+    if unknown:
+        raise AnswerdeskError(f"{args.cases}: article ids not in the index: {', '.join(unknown[:5])}")
+    calibration = calibrate_labelled(snapshot, engine.encoder, cases)
+    path = write_calibration(settings.index_dir, calibration)
+    t = calibration.thresholds
+    print(f"calibrated on {calibration.covered} covered and {calibration.uncovered} uncovered questions: answer >= {t.answer:.3f}, handoff < {t.handoff:.3f}, margin {t.margin:.3f} -> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

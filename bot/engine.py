@@ -1,0 +1,178 @@
+"""The message path, top to bottom: language → retrieval → decision → reply.
+
+Channels hand the engine an `Inbound` and render the `Outcome` it returns; they decide
+nothing. Storing conversations around this path is the conversation layer's job.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import faiss
+
+from bot.calibration import Calibration
+from bot.config import Settings
+from bot.decision import ANSWER, CLARIFY, SMALLTALK, Decision, Thresholds, decide, hand_off_requested, small_talk_decision
+from bot.errors import SearchIndexError
+from bot.human_request import asks_for_human
+from bot.language import LanguageDecision, LanguageDetector
+from bot.phrases import language_name, phrase, phrase_languages
+from bot.smalltalk import small_talk
+from index.encoders import Encoder, make_encoder
+from index.search import LiveIndex, SearchIndex
+
+FALLBACK_THRESHOLDS = Thresholds(answer=0.6, handoff=0.45, margin=0.03)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One customer message as a channel hands it over."""
+
+    text: str
+    lang_hint: str | None = None  # raw: "tr-TR", "ar,en;q=0.8", Telegram's language_code
+    history_langs: Sequence[str] = ()  # languages of the conversation's earlier messages
+
+
+@dataclass(frozen=True)
+class Choice:
+    article_id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    author: str  # "bot"
+    text: str
+    action: str  # answer | clarify | handoff | smalltalk
+    article_id: str | None = None
+    article_lang: str | None = None
+    title: str | None = None
+    updated: str | None = None
+    choices: tuple[Choice, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    lang: LanguageDecision
+    decision: Decision
+    replies: tuple[Reply, ...] = field(default=())
+
+
+class Engine:
+    """Answers one message at a time from the live index, in the customer's language."""
+
+    def __init__(self, settings: Settings, encoder: Encoder, index: LiveIndex) -> None:
+        self.settings = settings
+        self.encoder = encoder
+        self.index = index
+        self._detectors: dict[tuple[str, ...], LanguageDetector] = {}
+        self._lock = threading.Lock()
+
+    # -- the path -------------------------------------------------------------
+    def respond(self, message: Inbound) -> Outcome:
+        """Decide what to say to one customer message."""
+        snapshot = self.snapshot()
+        lang = self.detector(snapshot).detect(message.text, hint=message.lang_hint, history=message.history_langs)
+        chat = small_talk(message.text)
+        if chat:
+            decision = small_talk_decision(chat)
+            return Outcome(lang, decision, (self.render(snapshot, decision, lang.lang),))
+        candidates = snapshot.search(self.encoder.encode([message.text])[0], k=3)
+        if asks_for_human(message.text, lang.lang):
+            decision = hand_off_requested(candidates)
+        else:
+            decision = decide(candidates, self.thresholds(snapshot))
+        return Outcome(lang, decision, (self.render(snapshot, decision, lang.lang),))
+
+    def answer_article(self, article_id: str, lang: str) -> Reply | None:
+        """The reply for an article the customer picked from the choices."""
+        snapshot = self.snapshot()
+        if article_id not in snapshot.versions:
+            return None
+        return self._answer(snapshot, article_id, lang)
+
+    # -- pieces ---------------------------------------------------------------
+    def snapshot(self) -> SearchIndex:
+        """The live index, refusing one built with another encoder (its vectors mean nothing here)."""
+        snapshot = self.index.current()
+        if snapshot.encoder_name != self.encoder.name:
+            raise SearchIndexError(
+                f"the index at {self.index.index_dir} was built with encoder {snapshot.encoder_name!r}, "
+                f"but ANSWERDESK_ENCODER gives {self.encoder.name!r}: run 'answerdesk reindex'"
+            )
+        return snapshot
+
+    def warm_up(self) -> None:
+        """Load the index, the encoder and the language models now rather than on the first message."""
+        self.respond(Inbound("hello"))
+
+    def thresholds(self, snapshot: SearchIndex) -> Thresholds:
+        """Calibrated thresholds of this snapshot, with configured overrides on top."""
+        calibrated = Calibration.from_dict(snapshot.calibration).thresholds if snapshot.calibration else FALLBACK_THRESHOLDS
+        s = self.settings
+        return Thresholds(
+            answer=s.answer_threshold if s.answer_threshold is not None else calibrated.answer,
+            handoff=s.handoff_threshold if s.handoff_threshold is not None else calibrated.handoff,
+            margin=s.clarify_margin if s.clarify_margin is not None else calibrated.margin,
+        )
+
+    def served_languages(self, snapshot: SearchIndex) -> tuple[str, ...]:
+        configured = self.settings.language_list("languages")
+        return configured or tuple(sorted(set(snapshot.langs) | set(phrase_languages())))
+
+    def detector(self, snapshot: SearchIndex) -> LanguageDetector:
+        served = self.served_languages(snapshot)
+        detector = self._detectors.get(served)
+        if detector is None:
+            with self._lock:
+                detector = self._detectors.get(served)
+                if detector is None:
+                    detector = LanguageDetector(
+                        served,
+                        extra=self.settings.language_list("extra_languages"),
+                        backend=self.settings.lang_backend,
+                        default=self.settings.default_language,
+                    )
+                    self._detectors[served] = detector
+        return detector
+
+    def render(self, snapshot: SearchIndex, decision: Decision, lang: str) -> Reply:
+        if decision.action == ANSWER and decision.article_id:
+            return self._answer(snapshot, decision.article_id, lang)
+        if decision.action == CLARIFY:
+            choices = tuple(Choice(c.article_id, self._version(snapshot, c.article_id, lang)[1]["title"]) for c in decision.candidates)
+            return Reply("bot", phrase("clarify_prompt", lang), CLARIFY, choices=choices)
+        if decision.action == SMALLTALK:
+            return Reply("bot", phrase("greeting" if decision.reason == "greeting" else "welcome", lang), SMALLTALK)
+        key = "handoff_requested" if decision.reason == "asked_for_person" else "handoff_not_covered"
+        return Reply("bot", phrase(key, lang), HANDOFF)
+
+    def _answer(self, snapshot: SearchIndex, article_id: str, lang: str) -> Reply:
+        version_lang, version = self._version(snapshot, article_id, lang)
+        text = f"{version['title']}\n\n{version['body']}".strip()
+        if version_lang != lang:
+            note = phrase(
+                "answer_other_language",
+                lang,
+                lang_name=language_name(lang, lang),
+                article_lang_name=language_name(version_lang, lang),
+            )
+            text = f"{note}\n\n{text}"
+        return Reply("bot", text, ANSWER, article_id, version_lang, version["title"], version.get("updated") or None)
+
+    def _version(self, snapshot: SearchIndex, article_id: str, lang: str) -> tuple[str, dict]:
+        """The article in `lang`, else in English, else in any language it has."""
+        versions = snapshot.versions[article_id]
+        for candidate in (lang, "en", *sorted(versions)):
+            if candidate in versions:
+                return candidate, versions[candidate]
+        raise KeyError(article_id)
+
+
+def build_engine(settings: Settings) -> Engine:
+    """An engine over the index published at settings.index_dir."""
+    faiss.omp_set_num_threads(settings.threads)  # one query gains nothing from more threads
+    encoder = make_encoder(settings.encoder, threads=settings.threads)
+    return Engine(settings, encoder, LiveIndex(settings.index_dir))
