@@ -31,6 +31,7 @@ MIN_COVERAGE = 0.9  # keep answering at least this share of covered questions
 ANSWER_PRECISION = 0.5  # answer outright where the best article is more often right than wrong
 CLARIFY_WRONG_RATE = 0.5  # offer choices where the best of two close articles is wrong this often
 MAX_MARGIN = 0.05
+SEPARATION = 0.98  # quantiles that count as "almost every" score when looking for a gap
 MAX_PROBES = 3000
 FOLDS = 3
 
@@ -150,15 +151,7 @@ def _choose(covered: list[_Scored], uncovered: list[_Scored], source: str, hando
     covered_top = np.array([s.ranked[0].score if s.ranked else 0.0 for s in covered])
     right = np.array([bool(s.ranked) and s.ranked[0].article_id == s.expected for s in covered])
     uncovered_top = np.array([s.ranked[0].score if s.ranked else 0.0 for s in uncovered])
-    if len(uncovered_top):
-        handoff = float(np.quantile(uncovered_top, handoff_recall))
-    elif len(covered_top):
-        handoff = float(np.quantile(covered_top, 1 - MIN_COVERAGE))
-    else:
-        handoff = 0.5
-    if len(covered_top):
-        # Do not give up more covered questions than MIN_COVERAGE allows to catch uncovered ones.
-        handoff = min(handoff, float(np.quantile(covered_top[right] if right.any() else covered_top, 1 - MIN_COVERAGE)))
+    handoff = _handoff_threshold(covered_top[right] if right.any() else covered_top, uncovered_top, handoff_recall)
     answer, margin = handoff, 0.0
     if right.any() and (~right).any():
         answer = max(handoff, _answer_threshold(covered_top, right))
@@ -172,6 +165,25 @@ def _choose(covered: list[_Scored], uncovered: list[_Scored], source: str, hando
         per_language=_per_language(covered, uncovered, thresholds),
         handoff_recall=round(float((uncovered_top < handoff).mean()) if len(uncovered_top) else 0.0, 4),
     )
+
+
+def _handoff_threshold(covered: np.ndarray, uncovered: np.ndarray, recall: float) -> float:
+    """Where covered and uncovered questions part.
+
+    Well separated (almost every uncovered score below almost every covered one): the middle
+    of the gap. Overlapping: the score that hands off `recall` of the uncovered, lowered if
+    that would give up more than 1 - MIN_COVERAGE of the covered.
+    """
+    if not len(uncovered):
+        return float(np.quantile(covered, 1 - MIN_COVERAGE)) if len(covered) else 0.5
+    wanted = float(np.quantile(uncovered, recall))
+    if not len(covered):
+        return wanted
+    floor = float(np.quantile(covered, 1 - MIN_COVERAGE))
+    top_uncovered, bottom_covered = float(np.quantile(uncovered, SEPARATION)), float(np.quantile(covered, 1 - SEPARATION))
+    if top_uncovered < bottom_covered:
+        return (top_uncovered + bottom_covered) / 2
+    return min(wanted, floor)
 
 
 def _answer_threshold(top: np.ndarray, right: np.ndarray) -> float:

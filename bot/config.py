@@ -31,7 +31,7 @@ class Settings:
         "(sentence-transformers, needs the 'st' extra) or 'hash' (tests only).",
     )
     threads: int = _setting(1, "ANSWERDESK_THREADS", "BLAS/OpenMP threads for encoding and search of one message.")
-    build_threads: int = _setting(2, "ANSWERDESK_BUILD_THREADS", "BLAS/OpenMP threads used while reindexing.")
+    build_threads: int = _setting(2, "ANSWERDESK_BUILD_THREADS", "Processes that encode passages while reindexing a large KB.")
     languages: str = _setting(
         "",
         "ANSWERDESK_LANGUAGES",

@@ -14,7 +14,7 @@ import faiss
 
 from bot.calibration import Calibration
 from bot.config import Settings
-from bot.decision import ANSWER, CLARIFY, SMALLTALK, Decision, Thresholds, decide, hand_off_requested, small_talk_decision
+from bot.decision import ANSWER, CLARIFY, HANDOFF, SMALLTALK, Decision, Thresholds, decide, hand_off_requested, small_talk_decision
 from bot.errors import SearchIndexError
 from bot.human_request import asks_for_human
 from bot.language import LanguageDecision, LanguageDetector

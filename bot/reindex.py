@@ -30,8 +30,9 @@ def reindex(settings: Settings, check: bool = False, encoder: Encoder | None = N
     kb = load_kb(settings.kb_dir)
     if check:
         return ReindexReport(kb, None, None)
-    encoder = encoder or make_encoder(settings.encoder, threads=settings.build_threads)
-    snapshot, build = build_snapshot(kb, encoder, settings.index_dir, settings.ann_min_vectors, show_progress)
+    # One BLAS thread per encoding process: on 2 cores two processes beat one with two threads.
+    encoder = encoder or make_encoder(settings.encoder, threads=1)
+    snapshot, build = build_snapshot(kb, encoder, settings.index_dir, settings.ann_min_vectors, show_progress, workers=settings.build_threads)
     try:
         calibration = calibrate_estimated(SearchIndex(snapshot), encoder)
         (snapshot / "calibration.json").write_text(calibration.to_json(), encoding="utf-8")

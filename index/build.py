@@ -58,6 +58,7 @@ def build_snapshot(
     index_dir: str | Path,
     ann_min_vectors: int = 20000,
     show_progress: bool | None = None,
+    workers: int = 1,
 ) -> tuple[Path, BuildReport]:
     """Write a complete, unpublished snapshot of `kb` next to `index_dir`."""
     started = time.perf_counter()
@@ -68,7 +69,7 @@ def build_snapshot(
     tmp = folder / f".tmp-{stamp}-{os.getpid()}"
     tmp.mkdir()
     try:
-        report = _write_snapshot(kb, encoder, tmp, folder, ann_min_vectors, show_progress, started)
+        report = _write_snapshot(kb, encoder, tmp, folder, ann_min_vectors, show_progress, started, workers)
         os.replace(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -76,7 +77,7 @@ def build_snapshot(
     return dest, BuildReport(**{**report.__dict__, "path": str(dest)})
 
 
-def _write_snapshot(kb, encoder, out: Path, cache_dir: Path, ann_min_vectors, show_progress, started) -> BuildReport:
+def _write_snapshot(kb, encoder, out: Path, cache_dir: Path, ann_min_vectors, show_progress, started, workers) -> BuildReport:
     ids = list(kb.article_ids)
     position = {article_id: i for i, article_id in enumerate(ids)}
     langs = sorted(kb.languages)
@@ -85,7 +86,7 @@ def _write_snapshot(kb, encoder, out: Path, cache_dir: Path, ann_min_vectors, sh
 
     cache = EmbeddingCache(cache_dir, encoder.name, encoder.dim)
     bar = _progress(len(texts), "embedding", show_progress)
-    vectors = cache.embed(texts, encoder.encode, progress=bar.update if bar else None)
+    vectors = cache.embed(texts, encoder, workers=workers, progress=bar.update if bar else None)
     if bar:
         bar.close()
     cache.save()
@@ -160,9 +161,11 @@ def _faiss_index(vectors: np.ndarray, ann_min_vectors: int):
         index = faiss.IndexFlatIP(dim)
         kind = "flat"
     else:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        kind = "hnsw32"
+        # M=16, efConstruction=40: on 60,000 vectors, 3.8 s to build and the same top article
+        # as exact search on 500 of 500 queries (bench/speed.py), at 0.4 ms instead of 6.7 ms.
+        index = faiss.IndexHNSWFlat(dim, 16, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 40
+        kind = "hnsw16"
     index.add(vectors)
     return index, kind
 

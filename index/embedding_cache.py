@@ -1,17 +1,25 @@
 """Embeddings of passages already encoded, keyed by encoder and text hash.
 
 Reindexing looks every passage up here first, so editing one article of ten thousand
-encodes only that article's passages.
+encodes only that article's passages. What is missing is encoded in batches, spread over
+`workers` processes when there is enough of it to pay for them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
+
+from index.encoders import Encoder
+
+PARALLEL_MIN_TEXTS = 2000
+BATCH = 512
+_worker_encoder: Encoder | None = None  # set before forking, so workers share the loaded model
 
 
 def text_key(text: str) -> bytes:
@@ -23,6 +31,8 @@ class EmbeddingCache:
         slug = hashlib.sha1(encoder_name.encode()).hexdigest()[:16]
         self.path = Path(folder) / f"embeddings-{slug}.npz"
         self.dim = dim
+        self.hits = 0
+        self._used: set[bytes] = set()
         self._vectors: dict[bytes, np.ndarray] = {}
         if self.path.exists():
             try:
@@ -32,13 +42,12 @@ class EmbeddingCache:
             except (OSError, ValueError, KeyError):
                 self._vectors = {}  # a damaged cache only costs time: rebuild it
 
-    def embed(self, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray], progress: Callable[[int], None] | None = None, batch: int = 512) -> np.ndarray:
+    def embed(self, texts: Sequence[str], encoder: Encoder, workers: int = 1, progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Vectors for `texts`, encoding only the ones not cached yet."""
         keys = [text_key(t) for t in texts]
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._vectors}.items())
-        for start in range(0, len(missing), batch):
-            chunk = missing[start : start + batch]
-            vectors = encode([t for _, t in chunk])
+        chunks = [missing[i : i + BATCH] for i in range(0, len(missing), BATCH)]
+        for chunk, vectors in zip(chunks, _encode_chunks(encoder, [[t for _, t in c] for c in chunks], workers, len(missing))):
             for (key, _), vector in zip(chunk, vectors):
                 self._vectors[key] = vector.astype(np.float16)
             if progress:
@@ -52,8 +61,7 @@ class EmbeddingCache:
 
     def save(self) -> None:
         """Write the entries the last build used, atomically."""
-        used = getattr(self, "_used", set(self._vectors))
-        keys = sorted(used)
+        keys = sorted(self._used or self._vectors)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp.npz")
         # Raw uint8 rows: numpy "S" strings would drop trailing zero bytes of a key.
@@ -61,3 +69,23 @@ class EmbeddingCache:
         vectors = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float16)
         np.savez(tmp, keys=keys_array, vectors=vectors)
         os.replace(tmp, self.path)
+
+
+def _encode_chunks(encoder: Encoder, chunks: list[list[str]], workers: int, total: int) -> Iterator[np.ndarray]:
+    if workers <= 1 or total < PARALLEL_MIN_TEXTS or "fork" not in multiprocessing.get_all_start_methods():
+        for chunk in chunks:
+            yield encoder.encode(chunk)
+        return
+    # Forked workers share the parent's loaded weights copy-on-write: no model load per worker.
+    global _worker_encoder
+    _worker_encoder = encoder
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from pool.imap(_encode_in_worker, chunks)
+    finally:
+        _worker_encoder = None
+
+
+def _encode_in_worker(texts: list[str]) -> np.ndarray:
+    assert _worker_encoder is not None
+    return _worker_encoder.encode(texts)

@@ -18,6 +18,8 @@ from bot.errors import KBError, KBErrors
 _LANG = re.compile(r"^[a-z]{2}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _REQUIRED = ("id", "lang", "title")
+# libyaml's loader parses front matter about ten times faster; same safe subset of YAML.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,12 @@ class KnowledgeBase:
     articles: tuple[Article, ...]
     root: str = ""
     _by_key: dict[tuple[str, str], Article] = field(default_factory=dict, compare=False, repr=False)
+    _by_id: dict[str, list[Article]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_key.update({(a.id, a.lang): a for a in self.articles})
+        for a in self.articles:
+            self._by_id.setdefault(a.id, []).append(a)
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -60,7 +65,7 @@ class KnowledgeBase:
 
     def versions(self, article_id: str) -> list[Article]:
         """Every language version of one article."""
-        return [a for a in self.articles if a.id == article_id]
+        return list(self._by_id.get(article_id, ()))
 
     @property
     def content_hash(self) -> str:
@@ -117,7 +122,7 @@ def parse_article(path: Path) -> Article:
     except StopIteration:
         raise KBError(name, "front matter is not closed: add a '---' line after it", line=1) from None
     try:
-        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
+        meta = yaml.load("\n".join(lines[1:end]), Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 2
