@@ -32,7 +32,7 @@ ANSWER_PRECISION = 0.5  # answer outright where the best article is more often r
 CLARIFY_WRONG_RATE = 0.5  # offer choices where the best of two close articles is wrong this often
 MAX_MARGIN = 0.05
 SEPARATION = 0.98  # quantiles that count as "almost every" score when looking for a gap
-MAX_PROBES = 3000
+MAX_PROBES = 1500
 FOLDS = 3
 
 
@@ -53,6 +53,8 @@ class Calibration:
     uncovered: int = 0
     per_language: dict[str, dict[str, float]] = field(default_factory=dict)
     handoff_recall: float = 0.0
+    base: dict[str, str] = field(default_factory=dict)  # article hashes of the KB it was made on
+    carried_over: int | None = None  # set when reused: articles changed since it was made
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -104,10 +106,10 @@ def _held_out(index: SearchIndex) -> list[_Scored]:
     classifier (if the KB has one) is a fold model that never saw it.
     """
     kinds, article_of = index.row_kind, index.row_article
-    is_example = (kinds == KINDS.index("title")) | (kinds == KINDS.index("question"))
+    is_example = ((kinds == KINDS.index("title")) | (kinds == KINDS.index("question"))) & (article_of >= 0)
     example_rows = np.flatnonzero(is_example)
     has_questions = np.zeros(len(index.ids), bool)
-    has_questions[article_of[kinds == KINDS.index("question")]] = True
+    has_questions[article_of[(kinds == KINDS.index("question")) & (article_of >= 0)]] = True
     # An article with only a title has nothing left to stand for it once the title is out.
     probe_rows = [int(r) for r in example_rows if has_questions[article_of[r]]]
     if len(probe_rows) > MAX_PROBES:
@@ -115,7 +117,7 @@ def _held_out(index: SearchIndex) -> list[_Scored]:
     if not probe_rows:
         return []
     vectors = index.faiss.reconstruct_n(0, index.faiss.ntotal)
-    proto_rows = {int(article_of[r]): int(r) for r in np.flatnonzero(kinds == KINDS.index("proto"))}
+    proto_rows = {int(article_of[r]): int(r) for r in np.flatnonzero((kinds == KINDS.index("proto")) & (article_of >= 0))}
     sums: dict[int, np.ndarray] = {}
     for r in example_rows:
         sums[int(article_of[r])] = sums.get(int(article_of[r]), 0) + vectors[r]

@@ -71,6 +71,8 @@ def _reindex(settings: Settings, args: argparse.Namespace) -> int:
     b = report.build
     print(f"index {settings.index_dir} -> {b.path}: {b.vectors} vectors ({b.index_type}), {b.encoded} encoded, {b.reused} reused, {b.seconds:.1f} s")
     cal = report.calibration
+    if cal and cal.carried_over is not None:
+        print(f"calibration kept: {cal.carried_over} article(s) changed since it was made (recalibrates past 1% of the KB)")
     if cal:
         t = cal.thresholds
         print(f"calibration ({cal.source}, {cal.covered} held-out questions, {cal.uncovered} off-topic probes): answer >= {t.answer:.3f}, handoff < {t.handoff:.3f}, clarify margin {t.margin:.3f}; estimated handoff recall {cal.handoff_recall:.0%}")

@@ -1,28 +1,22 @@
-"""The conversation store on SQLite: WAL, one connection per thread, a commit per write.
+"""The conversation store on SQLite: the queries; bot.sqlite_db holds connections and migrations.
 
 Timestamps are stored as fixed-width UTC ISO-8601 text ("2026-01-02T09:00:00.000000+00:00"),
-so comparing the text compares the times. Schema changes are the numbered SQL files in
-`bot/migrations/`, applied in order when the store opens.
+so comparing the text compares the times.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
-import threading
 import uuid
-import weakref
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timezone
-from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from bot.errors import StorageError
+from bot.sqlite_db import SQLiteDatabase, load_migrations
 from bot.store import (
     AUTHORS,
     KEEP,
@@ -41,123 +35,17 @@ from bot.store import (
     TicketStatus,
 )
 
-MEMORY = ":memory:"
-_MIGRATION_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
-
 _CONVERSATION = "id, channel, external_user, lang, state, agent, topic, created_at, updated_at, waiting_since, email, meta"
 _MESSAGE = "id, conversation_id, author, text, created_at, lang, action, article_id, decision, choices, external_id, agent"
 _FEEDBACK = "id, conversation_id, message_id, helpful, csat, created_at"
 _TICKET = "id, conversation_id, email, lang, status, created_at, answered_at, answer"
 _AGENT = "id, name, email, password_hash, languages, created_at"
+_OPEN_OF = f"SELECT {_CONVERSATION} FROM conversations WHERE channel = ? AND external_user = ? AND state <> 'closed'"
 
 
 def utc_now() -> datetime:
     """The current time, timezone-aware, in UTC."""
     return datetime.now(timezone.utc)
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    name: str  # the file name, e.g. "0001_initial.sql"
-    sql: str
-
-
-def load_migrations(folder: Traversable | Path | None = None) -> list[Migration]:
-    """The migration files of `folder` (default bot/migrations), in version order."""
-    folder = folder if folder is not None else resources.files("bot").joinpath("migrations")
-    found: list[Migration] = []
-    for entry in folder.iterdir():
-        if not entry.name.endswith(".sql"):
-            continue
-        match = _MIGRATION_NAME.fullmatch(entry.name)
-        if not match:
-            raise StorageError(f"{folder}/{entry.name}: migration files are named NNNN_<what>.sql, e.g. 0002_add_tags.sql")
-        found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda m: m.version)
-    for before, after in zip(found, found[1:]):
-        if before.version == after.version:
-            raise StorageError(f"{folder}: {before.name} and {after.name} have the same number; renumber one")
-    return found
-
-
-class _Held:
-    """Holds one thread's connection; weak-referenceable, unlike sqlite3.Connection."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-
-class _Connections:
-    """One connection per thread for a file; one shared, locked connection for :memory:."""
-
-    def __init__(self, path: str, timeout: float) -> None:
-        self.path = path
-        self.timeout = timeout
-        self._local = threading.local()
-        # Weak so that a finished thread's connection is freed with its thread-local storage.
-        self._held: weakref.WeakSet[_Held] = weakref.WeakSet()
-        self._registry = threading.Lock()
-        # An in-memory database exists once per connection, so every thread must share one.
-        self._shared: sqlite3.Connection | None = None
-        self._shared_lock = threading.RLock()
-        self._closed = False
-
-    def open(self) -> sqlite3.Connection:
-        try:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per write.
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA foreign_keys = ON")
-            # FULL: a committed message survives a power cut too, not only a crash of the process.
-            conn.execute("PRAGMA synchronous = FULL")
-        except sqlite3.Error as e:
-            raise _storage_error(self.path, "open the database", e, self.timeout) from e
-        return conn
-
-    @contextmanager
-    def use(self) -> Iterator[sqlite3.Connection]:
-        if self._closed:
-            raise StorageError(f"{self.path}: the store is closed; open a new one with open_store()")
-        if self.path == MEMORY:
-            with self._shared_lock:
-                if self._shared is None:
-                    self._shared = self.open()
-                yield self._shared
-            return
-        held: _Held | None = getattr(self._local, "held", None)
-        if held is None:
-            held = _Held(self.open())
-            self._local.held = held
-            with self._registry:
-                self._held.add(held)
-        yield held.conn
-
-    def close(self) -> None:
-        self._closed = True
-        with self._registry:
-            for held in list(self._held):
-                held.conn.close()
-        with self._shared_lock:
-            if self._shared is not None:
-                self._shared.close()
-
-
-def _storage_error(path: str, doing: str, e: BaseException, timeout: float) -> StorageError:
-    text = str(e).lower()
-    if "locked" in text or "busy" in text:
-        fix = f"another connection held the write lock for more than {timeout:g} s; raise ANSWERDESK_DB_BUSY_TIMEOUT or find the long transaction"
-    elif "unable to open" in text:
-        fix = "check that its folder exists and is writable"
-    elif "readonly" in text:
-        fix = "make the file and its folder writable by this user"
-    elif "not a database" in text or "malformed" in text:
-        fix = "it is not an Answerdesk database or it is damaged; restore a backup or set ANSWERDESK_DB to another file"
-    elif "disk" in text or "full" in text:
-        fix = "check the free disk space"
-    else:
-        fix = "see the cause above"
-    return StorageError(f"{path}: cannot {doing}: {e}; {fix}")
 
 
 def _stamp(moment: datetime, name: str = "clock") -> str:
@@ -252,95 +140,17 @@ class SQLiteStore:
         migrations: Traversable | Path | None = None,
     ) -> None:
         self.path = str(path)
+        _stamp(clock())  # a naive clock would store local times as UTC; refuse it before any write
         self._clock = clock
-        self._timeout = busy_timeout
-        if self.path != MEMORY:
-            parent = Path(self.path).parent
-            try:
-                parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise StorageError(f"{self.path}: cannot create the folder {parent}: {e}; create it or set ANSWERDESK_DB to another path") from e
-        self._connections = _Connections(self.path, busy_timeout)
-        self._migrate(load_migrations(migrations))
-
-    # -- plumbing
+        self._db = SQLiteDatabase(self.path, busy_timeout)
+        self._db.migrate(load_migrations(migrations), applied_at=self._now())
 
     def _now(self) -> str:
         return _stamp(self._clock())
 
-    def _fail(self, doing: str, e: BaseException) -> StorageError:
-        return _storage_error(self.path, doing, e, self._timeout)
-
-    @contextmanager
-    def _write(self, doing: str) -> Iterator[sqlite3.Connection]:
-        """One committed transaction; IMMEDIATE so concurrent writers queue instead of deadlocking."""
-        with self._connections.use() as conn:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as e:
-                raise self._fail(doing, e) from e
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as e:
-                if conn.in_transaction:
-                    conn.rollback()
-                if isinstance(e, sqlite3.Error):
-                    raise self._fail(doing, e) from e
-                raise
-
-    def _read(self, doing: str, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._connections.use() as conn:
-            try:
-                return conn.execute(sql, params).fetchall()
-            except sqlite3.Error as e:
-                raise self._fail(doing, e) from e
-
-    def _migrate(self, migrations: list[Migration]) -> None:
-        latest = migrations[-1] if migrations else None
-        with self._connections.use() as conn:
-            try:
-                if self.path != MEMORY:
-                    # WAL lets the console read while a channel writes; it persists in the file.
-                    conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-                )
-                current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
-            except sqlite3.Error as e:
-                raise self._fail("read the schema version", e) from e
-            known = latest.version if latest else 0
-            if current > known:
-                raise StorageError(
-                    f"{self.path} has schema version {current}, newer than this Answerdesk knows "
-                    f"(up to {known}{', ' + latest.name if latest else ''}); upgrade Answerdesk or set ANSWERDESK_DB to another file"
-                )
-            for migration in migrations:
-                if migration.version > current:
-                    self._apply(conn, migration)
-
-    def _apply(self, conn: sqlite3.Connection, migration: Migration) -> None:
-        # executescript commits any open transaction first, so BEGIN is part of the script; the
-        # version row goes in first so a second process applying the same file fails on its key.
-        script = (
-            "BEGIN IMMEDIATE;\n"
-            f"INSERT INTO schema_version (version, name, applied_at) VALUES ({migration.version}, '{migration.name}', '{self._now()}');\n"
-            f"{migration.sql}\n;\nCOMMIT;"
-        )
-        try:
-            conn.executescript(script)
-        except sqlite3.IntegrityError:
-            conn.rollback()  # applied meanwhile by another process
-        except sqlite3.Error as e:
-            if conn.in_transaction:
-                conn.rollback()
-            raise StorageError(
-                f"{self.path}: migration {migration.name} failed: {e}; nothing of it was applied. Fix the SQL file and start again"
-            ) from e
-
     def close(self) -> None:
         """Close every connection; the store cannot be used afterwards."""
-        self._connections.close()
+        self._db.close()
 
     # -- conversations
 
@@ -348,7 +158,7 @@ class SQLiteStore:
         self, channel: str, external_user: str, lang: str, *, email: str | None = None, meta: Mapping[str, Any] | None = None
     ) -> Conversation:
         """Start a conversation in state "bot"; StorageError if the user already has an open one."""
-        with self._write("create a conversation") as conn:
+        with self._db.write("create a conversation") as conn:
             existing = self._open_of(conn, channel, external_user)
             if existing is not None:
                 raise StorageError(
@@ -359,15 +169,12 @@ class SQLiteStore:
 
     def find_or_create_conversation(self, channel: str, external_user: str, lang: str) -> Conversation:
         """The user's open conversation on this channel, created atomically if there is none."""
-        with self._write("find or create a conversation") as conn:
+        with self._db.write("find or create a conversation") as conn:
             existing = self._open_of(conn, channel, external_user)
             return existing or self._insert_conversation(conn, channel, external_user, lang, None, {})
 
     def _open_of(self, conn: sqlite3.Connection, channel: str, external_user: str) -> Conversation | None:
-        row = conn.execute(
-            f"SELECT {_CONVERSATION} FROM conversations WHERE channel = ? AND external_user = ? AND state <> 'closed'",
-            (channel, external_user),
-        ).fetchone()
+        row = conn.execute(_OPEN_OF, (channel, external_user)).fetchone()
         return None if row is None else _conversation(row)
 
     def _insert_conversation(
@@ -392,16 +199,13 @@ class SQLiteStore:
 
     def get_conversation(self, conversation_id: str) -> Conversation | None:
         """One conversation, or None."""
-        rows = self._read("read a conversation", f"SELECT {_CONVERSATION} FROM conversations WHERE id = ?", (conversation_id,))
+        rows = self._db.read("read a conversation", f"SELECT {_CONVERSATION} FROM conversations WHERE id = ?", (conversation_id,))
         return _conversation(rows[0]) if rows else None
 
     def find_open_conversation(self, channel: str, external_user: str) -> Conversation | None:
         """The user's conversation on this channel that is not closed, or None."""
-        with self._connections.use() as conn:
-            try:
-                return self._open_of(conn, channel, external_user)
-            except sqlite3.Error as e:
-                raise self._fail("find an open conversation", e) from e
+        rows = self._db.read("find an open conversation", _OPEN_OF, (channel, external_user))
+        return _conversation(rows[0]) if rows else None
 
     def update_conversation(
         self,
@@ -426,7 +230,7 @@ class SQLiteStore:
         if not isinstance(meta, Keep):
             sets.append("meta = ?")
             params.append(_json("meta", dict(meta)))
-        with self._write("update a conversation") as conn:
+        with self._db.write("update a conversation") as conn:
             conn.execute(f"UPDATE conversations SET {', '.join(sets)} WHERE id = ?", (*params, conversation_id))
             return self._conversation_in(conn, conversation_id)
 
@@ -456,7 +260,7 @@ class SQLiteStore:
             sets.append("waiting_since = NULL")
         states = list(dict.fromkeys(from_states))
         sql = f"UPDATE conversations SET {', '.join(sets)} WHERE id = ? AND state IN ({_placeholders(states)})"
-        with self._write("change a conversation's state") as conn:
+        with self._db.write("change a conversation's state") as conn:
             try:
                 changed = conn.execute(sql, (*params, conversation_id, *states)).rowcount
             except sqlite3.IntegrityError as e:
@@ -469,13 +273,13 @@ class SQLiteStore:
     def waiting_queue(self, languages: Collection[str], limit: int | None = None) -> list[Conversation]:
         """Waiting conversations: those in `languages` first, then the rest; oldest waiting first."""
         langs = list(dict.fromkeys(code.lower() for code in languages))
-        first = f"CASE WHEN lang IN ({_placeholders(langs)}) THEN 0 ELSE 1 END" if langs else "0"
-        sql = f"SELECT {_CONVERSATION} FROM conversations WHERE state = 'waiting' ORDER BY {first}, waiting_since, created_at, id"
+        first = f"CASE WHEN lang IN ({_placeholders(langs)}) THEN 0 ELSE 1 END, " if langs else ""
+        sql = f"SELECT {_CONVERSATION} FROM conversations WHERE state = 'waiting' ORDER BY {first}waiting_since, created_at, id"
         params: list[Any] = list(langs)
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        return [_conversation(row) for row in self._read("read the waiting queue", sql, params)]
+        return [_conversation(row) for row in self._db.read("read the waiting queue", sql, params)]
 
     def list_conversations(
         self,
@@ -492,7 +296,7 @@ class SQLiteStore:
                 where.append(f"{column} = ?")
                 params.append(value)
         sql = f"SELECT {_CONVERSATION} FROM conversations{_where(where)} ORDER BY created_at, id"
-        return [_conversation(row) for row in self._read("list conversations", sql, params)]
+        return [_conversation(row) for row in self._db.read("list conversations", sql, params)]
 
     # -- messages
 
@@ -516,13 +320,13 @@ class SQLiteStore:
         kept_choices = tuple(Choice(c.article_id, c.title) for c in choices)
         decision_json = None if decision is None else _json("decision", dict(decision))
         choices_json = _json("choices", [{"article_id": c.article_id, "title": c.title} for c in kept_choices])
-        with self._write("store a message") as conn:
-            channel = conn.execute("SELECT channel FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
-            if channel is None:
+        with self._db.write("store a message") as conn:
+            found = conn.execute("SELECT channel FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+            if found is None:
                 raise StorageError(f"{self.path}: no conversation {conversation_id!r}; create the conversation before its messages")
             if external_id is not None:
                 earlier = conn.execute(
-                    f"SELECT {_MESSAGE} FROM messages WHERE channel = ? AND external_id = ?", (channel[0], external_id)
+                    f"SELECT {_MESSAGE} FROM messages WHERE channel = ? AND external_id = ?", (found["channel"], external_id)
                 ).fetchone()
                 if earlier is not None:
                     return AddedMessage(_message(earlier), duplicate=True)
@@ -530,7 +334,7 @@ class SQLiteStore:
             cursor = conn.execute(
                 "INSERT INTO messages (conversation_id, channel, author, text, created_at, lang, action, article_id, "
                 "decision, choices, external_id, agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (conversation_id, channel[0], author, text, now, lang, action, article_id, decision_json, choices_json, external_id, agent),
+                (conversation_id, found["channel"], author, text, now, lang, action, article_id, decision_json, choices_json, external_id, agent),
             )
             conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
             message_id = cursor.lastrowid
@@ -548,14 +352,14 @@ class SQLiteStore:
     def list_messages(self, conversation_id: str, after_id: int | None = None) -> list[Message]:
         """A conversation's messages in order; only those after `after_id` when given (live updates)."""
         sql = f"SELECT {_MESSAGE} FROM messages WHERE conversation_id = ? AND id > ? ORDER BY id"
-        rows = self._read("list messages", sql, (conversation_id, after_id if after_id is not None else 0))
+        rows = self._db.read("list messages", sql, (conversation_id, after_id if after_id is not None else 0))
         return [_message(row) for row in rows]
 
     def list_messages_since(self, since: datetime, until: datetime | None = None) -> list[Message]:
         """Every message created in [since, until), in order, for reports."""
         where, params = _period("created_at", since, until)
         sql = f"SELECT {_MESSAGE} FROM messages{_where(where)} ORDER BY id"
-        return [_message(row) for row in self._read("list messages", sql, params)]
+        return [_message(row) for row in self._db.read("list messages", sql, params)]
 
     # -- feedback
 
@@ -574,7 +378,7 @@ class SQLiteStore:
             raise ValueError(f"csat must be an integer from 1 to 5, not {csat!r}")
         if helpful is not None and message_id is None:
             raise ValueError("helpful= rates a bot answer; pass message_id= of that answer")
-        with self._write("store feedback") as conn:
+        with self._db.write("store feedback") as conn:
             if message_id is not None:
                 owner = conn.execute("SELECT conversation_id FROM messages WHERE id = ?", (message_id,)).fetchone()
                 if owner is None or owner[0] != conversation_id:
@@ -597,7 +401,7 @@ class SQLiteStore:
             where.append("conversation_id = ?")
             params.append(conversation_id)
         sql = f"SELECT {_FEEDBACK} FROM feedback{_where(where)} ORDER BY id"
-        return [_feedback(row) for row in self._read("list feedback", sql, params)]
+        return [_feedback(row) for row in self._db.read("list feedback", sql, params)]
 
     # -- tickets
 
@@ -605,7 +409,7 @@ class SQLiteStore:
         """Open a ticket the team answers by e-mail."""
         if not email.strip():
             raise ValueError("email must not be empty; the team answers tickets by e-mail")
-        with self._write("create a ticket") as conn:
+        with self._db.write("create a ticket") as conn:
             if conn.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone() is None:
                 raise StorageError(f"{self.path}: no conversation {conversation_id!r}; a ticket belongs to a conversation")
             cursor = conn.execute(
@@ -622,7 +426,7 @@ class SQLiteStore:
 
     def get_ticket(self, ticket_id: int) -> Ticket | None:
         """One ticket, or None."""
-        rows = self._read("read a ticket", f"SELECT {_TICKET} FROM tickets WHERE id = ?", (ticket_id,))
+        rows = self._db.read("read a ticket", f"SELECT {_TICKET} FROM tickets WHERE id = ?", (ticket_id,))
         return _ticket(rows[0]) if rows else None
 
     def list_tickets(
@@ -636,13 +440,13 @@ class SQLiteStore:
             where.append("status = ?")
             params.append(status)
         sql = f"SELECT {_TICKET} FROM tickets{_where(where)} ORDER BY id"
-        return [_ticket(row) for row in self._read("list tickets", sql, params)]
+        return [_ticket(row) for row in self._db.read("list tickets", sql, params)]
 
     def answer_ticket(self, ticket_id: int, answer: str) -> Ticket:
         """Record the team's answer: status "answered", answered_at now."""
         if not answer.strip():
             raise ValueError("answer must not be empty")
-        with self._write("answer a ticket") as conn:
+        with self._db.write("answer a ticket") as conn:
             conn.execute(
                 "UPDATE tickets SET status = 'answered', answered_at = ?, answer = ? WHERE id = ?", (self._now(), answer, ticket_id)
             )
@@ -650,7 +454,7 @@ class SQLiteStore:
 
     def close_ticket(self, ticket_id: int) -> Ticket:
         """Set status "closed"."""
-        with self._write("close a ticket") as conn:
+        with self._db.write("close a ticket") as conn:
             conn.execute("UPDATE tickets SET status = 'closed' WHERE id = ?", (ticket_id,))
             return self._ticket_in(conn, ticket_id)
 
@@ -664,7 +468,7 @@ class SQLiteStore:
         if isinstance(languages, str):
             raise ValueError("languages must be a list of codes such as ['en', 'tr'], not one string")
         codes = [code.strip().lower() for code in languages if code.strip()]
-        with self._write("add an agent") as conn:
+        with self._db.write("add an agent") as conn:
             if conn.execute("SELECT 1 FROM agents WHERE email = ?", (address,)).fetchone() is not None:
                 raise StorageError(f"{self.path}: an agent with e-mail {address} already exists; use another address")
             agent = Agent(uuid.uuid4().hex, name.strip(), address, password_hash, tuple(codes), datetime.fromisoformat(self._now()))
@@ -676,11 +480,11 @@ class SQLiteStore:
 
     def get_agent(self, agent_id: str) -> Agent | None:
         """One agent by id, or None."""
-        rows = self._read("read an agent", f"SELECT {_AGENT} FROM agents WHERE id = ?", (agent_id,))
+        rows = self._db.read("read an agent", f"SELECT {_AGENT} FROM agents WHERE id = ?", (agent_id,))
         return _agent(rows[0]) if rows else None
 
     def get_agent_by_email(self, email: str) -> Agent | None:
         """One agent by e-mail address (any case), or None."""
-        rows = self._read("read an agent", f"SELECT {_AGENT} FROM agents WHERE email = ?", (email.strip().lower(),))
+        rows = self._db.read("read an agent", f"SELECT {_AGENT} FROM agents WHERE email = ?", (email.strip().lower(),))
         return _agent(rows[0]) if rows else None
 

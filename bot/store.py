@@ -200,7 +200,12 @@ class Store(Protocol):
         external_id: str | None = None,
         agent: str | None = None,
     ) -> AddedMessage:
-        """Store a message, or return the earlier one if `external_id` was seen on this channel."""
+        """Store a message, or return the earlier one if `external_id` was seen on this channel.
+
+        `external_id` must be unique across the whole channel, not just one chat: Telegram's
+        message_id restarts in every chat, so pass the update_id or f"{chat_id}:{message_id}";
+        Slack's event_id or client_msg_id is unique already.
+        """
         ...
 
     def list_messages(self, conversation_id: str, after_id: int | None = None) -> list[Message]:

@@ -7,6 +7,7 @@ one and never half of either. A build that fails leaves the live index as it was
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -22,7 +23,8 @@ import numpy as np
 
 from bot.errors import SearchIndexError
 from index.classifier import train_classifier
-from index.embedding_cache import EmbeddingCache
+from index.embedding_cache import EmbeddingCache, text_key
+from index.incremental import Rows, extend_previous
 from index.encoders import Encoder
 from index.kb import KnowledgeBase
 from index.passages import KINDS, split_article
@@ -69,7 +71,8 @@ def build_snapshot(
     tmp = folder / f".tmp-{stamp}-{os.getpid()}"
     tmp.mkdir()
     try:
-        report = _write_snapshot(kb, encoder, tmp, folder, ann_min_vectors, show_progress, started, workers)
+        previous = Path(index_dir).resolve() if Path(index_dir).is_symlink() else None
+        report = _write_snapshot(kb, encoder, tmp, folder, ann_min_vectors, show_progress, started, workers, previous)
         os.replace(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -77,7 +80,7 @@ def build_snapshot(
     return dest, BuildReport(**{**report.__dict__, "path": str(dest)})
 
 
-def _write_snapshot(kb, encoder, out: Path, cache_dir: Path, ann_min_vectors, show_progress, started, workers) -> BuildReport:
+def _write_snapshot(kb, encoder, out: Path, cache_dir: Path, ann_min_vectors, show_progress, started, workers, previous) -> BuildReport:
     ids = list(kb.article_ids)
     position = {article_id: i for i, article_id in enumerate(ids)}
     langs = sorted(kb.languages)
@@ -91,29 +94,19 @@ def _write_snapshot(kb, encoder, out: Path, cache_dir: Path, ann_min_vectors, sh
         bar.close()
     cache.save()
 
-    rows_article = [position[p.article_id] for p in passages]
-    rows_kind = [KINDS.index(p.kind) for p in passages]
-    rows_lang = [langs.index(p.lang) for p in passages]
-    protos = _prototypes(passages, vectors, position)
-    for article_index, proto in protos:
-        rows_article.append(article_index)
-        rows_kind.append(KINDS.index("proto"))
-        rows_lang.append(-1)
-    all_vectors = np.vstack([vectors, np.stack([v for _, v in protos])]) if protos else vectors
-    all_vectors = np.ascontiguousarray(all_vectors, dtype=np.float32)
-
-    examples = np.isin(np.asarray(rows_kind[: len(passages)]), (KINDS.index("title"), KINDS.index("question")))
-    classifier = train_classifier(vectors[examples], np.asarray(rows_article[: len(passages)])[examples])
+    rows, all_vectors = _rows(passages, vectors, position, langs)
+    examples = np.isin(rows.kind, (KINDS.index("title"), KINDS.index("question")))
+    classifier = train_classifier(all_vectors[examples], rows.article[examples])
     if classifier is not None:
         classifier.save(out / "classifier.npz")
-    index, index_type = _faiss_index(all_vectors, ann_min_vectors)
+    reused = extend_previous(previous, encoder.name, ids, langs, rows, all_vectors) if previous and len(all_vectors) >= ann_min_vectors else None
+    if reused is not None:
+        index, rows, appended = reused
+        index_type = f"hnsw16 (previous graph, {appended} vectors added)"
+    else:
+        index, index_type = _faiss_index(all_vectors, ann_min_vectors)
     faiss.write_index(index, str(out / "vectors.faiss"))
-    np.savez(
-        out / "rows.npz",
-        article=np.asarray(rows_article, np.int32),
-        kind=np.asarray(rows_kind, np.int8),
-        lang=np.asarray(rows_lang, np.int16),
-    )
+    rows.save(out / "rows.npz")
     versions = {
         article_id: {
             a.lang: {"title": a.title, "body": a.body, "path": a.path, "updated": a.updated or _mtime(a.path), "questions": list(a.questions)}
@@ -121,6 +114,11 @@ def _write_snapshot(kb, encoder, out: Path, cache_dir: Path, ann_min_vectors, sh
         }
         for article_id in ids
     }
+    hashes = {
+        article_id: hashlib.blake2b("".join(sorted(a.content_hash for a in kb.versions(article_id))).encode(), digest_size=8).hexdigest()
+        for article_id in ids
+    }
+    (out / "article_hashes.json").write_text(json.dumps(hashes), encoding="utf-8")
     (out / "articles.json").write_text(json.dumps({"ids": ids, "langs": langs, "versions": versions}, ensure_ascii=False), encoding="utf-8")
     seconds = time.perf_counter() - started
     manifest = {
@@ -133,6 +131,7 @@ def _write_snapshot(kb, encoder, out: Path, cache_dir: Path, ann_min_vectors, sh
         "versions": len(kb.articles),
         "languages": langs,
         "vectors": int(all_vectors.shape[0]),
+        "dead_vectors": int((rows.article < 0).sum()),
         "index_type": index_type,
         "kind_weights": KIND_WEIGHTS,
         "classifier": classifier is not None,
@@ -145,14 +144,31 @@ def _write_snapshot(kb, encoder, out: Path, cache_dir: Path, ann_min_vectors, sh
     return BuildReport(str(out), len(ids), len(kb.articles), int(all_vectors.shape[0]), len(texts) - cache.hits, cache.hits, index_type, seconds)
 
 
-def _prototypes(passages, vectors: np.ndarray, position: dict[str, int]) -> list[tuple[int, np.ndarray]]:
-    """Per article: the normalised mean of its titles and example questions, all languages."""
+def _rows(passages: list, vectors: np.ndarray, position: dict[str, int], langs: list[str]) -> tuple[Rows, np.ndarray]:
+    """Row tables and vectors: every passage, then one prototype per article.
+
+    The prototype is the normalised mean of an article's titles and example questions in all
+    its languages; its key hashes its members' keys, so it changes exactly when they do.
+    """
+    keys = [text_key(p.text) for p in passages]
     sums: dict[int, np.ndarray] = {}
-    for passage, vector in zip(passages, vectors):
+    members: dict[int, list[bytes]] = {}
+    for passage, vector, key in zip(passages, vectors, keys):
         if passage.kind in ("title", "question"):
             i = position[passage.article_id]
             sums[i] = sums.get(i, 0) + vector
-    return [(i, s / (np.linalg.norm(s) or 1.0)) for i, s in sorted(sums.items())]
+            members.setdefault(i, []).append(key)
+    protos = sorted(sums)
+    proto_vectors = [sums[i] / (np.linalg.norm(sums[i]) or 1.0) for i in protos]
+    proto_keys = [hashlib.blake2b(b"".join(sorted(members[i])), digest_size=16).digest() for i in protos]
+    rows = Rows(
+        article=np.asarray([position[p.article_id] for p in passages] + protos, np.int32),
+        kind=np.asarray([KINDS.index(p.kind) for p in passages] + [KINDS.index("proto")] * len(protos), np.int8),
+        lang=np.asarray([langs.index(p.lang) for p in passages] + [-1] * len(protos), np.int16),
+        key=np.frombuffer(b"".join(keys + proto_keys), dtype=np.uint8).reshape(-1, 16) if keys else np.zeros((0, 16), np.uint8),
+    )
+    all_vectors = np.vstack([vectors, np.stack(proto_vectors)]) if protos else vectors
+    return rows, np.ascontiguousarray(all_vectors, dtype=np.float32)
 
 
 def _faiss_index(vectors: np.ndarray, ann_min_vectors: int):

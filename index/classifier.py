@@ -9,6 +9,7 @@ Large KBs skip it: training cost grows with articles × examples.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,10 +49,12 @@ class Classifier:
 def train_classifier(vectors: np.ndarray, labels: np.ndarray) -> Classifier | None:
     """Multinomial logistic regression from example vectors to article indices, if worth it."""
     classes = np.unique(labels)
-    if len(classes) < 2 or len(labels) * len(classes) > MAX_WORK:
-        return None
+    if len(classes) < 2 or len(labels) < 2 * len(classes) or len(labels) * len(classes) > MAX_WORK:
+        return None  # too few examples per article to learn from, or too costly
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=REGULARISATION_C, max_iter=1000)
-    model.fit(vectors, labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # sklearn's "looks like regression" for few examples per class
+        model.fit(vectors, labels)
     return Classifier(model.coef_.T.astype(np.float32).copy(), model.intercept_.astype(np.float32), model.classes_.astype(np.int32))

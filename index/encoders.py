@@ -63,7 +63,7 @@ class SentenceTransformerEncoder:
             ) from e
         torch.set_num_threads(threads)
         self._model = SentenceTransformer(_resolve_st_model(model), device="cpu")
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.dim = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else self._model.get_sentence_embedding_dimension())
         self.name = f"st:{model}"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -78,7 +78,7 @@ def _resolve_st_model(model: str) -> str:
         module = importlib.import_module(model.replace("-", "_"))
     except ImportError:
         return model
-    for attr in ("MODEL_PATH", "model_path", "get_model_path"):
+    for attr in ("MODEL_PATH", "MODEL_DIR", "model_path", "get_model_path"):
         found = getattr(module, attr, None)
         if found is not None:
             return str(found() if callable(found) else found)

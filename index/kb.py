@@ -7,9 +7,12 @@ line and field, so a maintainer fixes them in one pass.
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import MutableMapping
 
 import yaml
 
@@ -75,8 +78,12 @@ class KnowledgeBase:
         return digest.hexdigest()
 
 
-def load_kb(root: str | Path) -> KnowledgeBase:
-    """Load and validate every article below `root`; raise KBErrors listing all problems."""
+def load_kb(root: str | Path, parsed: MutableMapping[str, tuple[int, int, Article]] | None = None) -> KnowledgeBase:
+    """Load and validate every article below `root`; raise KBErrors listing all problems.
+
+    `parsed` remembers articles by path, modification time and size, so a reindex re-reads
+    only the files that changed.
+    """
     root = Path(root)
     if not root.is_dir():
         raise KBErrors([KBError(str(root), "knowledge base folder not found; set ANSWERDESK_KB or pass --kb DIR")])
@@ -85,7 +92,7 @@ def load_kb(root: str | Path) -> KnowledgeBase:
     seen: dict[tuple[str, str], str] = {}
     for path in sorted(root.glob("*/*.md")):
         try:
-            article = parse_article(path)
+            article = _parse_or_reuse(path, parsed)
         except KBError as e:
             errors.append(e)
             continue
@@ -102,6 +109,39 @@ def load_kb(root: str | Path) -> KnowledgeBase:
     if errors:
         raise KBErrors(errors)
     return KnowledgeBase(articles=tuple(articles), root=str(root))
+
+
+def _parse_or_reuse(path: Path, parsed: MutableMapping[str, tuple[int, int, Article]] | None) -> Article:
+    if parsed is None:
+        return parse_article(path)
+    stat = path.stat()
+    known = parsed.get(str(path))
+    if known and known[:2] == (stat.st_mtime_ns, stat.st_size):
+        return known[2]
+    article = parse_article(path)
+    parsed[str(path)] = (stat.st_mtime_ns, stat.st_size, article)
+    return article
+
+
+class ParsedArticles(dict):
+    """Parsed articles kept between reindexes, in the index's own builds folder."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        try:
+            with path.open("rb") as f:
+                self.update(pickle.load(f))
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
+            pass  # no cache, or one from another version: parse everything
+
+    def save(self, kb: "KnowledgeBase") -> None:
+        keep = {a.path for a in kb.articles}
+        tmp = self.path.with_suffix(".tmp")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("wb") as f:
+            pickle.dump({k: v for k, v in self.items() if k in keep}, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self.path)
 
 
 def parse_article(path: Path) -> Article:

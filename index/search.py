@@ -94,8 +94,10 @@ class SearchIndex:
         for sim, row in zip(sims.tolist(), rows.tolist()):
             if row < 0 or (exclude_rows and row in exclude_rows):
                 continue
-            score = sim * float(self.kind_weight[self.row_kind[row]])
             article = int(self.row_article[row])
+            if article < 0:  # a dead row of an incrementally updated index
+                continue
+            score = sim * float(self.kind_weight[self.row_kind[row]])
             if article not in best or score > best[article][0]:
                 best[article] = (score, row)
         return best

@@ -9,7 +9,7 @@ from bot.reindex import reindex
 from index.encoders import HashEncoder
 from index.search import LiveIndex, SearchIndex
 
-from tests.conftest import write_article
+from tests.conftest import SMALL_KB, write_article
 
 
 def settings_for(kb: Path, tmp_path: Path) -> Settings:
@@ -92,3 +92,47 @@ def test_approximate_index_above_threshold(small_kb: Path, tmp_path: Path) -> No
     index = SearchIndex(settings.index_dir)
     assert index.manifest["index_type"].startswith("hnsw")
     assert index.search(HashEncoder().encode(["I forgot my password"])[0])[0].article_id == "reset-password"
+
+
+def test_edit_reuses_the_approximate_index_and_marks_old_rows_dead(small_kb: Path, tmp_path: Path) -> None:
+    settings = settings_for(small_kb, tmp_path).with_overrides(ann_min_vectors=10)
+    encoder = HashEncoder()
+    for i in range(30):  # enough rows that one edit stays under the dead-row limit
+        write_article(small_kb, "en", f"filler-{i}", f"Filler article {i}", f"Body {i}.", [f"filler question {i}"])
+    reindex(settings, encoder=encoder)
+    first = SearchIndex(settings.index_dir)
+    write_article(small_kb, "en", "shipping", "Shipping times", "Orders ship the same day.", ["when will my order arrive", "is shipping free"])
+    reindex(settings, encoder=encoder)
+    second = SearchIndex(settings.index_dir)
+    assert "previous graph" in second.manifest["index_type"]
+    assert second.manifest["dead_vectors"] > 0
+    assert second.faiss.ntotal > first.faiss.ntotal
+    [best, *_] = second.search(encoder.encode(["is shipping free"])[0])
+    assert best.article_id == "shipping"
+    old_title = encoder.encode(["Shipping times and costs"])[0]
+    assert all(r.kind != "title" or r.article_id != "shipping" or r.score < 0.99 for r in second.search(old_title))
+
+
+def test_many_changes_rebuild_the_approximate_index(small_kb: Path, tmp_path: Path) -> None:
+    settings = settings_for(small_kb, tmp_path).with_overrides(ann_min_vectors=10)
+    reindex(settings, encoder=HashEncoder())
+    for lang, article_id, title, body, questions in SMALL_KB:
+        write_article(small_kb, lang, article_id, title + " (edited)", body + " Edited.", questions)
+    reindex(settings, encoder=HashEncoder())
+    index = SearchIndex(settings.index_dir)
+    assert index.manifest["index_type"] == "hnsw16" and index.manifest["dead_vectors"] == 0
+
+
+def test_small_edit_keeps_calibration_and_many_edits_recalibrate(small_kb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.reindex
+
+    settings = settings_for(small_kb, tmp_path)
+    first = reindex(settings, encoder=HashEncoder()).calibration
+    assert first.carried_over is None and len(first.base) == 5
+    monkeypatch.setattr(bot.reindex, "RECALIBRATE_SHARE", 0.25)  # 1 of 5 articles is within it
+    write_article(small_kb, "en", "shipping", "Shipping times", "Orders ship the same day.", ["when will my order arrive"])
+    second = reindex(settings, encoder=HashEncoder()).calibration
+    assert second.carried_over == 1 and second.thresholds == first.thresholds and second.base == first.base
+    write_article(small_kb, "en", "refund", "Refunds", "Within 60 days.", ["refund please"])
+    third = reindex(settings, encoder=HashEncoder()).calibration
+    assert third.carried_over is None  # 2 of 5 changed since the calibration was made

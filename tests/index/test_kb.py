@@ -92,3 +92,14 @@ def test_demo_kb_loads() -> None:
     kb = load_kb(Path(__file__).parents[2] / "kb_source")
     assert {"en", "ar", "tr"} <= set(kb.languages)
     assert kb.get("opening-hours", "en") is not None
+
+
+def test_parsed_articles_are_reused_until_the_file_changes(small_kb: Path) -> None:
+    parsed: dict = {}
+    first = load_kb(small_kb, parsed)
+    second = load_kb(small_kb, parsed)
+    assert first.get("refund", "en") is second.get("refund", "en")
+    path = small_kb / "en" / "refund.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("30 days", "60 days"), encoding="utf-8")
+    third = load_kb(small_kb, parsed)
+    assert "60 days" in third.get("refund", "en").body
