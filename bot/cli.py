@@ -58,7 +58,59 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("cases", metavar="CASES.jsonl", help='rows {"text", "article_id": id or null for "should hand off", "lang"?}')
     p.add_argument("--index", help="index folder (default: ANSWERDESK_INDEX)")
     p.set_defaults(run=_calibrate)
+    p = sub.add_parser("serve", help="serve the help center, chat widget, agent console and API")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.add_argument("--index", help="index folder (default: ANSWERDESK_INDEX)")
+    p.set_defaults(run=_serve)
+
+    p = sub.add_parser("agent", help="manage agent accounts")
+    agent_sub = p.add_subparsers(dest="agent_command", metavar="ACTION", required=True)
+    a = agent_sub.add_parser("add", help="create an agent account (asks for the password)")
+    a.add_argument("email")
+    a.add_argument("--name", required=True, help="name shown to customers")
+    a.add_argument("--languages", default="en", help="comma-separated languages the agent speaks (default en)")
+    a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    a.set_defaults(run=_agent_add)
+
+    p = sub.add_parser("report", help="KPIs per channel and the questions the KB does not cover")
+    p.add_argument("--since", help="first day, YYYY-MM-DD (default: 30 days ago)")
+    p.add_argument("--until", help="day after the last, YYYY-MM-DD (default: now)")
+    p.add_argument("--channel", help="only this channel (web, slack, telegram)")
+    p.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML page")
+    p.set_defaults(run=_report)
     return parser
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    # The CLI is the composition root: the only place in bot/ that reaches for a channel.
+    from channels.web.server import serve
+
+    return serve(settings, host=args.host, port=args.port)
+
+
+def _agent_add(settings: Settings, args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.agents import create_agent
+    from bot.store import open_store
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise AnswerdeskError("the passwords differ; nothing was created")
+    store = open_store(settings.db, busy_timeout=settings.db_busy_timeout)
+    agent = create_agent(store, args.email, args.name, password, [c.strip() for c in args.languages.split(",") if c.strip()])
+    print(f"agent {agent.email} ({agent.name}, speaks {', '.join(agent.languages)}) created")
+    return 0
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.report import run_report
+
+    return run_report(settings, since=args.since, until=args.until, channel=args.channel, html=args.html, out=sys.stdout)
 
 
 def _reindex(settings: Settings, args: argparse.Namespace) -> int:

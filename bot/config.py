@@ -53,6 +53,22 @@ class Settings:
     clarify_margin: float | None = _setting(
         None, "ANSWERDESK_CLARIFY_MARGIN", "Override the score gap under which close candidates are offered as choices."
     )
+    db: str = _setting(
+        "sqlite:///var/answerdesk.db",
+        "ANSWERDESK_DB",
+        "Conversation store: sqlite:///relative.db, sqlite:////absolute.db, or a file path.",
+    )
+    db_busy_timeout: float = _setting(5.0, "ANSWERDESK_DB_BUSY_TIMEOUT", "Seconds a write waits for another writer's lock before failing.")
+    hours: str = _setting(
+        "24/7",
+        "ANSWERDESK_HOURS",
+        "When agents answer, in ANSWERDESK_TIMEZONE: 'mon-fri 09:00-18:00; sat 10:00-14:00' or '24/7'.",
+    )
+    timezone: str = _setting("UTC", "ANSWERDESK_TIMEZONE", "IANA time zone of the hours and holidays, e.g. Europe/Istanbul.")
+    holidays: str = _setting("", "ANSWERDESK_HOLIDAYS", "Comma-separated local dates the team is closed: 2026-12-25,2027-01-01.")
+    agent_wait_seconds: int = _setting(
+        180, "ANSWERDESK_AGENT_WAIT_SECONDS", "How long a handoff waits for an agent before the ticket path is offered."
+    )
     ann_min_vectors: int = _setting(
         20000, "ANSWERDESK_ANN_MIN_VECTORS", "Vectors from which the index is approximate (HNSW) instead of exact."
     )

@@ -20,6 +20,7 @@ from bot.human_request import asks_for_human
 from bot.language import LanguageDecision, LanguageDetector
 from bot.phrases import language_name, phrase, phrase_languages
 from bot.smalltalk import small_talk
+from bot.store import Choice
 from index.encoders import Encoder, make_encoder
 from index.search import LiveIndex, SearchIndex
 
@@ -33,12 +34,6 @@ class Inbound:
     text: str
     lang_hint: str | None = None  # raw: "tr-TR", "ar,en;q=0.8", Telegram's language_code
     history_langs: Sequence[str] = ()  # languages of the conversation's earlier messages
-
-
-@dataclass(frozen=True)
-class Choice:
-    article_id: str
-    title: str
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def test_core_never_imports_channel_frameworks() -> None:
     forbidden = {"flask", "slack_bolt", "slack_sdk", "telegram", "channels"}
     for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("index/**/*.py")]:
+        if path == ROOT / "bot" / "cli.py":
+            continue  # the composition root: `serve` wires the web channel to the desk
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []

@@ -1,0 +1,281 @@
+"""The support desk: conversations around the engine, and the bot → agent → ticket waterfall.
+
+Every channel and the agent console go through a `Desk`. The customer's message is stored
+(committed) before anything is computed, so a crash loses nothing and the reply can be
+recomputed. While an agent has a conversation the bot stays silent. A handoff outside
+business hours, or one no agent takes in time, becomes a ticket: the bot says when the
+team is back and asks for an e-mail address to answer to; the ticket keeps the transcript.
+
+Who changes the state (see docs/architecture.md):
+  bot → waiting      the engine decided to hand off, the customer asked, or said "no" to an answer
+  waiting → agent    an agent takes it (compare-and-set: only one agent can)
+  agent → bot        the agent hands it back
+  waiting → bot      nobody took it in time: the ticket path is offered
+  any open → closed  an agent closes it, or a ticket was created
+  closed → bot       the customer writes again
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from bot.decision import ANSWER, HANDOFF, Decision
+from bot.engine import Engine, Inbound, Outcome, Reply
+from bot.config import Settings
+from bot.errors import AnswerdeskError
+from bot.hours import BusinessHours, describe_next_open
+from bot.phrases import phrase
+from bot.store import OPEN_STATES, Conversation, Message, Store
+
+EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+PENDING_EMAIL = "email"
+
+
+class NotFound(AnswerdeskError):
+    """No conversation (or message) with that id."""
+
+
+class NotAllowed(AnswerdeskError):
+    """The action does not fit the conversation's state (e.g. replying to one you do not have)."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one action stored: the customer's message (if any) and everything said in reply."""
+
+    conversation: Conversation
+    message: Message | None
+    replies: tuple[Message, ...]
+    duplicate: bool = False
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Desk:
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        hours: BusinessHours,
+        agent_wait: timedelta = timedelta(minutes=3),
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.hours = hours
+        self.agent_wait = agent_wait
+        self.clock = clock
+
+    # -- customers ---------------------------------------------------------------
+    def open(self, channel: str, external_user: str, lang_hint: str | None = None) -> Conversation:
+        """The customer's open conversation on this channel, or a new one."""
+        lang = self._hint_language(lang_hint) or self.engine.settings.default_language
+        return self.store.find_or_create_conversation(channel, external_user, lang)
+
+    def receive(self, conversation_id: str, text: str, lang_hint: str | None = None, external_id: str | None = None) -> Turn:
+        """A customer message: store it, then let the bot answer if the bot has the conversation."""
+        conversation = self._get(conversation_id)
+        added = self.store.add_message(conversation.id, "customer", text, external_id=external_id)
+        if added.duplicate:
+            return Turn(conversation, added.message, self._replies_after(conversation.id, added.message.id), duplicate=True)
+        if conversation.state == "closed":
+            self.store.transition(conversation.id, ("closed",), "bot")
+            conversation = self._get(conversation.id)
+        if conversation.state != "bot":
+            return Turn(self._touch(conversation), added.message, ())  # a person has it: the bot stays silent
+        if conversation.meta.get("pending") == PENDING_EMAIL and "@" in text:
+            return Turn(conversation, added.message, self._take_email(conversation, text.strip()))
+        history = [m.lang for m in self.store.list_messages(conversation.id) if m.author == "bot" and m.lang]
+        outcome = self.engine.respond(Inbound(text, lang_hint=lang_hint or conversation.lang, history_langs=tuple(history[-5:])))
+        conversation = self.store.update_conversation(
+            conversation.id,
+            lang=outcome.lang.lang,
+            topic=outcome.decision.candidates[0].article_id if outcome.decision.candidates else conversation.topic,
+        )
+        replies = [self._say(conversation, reply, outcome) for reply in outcome.replies]
+        if outcome.decision.action == HANDOFF:
+            replies += self._hand_off(conversation)
+        return Turn(self._get(conversation.id), added.message, tuple(replies))
+
+    def choose(self, conversation_id: str, article_id: str) -> Turn:
+        """The customer picked one of the offered articles."""
+        conversation = self._get(conversation_id)
+        reply = self.engine.answer_article(article_id, conversation.lang)
+        if reply is None:
+            raise NotFound(f"no article {article_id!r} in the index")
+        added = self.store.add_message(conversation.id, "customer", reply.title or article_id, lang=conversation.lang)
+        if conversation.state != "bot":
+            return Turn(conversation, added.message, ())
+        self.store.update_conversation(conversation.id, topic=article_id)
+        said = self.store.add_message(
+            conversation.id, "bot", reply.text, lang=conversation.lang, action=ANSWER, article_id=article_id,
+            decision={"action": ANSWER, "reason": "chosen", "candidates": [{"id": article_id}]},
+        ).message
+        return Turn(self._get(conversation.id), added.message, (said,))
+
+    def rate_answer(self, conversation_id: str, message_id: int, helpful: bool) -> Turn:
+        """"Did this answer your question?" — yes thanks; no hands the conversation to a person."""
+        conversation = self._get(conversation_id)
+        rated = next((m for m in self.store.list_messages(conversation.id) if m.id == message_id), None)
+        if rated is None or rated.author != "bot" or rated.action != ANSWER:
+            raise NotFound(f"message {message_id} is not a bot answer in conversation {conversation_id}")
+        self.store.add_feedback(conversation.id, message_id=message_id, helpful=helpful)
+        if helpful:
+            return Turn(conversation, None, (self._system(conversation, "feedback_thanks"),))
+        if conversation.state != "bot":
+            return Turn(conversation, None, ())
+        replies = [self._system(conversation, "handoff_after_negative_feedback")]
+        replies += self._hand_off(conversation)
+        return Turn(self._get(conversation.id), None, tuple(replies))
+
+    def ask_for_person(self, conversation_id: str) -> Turn:
+        """A button or command that asks for a person."""
+        conversation = self._get(conversation_id)
+        if conversation.state != "bot":
+            return Turn(conversation, None, ())
+        replies = [self._system(conversation, "handoff_requested")] + self._hand_off(conversation)
+        return Turn(self._get(conversation.id), None, tuple(replies))
+
+    def rate_conversation(self, conversation_id: str, score: int) -> Turn:
+        """The 1-5 satisfaction rating at the close of an agent conversation."""
+        if not 1 <= int(score) <= 5:
+            raise ValueError("csat must be an integer from 1 to 5")
+        conversation = self._get(conversation_id)
+        self.store.add_feedback(conversation.id, csat=int(score))
+        return Turn(conversation, None, (self._system(conversation, "csat_thanks"),))
+
+    # -- agents ------------------------------------------------------------------
+    def take(self, conversation_id: str, agent_id: str, agent_name: str) -> bool:
+        """An agent takes a conversation; False if someone else was first or it is not open."""
+        if not self.store.transition(conversation_id, ("waiting", "bot"), "agent", agent=agent_id):
+            return False
+        conversation = self._get(conversation_id)
+        self._clear_pending(conversation)
+        self._system(conversation, "agent_joined", agent=agent_name)
+        return True
+
+    def agent_reply(self, conversation_id: str, agent_id: str, text: str) -> Message:
+        conversation = self._get(conversation_id)
+        if conversation.state != "agent" or conversation.agent != agent_id:
+            raise NotAllowed(f"conversation {conversation_id} is not yours: take it first (it is {conversation.state})")
+        return self.store.add_message(conversation.id, "agent", text, agent=agent_id, lang=conversation.lang).message
+
+    def hand_back(self, conversation_id: str, agent_id: str) -> bool:
+        conversation = self._get(conversation_id)
+        if conversation.agent != agent_id or not self.store.transition(conversation_id, ("agent",), "bot"):
+            return False
+        self._system(conversation, "back_to_bot")
+        return True
+
+    def close(self, conversation_id: str, agent_id: str | None = None) -> bool:
+        """Close an open conversation; one an agent handled asks for a 1-5 rating."""
+        conversation = self._get(conversation_id)
+        if not self.store.transition(conversation_id, OPEN_STATES, "closed"):
+            return False
+        self._system(conversation, "conversation_closed")
+        if conversation.agent or agent_id:
+            self._system(conversation, "csat_question")
+        return True
+
+    def expire_waiting(self) -> list[str]:
+        """Offer the ticket path to conversations nobody took within `agent_wait`."""
+        now = self.clock()
+        expired = []
+        for conversation in self.store.waiting_queue(()):
+            if conversation.waiting_since and now - conversation.waiting_since >= self.agent_wait:
+                if self.store.transition(conversation.id, ("waiting",), "bot"):
+                    conversation = self._get(conversation.id)
+                    self._system(conversation, "no_agent_available")
+                    self._offer_ticket(conversation)
+                    expired.append(conversation.id)
+        return expired
+
+    # -- pieces ------------------------------------------------------------------
+    def _hand_off(self, conversation: Conversation) -> list[Message]:
+        """Queue for an agent during business hours; otherwise start the ticket path."""
+        if self.hours.is_open(self.clock()):
+            self.store.transition(conversation.id, ("bot",), "waiting")
+            return []
+        back = describe_next_open(self.hours, self.clock(), conversation.lang)
+        return [self._system(conversation, "outside_hours", when=back)] + self._offer_ticket(conversation)
+
+    def _offer_ticket(self, conversation: Conversation) -> list[Message]:
+        self.store.update_conversation(conversation.id, meta={**conversation.meta, "pending": PENDING_EMAIL})
+        return [self._system(conversation, "ask_email")]
+
+    def _take_email(self, conversation: Conversation, text: str) -> tuple[Message, ...]:
+        if not EMAIL.match(text):
+            return (self._system(conversation, "email_invalid"),)
+        ticket = self.store.create_ticket(conversation.id, text, conversation.lang)
+        self.store.update_conversation(conversation.id, email=text)
+        self._clear_pending(conversation)
+        said = self._system(conversation, "ticket_created", ticket=str(ticket.id), email=text)
+        self.store.transition(conversation.id, OPEN_STATES, "closed")
+        return (said,)
+
+    def _clear_pending(self, conversation: Conversation) -> None:
+        if "pending" in conversation.meta:
+            meta = {k: v for k, v in conversation.meta.items() if k != "pending"}
+            self.store.update_conversation(conversation.id, meta=meta)
+
+    def _say(self, conversation: Conversation, reply: Reply, outcome: Outcome) -> Message:
+        return self.store.add_message(
+            conversation.id, "bot", reply.text, lang=outcome.lang.lang, action=reply.action,
+            article_id=reply.article_id, decision=_evidence(outcome.decision, outcome), choices=reply.choices,
+        ).message
+
+    def _system(self, conversation: Conversation, key: str, **fields: str) -> Message:
+        return self.store.add_message(conversation.id, "bot", phrase(key, conversation.lang, **fields), lang=conversation.lang, action=key).message
+
+    def _replies_after(self, conversation_id: str, message_id: int) -> tuple[Message, ...]:
+        later = [m for m in self.store.list_messages(conversation_id, after_id=message_id)]
+        replies = []
+        for m in later:
+            if m.author == "customer":
+                break
+            replies.append(m)
+        return tuple(replies)
+
+    def _touch(self, conversation: Conversation) -> Conversation:
+        return self._get(conversation.id)
+
+    def _get(self, conversation_id: str) -> Conversation:
+        conversation = self.store.get_conversation(conversation_id)
+        if conversation is None:
+            raise NotFound(f"no conversation {conversation_id!r}")
+        return conversation
+
+    def _hint_language(self, hint: str | None) -> str | None:
+        from bot.language import parse_language_hint
+
+        snapshot = self.engine.snapshot()
+        return parse_language_hint(hint, self.engine.served_languages(snapshot)) if hint else None
+
+
+def _evidence(decision: Decision, outcome: Outcome) -> dict[str, Any]:
+    return {
+        "action": decision.action,
+        "reason": decision.reason,
+        "candidates": [{"id": c.article_id, "score": round(c.score, 4), "kind": c.kind, "lang": c.lang} for c in decision.candidates],
+        "lang": {"lang": outcome.lang.lang, "confidence": round(outcome.lang.confidence, 3), "source": outcome.lang.source},
+    }
+
+
+def build_desk(settings: Settings, engine: Engine | None = None, clock: Callable[[], datetime] = utc_now) -> Desk:
+    """The desk described by the settings: engine, store and business hours."""
+    from bot.engine import build_engine
+    from bot.hours import parse_hours
+    from bot.store import open_store
+
+    return Desk(
+        engine or build_engine(settings),
+        open_store(settings.db, clock=clock, busy_timeout=settings.db_busy_timeout),
+        parse_hours(settings.hours, settings.timezone, settings.holidays),
+        agent_wait=timedelta(seconds=settings.agent_wait_seconds),
+        clock=clock,
+    )
