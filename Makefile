@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export ANSWERDESK_KB ?= kb_source
 export ANSWERDESK_INDEX ?= var/index
 
-.PHONY: run test install install-st index check bench clean
+.PHONY: run test install install-st index check bench screenshots clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,7 +30,7 @@ check: $(STAMP)
 	$(BIN)/answerdesk reindex --check
 
 run: index
-	$(BIN)/answerdesk ask
+	$(BIN)/answerdesk serve
 
 test: install-st
 	$(BIN)/python -m pytest
@@ -38,6 +38,10 @@ test: install-st
 bench: install-st
 	$(BIN)/python bench/retrieval.py
 	$(BIN)/python bench/language.py
+
+# Re-take the screenshots in docs/ from the browser tests.
+screenshots: install-st
+	ANSWERDESK_SCREENSHOTS=1 $(BIN)/python -m pytest tests/channels/web/test_browser.py
 
 clean:
 	rm -rf var

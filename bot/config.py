@@ -69,6 +69,11 @@ class Settings:
     agent_wait_seconds: int = _setting(
         180, "ANSWERDESK_AGENT_WAIT_SECONDS", "How long a handoff waits for an agent before the ticket path is offered."
     )
+    secret_key: str = _setting(
+        "",
+        "ANSWERDESK_SECRET_KEY",
+        "Signs the agent console's session cookies; set it so sign-ins survive restarts and work across workers (empty: random per process).",
+    )
     ann_min_vectors: int = _setting(
         20000, "ANSWERDESK_ANN_MIN_VECTORS", "Vectors from which the index is approximate (HNSW) instead of exact."
     )

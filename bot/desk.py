@@ -89,7 +89,8 @@ class Desk:
         if conversation.state != "bot":
             return Turn(self._touch(conversation), added.message, ())  # a person has it: the bot stays silent
         if conversation.meta.get("pending") == PENDING_EMAIL and "@" in text:
-            return Turn(conversation, added.message, self._take_email(conversation, text.strip()))
+            said = self._take_email(conversation, text.strip())
+            return Turn(self._get(conversation.id), added.message, said)
         history = [m.lang for m in self.store.list_messages(conversation.id) if m.author == "bot" and m.lang]
         outcome = self.engine.respond(Inbound(text, lang_hint=lang_hint or conversation.lang, history_langs=tuple(history[-5:])))
         conversation = self.store.update_conversation(

@@ -12,6 +12,7 @@ from typing import Sequence
 
 import faiss
 
+from bot.articles import ArticleVersion, find_version
 from bot.calibration import Calibration
 from bot.config import Settings
 from bot.decision import ANSWER, CLARIFY, HANDOFF, SMALLTALK, Decision, Thresholds, decide, hand_off_requested, small_talk_decision
@@ -137,7 +138,7 @@ class Engine:
         if decision.action == ANSWER and decision.article_id:
             return self._answer(snapshot, decision.article_id, lang)
         if decision.action == CLARIFY:
-            choices = tuple(Choice(c.article_id, self._version(snapshot, c.article_id, lang)[1]["title"]) for c in decision.candidates)
+            choices = tuple(Choice(c.article_id, _version(snapshot, c.article_id, lang).title) for c in decision.candidates)
             return Reply("bot", phrase("clarify_prompt", lang), CLARIFY, choices=choices)
         if decision.action == SMALLTALK:
             return Reply("bot", phrase("greeting" if decision.reason == "greeting" else "welcome", lang), SMALLTALK)
@@ -145,25 +146,25 @@ class Engine:
         return Reply("bot", phrase(key, lang), HANDOFF)
 
     def _answer(self, snapshot: SearchIndex, article_id: str, lang: str) -> Reply:
-        version_lang, version = self._version(snapshot, article_id, lang)
-        text = f"{version['title']}\n\n{version['body']}".strip()
-        if version_lang != lang:
+        version = _version(snapshot, article_id, lang)
+        text = f"{version.title}\n\n{version.body}".strip()
+        if version.lang != lang:
             note = phrase(
                 "answer_other_language",
                 lang,
                 lang_name=language_name(lang, lang),
-                article_lang_name=language_name(version_lang, lang),
+                article_lang_name=language_name(version.lang, lang),
             )
             text = f"{note}\n\n{text}"
-        return Reply("bot", text, ANSWER, article_id, version_lang, version["title"], version.get("updated") or None)
+        return Reply("bot", text, ANSWER, article_id, version.lang, version.title, version.updated or None)
 
-    def _version(self, snapshot: SearchIndex, article_id: str, lang: str) -> tuple[str, dict]:
-        """The article in `lang`, else in English, else in any language it has."""
-        versions = snapshot.versions[article_id]
-        for candidate in (lang, "en", *sorted(versions)):
-            if candidate in versions:
-                return candidate, versions[candidate]
+
+
+def _version(snapshot: SearchIndex, article_id: str, lang: str) -> ArticleVersion:
+    version = find_version(snapshot, article_id, lang)
+    if version is None:
         raise KeyError(article_id)
+    return version
 
 
 def build_engine(settings: Settings) -> Engine:

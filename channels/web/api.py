@@ -1,0 +1,195 @@
+"""The JSON API the chat widget talks to (described in openapi.yaml), and /healthz.
+
+Each view turns a request into one `Desk` call and the result into JSON. A visitor is known
+by a random cookie and can only see conversations opened with it; any other id is a 404.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import replace
+from importlib import resources
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from bot.desk import NotAllowed, NotFound, Turn
+from bot.phrases import phrase
+from bot.store import Conversation, Message
+from channels.web.context import web
+from channels.web.events import Timing, conversation_poll, last_event_id, stream
+from channels.web.payloads import conversation_json, message_json, turn_json
+
+bp = Blueprint("api", __name__)
+
+CHANNEL = "web"
+VISITOR_COOKIE = "answerdesk_visitor"
+VISITOR_MAX_AGE = 365 * 24 * 3600
+MAX_TEXT = 4000
+_VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+class ApiError(Exception):
+    """A request the API refuses: answered as {"error": message} with `status`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        self.message = message
+        super().__init__(message)
+
+
+@bp.errorhandler(ApiError)
+def _api_error(e: ApiError) -> tuple[Response, int]:
+    return jsonify(error=e.message), e.status
+
+
+@bp.errorhandler(NotFound)
+def _not_found(e: NotFound) -> tuple[Response, int]:
+    return jsonify(error=str(e)), 404
+
+
+@bp.errorhandler(NotAllowed)
+def _not_allowed(e: NotAllowed) -> tuple[Response, int]:
+    return jsonify(error=str(e)), 409
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    snapshot = web().snapshot()  # SearchIndexError: 503 (see app.py)
+    manifest = snapshot.manifest
+    return jsonify(status="ok", articles=manifest.get("articles", len(snapshot.ids)), index_built_at=manifest.get("built_at"))
+
+
+@bp.get("/api/openapi.yaml")
+def openapi() -> Response:
+    text = resources.files("channels.web").joinpath("openapi.yaml").read_text(encoding="utf-8")
+    return Response(text, mimetype="application/yaml")
+
+
+@bp.post("/api/conversations")
+def open_conversation() -> tuple[Response, int]:
+    body = _json_body(required=False)
+    hint = body.get("lang")
+    if hint is not None and not isinstance(hint, str):
+        raise ApiError(400, "'lang' must be a language tag string such as \"tr\" or \"pt-BR\"")
+    hint = hint or request.headers.get("Accept-Language") or None
+    visitor = _visitor_id()
+    new_visitor = visitor is None
+    if new_visitor:
+        visitor = secrets.token_urlsafe(24)
+    conversation = web().desk.open(CHANNEL, visitor, hint)
+    response = jsonify(id=conversation.id, lang=conversation.lang, state=conversation.state, greeting=phrase("greeting", conversation.lang))
+    if new_visitor:
+        response.set_cookie(
+            VISITOR_COOKIE, visitor, max_age=VISITOR_MAX_AGE, httponly=True, samesite="Lax", secure=request.is_secure
+        )
+    return response, 201
+
+
+@bp.get("/api/conversations/<conversation_id>")
+def transcript(conversation_id: str) -> Response:
+    conversation = _owned(conversation_id)
+    messages = web().desk.store.list_messages(conversation.id)
+    return jsonify(conversation_json(conversation, messages, web().snapshot_or_none(), request.script_root))
+
+
+@bp.post("/api/conversations/<conversation_id>/messages")
+def send_message(conversation_id: str) -> Response:
+    body = _json_body()
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ApiError(400, "'text' must be a non-empty string")
+    if len(text) > MAX_TEXT:
+        raise ApiError(400, f"'text' is {len(text)} characters long; the limit is {MAX_TEXT}")
+    conversation = _owned(conversation_id)
+    # No hint: the desk uses the conversation's language, which follows what the customer writes.
+    return _turn(web().desk.receive(conversation.id, text))
+
+
+@bp.post("/api/conversations/<conversation_id>/choices")
+def choose(conversation_id: str) -> Response:
+    article_id = _json_body().get("article_id")
+    if not isinstance(article_id, str) or not article_id:
+        raise ApiError(400, "'article_id' must be the id of one of the offered articles")
+    conversation = _owned(conversation_id)
+    return _turn(web().desk.choose(conversation.id, article_id))
+
+
+@bp.post("/api/conversations/<conversation_id>/feedback")
+def feedback(conversation_id: str) -> Response:
+    body = _json_body()
+    conversation = _owned(conversation_id)
+    if "csat" in body and "helpful" not in body:
+        csat = body["csat"]
+        if isinstance(csat, bool) or not isinstance(csat, int) or not 1 <= csat <= 5:
+            raise ApiError(400, "'csat' must be an integer from 1 to 5")
+        return _turn(web().desk.rate_conversation(conversation.id, csat))
+    if "helpful" in body and "csat" not in body:
+        message_id, helpful = body.get("message_id"), body["helpful"]
+        if not isinstance(helpful, bool):
+            raise ApiError(400, "'helpful' must be true or false")
+        if isinstance(message_id, bool) or not isinstance(message_id, int):
+            raise ApiError(400, "'message_id' must be the integer id of the bot answer being rated")
+        return _turn(web().desk.rate_answer(conversation.id, message_id, helpful))
+    raise ApiError(400, "send either {\"message_id\": id, \"helpful\": true|false} or {\"csat\": 1..5}")
+
+
+@bp.post("/api/conversations/<conversation_id>/human")
+def ask_for_person(conversation_id: str) -> Response:
+    conversation = _owned(conversation_id)
+    return _turn(web().desk.ask_for_person(conversation.id))
+
+
+@bp.get("/api/conversations/<conversation_id>/events")
+def events(conversation_id: str) -> Response:
+    conversation = _owned(conversation_id)
+    try:
+        after = last_event_id()
+    except ValueError:
+        raise ApiError(400, "Last-Event-ID and 'after' must be a message id (a whole number)") from None
+    context, root = web(), request.script_root
+
+    def render(message: Message, current: Conversation) -> dict[str, Any]:
+        return message_json(message, context.snapshot_or_none(), root, current.lang)
+
+    poll = conversation_poll(context.desk.store, conversation.id, after or 0, render)
+    return stream(poll, Timing.from_config(current_app.config))
+
+
+# -- pieces ---------------------------------------------------------------------------------
+def _turn(turn: Turn) -> Response:
+    # Read the state again: a Turn can carry the conversation as it was before its last change
+    # (Desk.receive's e-mail branch closes the conversation after building it).
+    fresh = web().desk.store.get_conversation(turn.conversation.id) or turn.conversation
+    return jsonify(turn_json(replace(turn, conversation=fresh), web().snapshot_or_none(), request.script_root))
+
+
+def _visitor_id() -> str | None:
+    value = request.cookies.get(VISITOR_COOKIE)
+    return value if value and _VISITOR_ID.match(value) else None
+
+
+def _owned(conversation_id: str) -> Conversation:
+    """The visitor's own web conversation, else 404 (whether it exists or not)."""
+    visitor = _visitor_id()
+    conversation = web().desk.store.get_conversation(conversation_id) if visitor else None
+    if conversation is None or conversation.channel != CHANNEL or conversation.external_user != visitor:
+        raise ApiError(404, f"no conversation {conversation_id!r} for this visitor; start one with POST /api/conversations")
+    return conversation
+
+
+def _json_body(required: bool = True) -> dict[str, Any]:
+    raw = request.get_data(cache=True)
+    if not raw and not required:
+        return {}
+    if not request.is_json:
+        raise ApiError(415, f"send the body as JSON with Content-Type: application/json (got {request.mimetype or 'none'!s})")
+    try:
+        data = json.loads(raw.decode("utf-8")) if raw else None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ApiError(400, f"the body is not valid JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return data

@@ -1,0 +1,116 @@
+"""Agent sign-in: a signed session cookie, a per-session CSRF token on every console POST."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from typing import Any, Callable, TypeVar
+
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
+
+from bot.agents import hash_password, verify_password
+from bot.store import Agent
+from channels.web.context import web
+
+bp = Blueprint("auth", __name__, url_prefix="/agent")
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+PROTECTED_BLUEPRINTS = frozenset({"auth", "console"})
+F = TypeVar("F", bound=Callable[..., Any])
+_DUMMY_HASH: list[str] = []  # checked when the e-mail is unknown, so both cases take as long
+
+
+def csrf_token() -> str:
+    """This session's CSRF token, created on first use."""
+    token = session.get(CSRF_FIELD)
+    if not token:
+        token = session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf() -> None:
+    """Before every POST to the console: 400 unless the form field or header carries the session's token."""
+    if request.method != "POST" or request.blueprint not in PROTECTED_BLUEPRINTS:
+        return
+    expected = session.get(CSRF_FIELD)
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD)
+    if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
+        abort(400, description="The form's security token is missing or out of date (CSRF check). Reload the page and try again.")
+
+
+def load_agent() -> None:
+    """Put the signed-in agent, if any, on `g.agent`."""
+    g.agent = None
+    agent_id = session.get("agent_id")
+    if agent_id and request.blueprint in PROTECTED_BLUEPRINTS:
+        g.agent = web().desk.store.get_agent(agent_id)
+        if g.agent is None:  # the account is gone
+            session.pop("agent_id", None)
+
+
+def current_agent() -> Agent:
+    agent: Agent | None = g.get("agent")
+    assert agent is not None, "use @login_required"
+    return agent
+
+
+def login_required(view: F) -> F:
+    """Send visitors who are not signed in to the sign-in page."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.get("agent") is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def login_required_stream(view: F) -> F:
+    """Event streams answer 401 instead of redirecting: EventSource cannot follow a sign-in page."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.get("agent") is None:
+            return Response("sign in at /agent/login first\n", status=401, mimetype="text/plain")
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+@bp.get("/login")
+def login() -> str:
+    return render_template("login.html", next=_safe_next(request.args.get("next")), email="")
+
+
+@bp.post("/login")
+def login_submit() -> Response | tuple[str, int]:
+    email = request.form.get("email", "").strip()
+    password = request.form.get("password", "")
+    agent = web().desk.store.get_agent_by_email(email) if email else None
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(hash_password(secrets.token_urlsafe(16)))
+    valid = verify_password(agent.password_hash if agent else _DUMMY_HASH[0], password)
+    if agent is None or not valid:
+        flash("Wrong e-mail address or password.", "error")
+        return render_template("login.html", next=_safe_next(request.form.get("next")), email=email), 401
+    session.clear()  # a fresh session (and CSRF token) after signing in
+    session.permanent = True
+    session["agent_id"] = agent.id
+    return redirect(_safe_next(request.form.get("next")) or url_for("console.queue"))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow ?next= within the console, never to another site."""
+    if target and target.startswith("/agent") and not target.startswith("//") and "\\" not in target:
+        return target
+    return ""

@@ -1,0 +1,250 @@
+"""The agent console: the queue, one conversation (take, reply, back to bot, close), tickets, reindex.
+
+Pages work as plain forms (POST, then redirect); console.js adds live updates from the
+event streams below and sends replies without a reload.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+
+from bot.desk import NotAllowed
+from bot.phrases import language_name
+from bot.store import Conversation, Message, Store
+from channels.web.auth import current_agent, login_required, login_required_stream
+from channels.web.context import web
+from channels.web.events import Timing, conversation_poll, event, last_event_id, stream
+from channels.web.transcript import conversation_summary, duration, message_view, reindex_view
+
+bp = Blueprint("console", __name__, url_prefix="/agent")
+
+MAX_REPLY = 4000
+
+
+@bp.get("/")
+@login_required
+def queue() -> str:
+    return render_template("queue.html", **_queue_data(), agent=current_agent())
+
+
+@bp.get("/queue/events")
+@login_required_stream
+def queue_events() -> Response:
+    context, agent = web(), current_agent()
+    seen: dict[str, Any] = {"signature": None}
+
+    def poll() -> list[str]:
+        waiting = context.desk.store.waiting_queue(agent.languages)
+        mine = _mine(context.desk.store, agent.id)
+        status = context.reindex.status
+        signature = (
+            tuple((c.id, c.state, c.updated_at) for c in waiting),
+            tuple((c.id, c.updated_at) for c in mine),
+            (status.state, status.finished_at),
+        )
+        if signature == seen["signature"]:
+            return []
+        seen["signature"] = signature
+        now = context.clock()
+        index = context.snapshot_or_none()
+        payload = {
+            "now": now.isoformat(),
+            "waiting": [conversation_summary(c, context.desk.store, index, now) for c in waiting],
+            "mine": [conversation_summary(c, context.desk.store, index, now) for c in mine],
+            "reindex": reindex_view(status),
+        }
+        return [event(payload, name="queue")]
+
+    return stream(poll, Timing.from_config(current_app.config))
+
+
+@bp.get("/conversations/<conversation_id>")
+@login_required
+def conversation(conversation_id: str) -> str:
+    context, agent = web(), current_agent()
+    found = _conversation(conversation_id)
+    messages = context.desk.store.list_messages(found.id)
+    index = context.snapshot_or_none()
+    names = _agent_names(messages)
+    return render_template(
+        "conversation.html",
+        agent=agent,
+        conversation=found,
+        lang_name=language_name(found.lang, "en"),
+        messages=[message_view(m, index, names) for m in messages],
+        mine=found.state == "agent" and found.agent == agent.id,
+        holder=names.get(found.agent or "") or _agent_name(found.agent),
+        last_id=messages[-1].id if messages else 0,
+        max_reply=MAX_REPLY,
+    )
+
+
+@bp.get("/conversations/<conversation_id>/events")
+@login_required_stream
+def conversation_events(conversation_id: str) -> Response:
+    context = web()
+    found = _conversation(conversation_id)
+    try:
+        after = last_event_id() or 0
+    except ValueError:
+        abort(400, description="Last-Event-ID and 'after' must be a message id (a whole number).")
+    names: dict[str, str] = {}
+
+    def render(message: Message, _: Conversation) -> dict[str, Any]:
+        if message.agent and message.agent not in names:
+            names[message.agent] = _agent_name(message.agent, context.desk.store)
+        return message_view(message, context.snapshot_or_none(), names)
+
+    return stream(conversation_poll(context.desk.store, found.id, after, render), Timing.from_config(current_app.config))
+
+
+@bp.post("/conversations/<conversation_id>/take")
+@login_required
+def take(conversation_id: str) -> Response:
+    agent = current_agent()
+    found = _conversation(conversation_id)
+    if web().desk.take(found.id, agent.id, agent.name):
+        return redirect(url_for("console.conversation", conversation_id=found.id))
+    now = _conversation(conversation_id)
+    if now.state == "agent" and now.agent == agent.id:
+        return redirect(url_for("console.conversation", conversation_id=found.id))
+    if now.state == "agent":
+        flash(f"{_agent_name(now.agent)} already took this conversation; it is no longer in the queue.", "error")
+    else:
+        flash(f"This conversation is {now.state} and cannot be taken.", "error")
+    return redirect(url_for("console.queue"))
+
+
+@bp.post("/conversations/<conversation_id>/reply")
+@login_required
+def reply(conversation_id: str) -> Response | tuple[Response, int]:
+    agent = current_agent()
+    found = _conversation(conversation_id)
+    text = request.form.get("text", "")
+    problem = None
+    if not text.strip():
+        problem = "Write a reply first."
+    elif len(text) > MAX_REPLY:
+        problem = f"The reply is {len(text)} characters long; the limit is {MAX_REPLY}."
+    status = 400
+    message = None
+    if problem is None:
+        try:
+            message = web().desk.agent_reply(found.id, agent.id, text)
+        except NotAllowed:
+            problem, status = "This conversation is not yours any more: take it first.", 409
+    if _wants_json():
+        return (jsonify(error=problem), status) if problem else jsonify(id=message.id if message else None)
+    if problem:
+        flash(problem, "error")
+    return redirect(url_for("console.conversation", conversation_id=found.id) + "#reply")
+
+
+@bp.post("/conversations/<conversation_id>/hand-back")
+@login_required
+def hand_back(conversation_id: str) -> Response:
+    found = _conversation(conversation_id)
+    if web().desk.hand_back(found.id, current_agent().id):
+        flash("The bot has the conversation again.", "info")
+        return redirect(url_for("console.queue"))
+    flash("Only the agent who has the conversation can hand it back.", "error")
+    return redirect(url_for("console.conversation", conversation_id=found.id))
+
+
+@bp.post("/conversations/<conversation_id>/close")
+@login_required
+def close(conversation_id: str) -> Response:
+    found = _conversation(conversation_id)
+    if web().desk.close(found.id, current_agent().id):
+        flash("Conversation closed; the customer was asked to rate it.", "info")
+    else:
+        flash("The conversation was already closed.", "error")
+    return redirect(url_for("console.queue"))
+
+
+@bp.get("/tickets")
+@login_required
+def tickets() -> str:
+    store = web().desk.store
+    index = web().snapshot_or_none()
+    rows = []
+    for ticket in reversed(store.list_tickets()):
+        messages = store.list_messages(ticket.conversation_id)
+        rows.append({"ticket": ticket, "lang_name": language_name(ticket.lang, "en"), "messages": [message_view(m, index, {}) for m in messages]})
+    return render_template("tickets.html", rows=rows, agent=current_agent(), max_reply=MAX_REPLY)
+
+
+@bp.post("/tickets/<int:ticket_id>/answer")
+@login_required
+def answer_ticket(ticket_id: int) -> Response:
+    store = web().desk.store
+    if store.get_ticket(ticket_id) is None:
+        abort(404, description=f"There is no ticket #{ticket_id}.")
+    text = request.form.get("answer", "")
+    if not text.strip() or len(text) > MAX_REPLY:
+        flash(f"Write an answer of 1 to {MAX_REPLY} characters.", "error")
+    else:
+        store.answer_ticket(ticket_id, text)
+        flash(f"Ticket #{ticket_id} is answered. (Answerdesk does not send e-mail: send it to the customer yourself.)", "info")
+    return redirect(url_for("console.tickets") + f"#ticket-{ticket_id}")
+
+
+@bp.post("/reindex")
+@login_required
+def reindex() -> Response:
+    if web().reindex.start():
+        flash("Reindexing started; the bot keeps answering from the current index until the new one is ready.", "info")
+    else:
+        flash("A reindex is already running.", "error")
+    return redirect(url_for("console.queue"))
+
+
+@bp.get("/reindex")
+@login_required
+def reindex_status() -> Response:
+    return jsonify(reindex_view(web().reindex.status))
+
+
+# -- pieces ---------------------------------------------------------------------------------
+def _queue_data() -> dict[str, Any]:
+    context, agent = web(), current_agent()
+    now = context.clock()
+    index = context.snapshot_or_none()
+    waiting = context.desk.store.waiting_queue(agent.languages)
+    return {
+        "now": now,
+        "waiting": [conversation_summary(c, context.desk.store, index, now) for c in waiting],
+        "mine": [conversation_summary(c, context.desk.store, index, now) for c in _mine(context.desk.store, agent.id)],
+        "reindex": reindex_view(context.reindex.status),
+        "open_tickets": len(context.desk.store.list_tickets(status="open")),
+        "languages": ", ".join(language_name(code, "en") for code in agent.languages),
+        "duration": duration,
+    }
+
+
+def _mine(store: Store, agent_id: str) -> list[Conversation]:
+    return [c for c in store.list_conversations(state="agent") if c.agent == agent_id]
+
+
+def _conversation(conversation_id: str) -> Conversation:
+    found = web().desk.store.get_conversation(conversation_id)
+    if found is None:
+        abort(404, description=f"There is no conversation {conversation_id!r}.")
+    return found
+
+
+def _agent_name(agent_id: str | None, store: Store | None = None) -> str:
+    store = store or web().desk.store
+    agent = store.get_agent(agent_id) if agent_id else None
+    return agent.name if agent else "Another agent"
+
+
+def _agent_names(messages: list[Message]) -> dict[str, str]:
+    return {agent_id: _agent_name(agent_id) for agent_id in {m.agent for m in messages if m.agent}}
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+

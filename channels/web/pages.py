@@ -1,0 +1,55 @@
+"""The demo help center: the article list per language and each article as a page, with the widget."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from flask import Blueprint, abort, render_template
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from bot.articles import find_version, text_direction, versions_by_language
+from bot.phrases import language_name
+from channels.web.context import web
+
+bp = Blueprint("pages", __name__)
+
+SITE_NAME = "Answerdesk Demo Help Center"
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    # html=False: raw HTML in an article is shown as text, never run; links with javascript: are dropped.
+    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+
+def render_markdown(text: str) -> Markup:
+    """Article Markdown as safe HTML."""
+    return Markup(_markdown().render(text))
+
+
+@bp.get("/")
+def home() -> str:
+    grouped = versions_by_language(web().snapshot())
+    sections = [
+        {"lang": lang, "name": language_name(lang, lang), "dir": text_direction(lang), "articles": articles}
+        for lang, articles in grouped.items()
+    ]
+    return render_template("home.html", sections=sections, lang="en", dir="ltr")
+
+
+@bp.get("/articles/<lang>/<article_id>")
+def article(lang: str, article_id: str) -> str:
+    version = find_version(web().snapshot(), article_id, lang, fallback=False)
+    if version is None:
+        abort(404, description=f"There is no article {article_id!r} in {lang!r}.")
+    others = [{"lang": code, "name": language_name(code, code)} for code in version.languages if code != version.lang]
+    return render_template(
+        "article.html",
+        article=version,
+        body=render_markdown(version.body),
+        others=others,
+        lang=version.lang,
+        dir=text_direction(version.lang),
+        lang_name=language_name(version.lang, version.lang),
+    )

@@ -1,0 +1,70 @@
+"""`answerdesk serve`: the web app on waitress, with the waiting-queue timer on a background thread."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from bot.config import Settings
+from bot.desk import Desk, build_desk
+from channels.web.app import create_app
+
+log = logging.getLogger(__name__)
+
+# Each open event stream holds a worker thread for up to a minute (SSE_MAX_SECONDS), so the
+# pool is far larger than waitress's default of 4.
+THREADS = 48
+EXPIRE_EVERY_SECONDS = 5.0
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> int:
+    """Build the desk, warm the engine up, and serve until interrupted."""
+    from waitress import create_server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    desk = build_desk(settings)
+    print(f"loading the index at {settings.index_dir} and the language models...", flush=True)
+    desk.engine.warm_up()  # SearchIndexError names the fix ("run 'answerdesk reindex'")
+    app = create_app(settings, desk)
+    stop = threading.Event()
+    expirer = threading.Thread(target=expire_waiting_forever, args=(desk, stop), name="answerdesk-expire", daemon=True)
+    expirer.start()
+    # channel_request_lookahead lets a stream notice a browser that went away (waitress.client_disconnected).
+    # Output is flushed on every write: waitress 3 sends at once (send_bytes=1 is its default and deprecated).
+    server = create_server(app, host=host, port=port, threads=THREADS, channel_request_lookahead=5, ident="Answerdesk")
+    shown = f"[{host}]" if ":" in host else host
+    port_shown = getattr(server, "effective_port", port)  # a host with several addresses gives a multi-socket server
+    print(f"Answerdesk is serving on http://{shown}:{port_shown}/  (agent console: /agent, Ctrl+C stops)", flush=True)
+    _stop_on(signal.SIGTERM)
+    _stop_on(signal.SIGINT)  # even when started in the background, where the shell ignores Ctrl+C for us
+    try:
+        server.run()  # returns (after finishing running requests, up to 5 s) on KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping", flush=True)
+        stop.set()
+        server.close()
+        expirer.join(timeout=EXPIRE_EVERY_SECONDS + 1)
+        desk.store.close()
+    return 0
+
+
+def _stop_on(signum: signal.Signals) -> None:
+    def interrupt(received: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {received}")
+
+    signal.signal(signum, interrupt)
+
+
+def expire_waiting_forever(desk: Desk, stop: threading.Event, every: float = EXPIRE_EVERY_SECONDS) -> None:
+    """Offer the ticket path to conversations no agent took in time, every few seconds until `stop`."""
+    while not stop.wait(every):
+        try:
+            expired = desk.expire_waiting()
+        except Exception:  # keep the timer alive: the next round may well succeed (e.g. a busy database)
+            log.exception("expiring waiting conversations failed; retrying in %.0f s", every)
+            continue
+        for conversation_id in expired:
+            log.info("conversation %s waited too long for an agent: ticket path offered", conversation_id)
