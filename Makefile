@@ -38,6 +38,8 @@ test: install-st
 bench: install-st
 	$(BIN)/python bench/retrieval.py
 	$(BIN)/python bench/language.py
+	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/slack_latency.py
 
 # Re-take the screenshots in docs/ from the browser tests.
 screenshots: install-st

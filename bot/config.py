@@ -74,6 +74,12 @@ class Settings:
         "ANSWERDESK_SECRET_KEY",
         "Signs the agent console's session cookies; set it so sign-ins survive restarts and work across workers (empty: random per process).",
     )
+    slack_bot_token: str = _setting("", "SLACK_BOT_TOKEN", "Slack bot token (xoxb-…); with the signing secret it turns the Slack channel on.")
+    slack_signing_secret: str = _setting("", "SLACK_SIGNING_SECRET", "Slack signing secret, to verify requests to /slack/events.")
+    slack_agents_channel: str = _setting("", "SLACK_AGENTS_CHANNEL", "Id (C0…) of the Slack channel where handoffs from every channel appear as cards.")
+    slack_api_url: str = _setting("https://slack.com/api/", "SLACK_API_URL", "Slack Web API base URL (a proxy, or a local fake in tests).")
+    slack_socket_mode: bool = _setting(False, "SLACK_SOCKET_MODE", "Use Socket Mode instead of HTTP events (needs SLACK_APP_TOKEN).")
+    slack_app_token: str = _setting("", "SLACK_APP_TOKEN", "Slack app-level token (xapp-…) for Socket Mode.")
     ann_min_vectors: int = _setting(
         20000, "ANSWERDESK_ANN_MIN_VECTORS", "Vectors from which the index is approximate (HNSW) instead of exact."
     )

@@ -82,7 +82,11 @@ class Desk:
         conversation = self._get(conversation_id)
         added = self.store.add_message(conversation.id, "customer", text, external_id=external_id)
         if added.duplicate:
-            return Turn(conversation, added.message, self._replies_after(conversation.id, added.message.id), duplicate=True)
+            replies = self._replies_after(conversation.id, added.message.id)
+            later = self.store.list_messages(conversation.id, after_id=added.message.id)
+            if replies or later or conversation.state != "bot":
+                return Turn(conversation, added.message, replies, duplicate=True)
+            # Stored but never answered (the process died in between): answer it now, once.
         if conversation.state == "closed":
             self.store.transition(conversation.id, ("closed",), "bot")
             conversation = self._get(conversation.id)

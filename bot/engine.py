@@ -102,7 +102,7 @@ class Engine:
 
     def warm_up(self) -> None:
         """Load the index, the encoder and the language models now rather than on the first message."""
-        self.respond(Inbound("hello"))
+        self.respond(Inbound("How can I reach a person?"))  # a real question: encoder, search and decision all load
 
     def thresholds(self, snapshot: SearchIndex) -> Thresholds:
         """Calibrated thresholds of this snapshot, with configured overrides on top."""

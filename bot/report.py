@@ -318,8 +318,10 @@ def load_period(store: Store, since: datetime, until: datetime | None, channel: 
 
 
 def outbox_pending(store: Store, channel: str | None) -> int | None:
-    """Replies waiting to be delivered on the channel; None until the store keeps an outbox (hook)."""
-    return None
+    """Replies waiting to be delivered on the channel; None where the store keeps no outbox."""
+    from bot.outbox import outbox_pending as pending
+
+    return pending(store, channel)
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,11 @@ class SQLiteStore:
     def _now(self) -> str:
         return _stamp(self._clock())
 
+    @property
+    def database(self) -> SQLiteDatabase:
+        """The connections, for the modules that keep their tables in this file (bot/sqlite_outbox.py)."""
+        return self._db
+
     def close(self) -> None:
         """Close every connection; the store cannot be used afterwards."""
         self._db.close()

@@ -47,6 +47,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> int:
         stop.set()
         server.close()
         expirer.join(timeout=EXPIRE_EVERY_SECONDS + 1)
+        slack = app.extensions.get("slack")
+        if slack is not None:
+            slack.close()
         desk.store.close()
     return 0
 

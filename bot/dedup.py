@@ -1,0 +1,31 @@
+"""Handling a delivery once: a channel's retried event or a double-clicked button.
+
+Customer messages are deduplicated by the store itself (`add_message(external_id=...)`);
+this is for the deliveries that store no customer message: an agent's reply from a channel
+(`Desk.agent_reply` takes no external id) and a set of buttons, which counts once. The claim
+is committed before the action, so a crash right after it loses that one action rather than
+doing it twice.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.errors import StorageError
+from bot.store import Store
+
+
+class SeenKeys(Protocol):
+    def first_time(self, channel: str, key: str) -> bool:
+        """Record `key`; True only for the first caller, in any process."""
+        ...
+
+
+def open_seen_keys(store: Store) -> SeenKeys:
+    """The seen keys kept in the store's database."""
+    database = getattr(store, "database", None)
+    if database is None:
+        raise StorageError(f"{type(store).__name__} keeps no seen keys; only the SQLite store does so far")
+    from bot.sqlite_notify import SQLiteSeenKeys
+
+    return SQLiteSeenKeys(database)
