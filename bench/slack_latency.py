@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -52,16 +52,6 @@ QUESTIONS = [
 _TS = itertools.count(1)
 
 
-@dataclass(frozen=True)
-class BenchSettings(Settings):
-    slack_bot_token: str = ""
-    slack_signing_secret: str = ""
-    slack_agents_channel: str = ""
-    slack_api_url: str = "https://slack.com/api/"
-    slack_socket_mode: bool = False
-    slack_app_token: str = ""
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=300, help="events per run (default 300)")
@@ -81,8 +71,7 @@ def main() -> None:
         users = [f"U{n:04d}" for n in range(30)]
         for n, user in enumerate(users):
             fake.add_user(user, f"User {n}", ["en-US", "tr-TR", "es-ES"][n % 3])
-        values = {f.name: getattr(base, f.name) for f in fields(Settings)}
-        settings = BenchSettings(**values, slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=fake.url)
+        settings = replace(base, slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=fake.url)
         rows = []
         for run in ("paced", "burst"):
             store = open_store(str(root / f"{run}.db"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,18 +27,6 @@ from tests.channels.slack.fake_slack import BOT_USER, SECRET, TEAM, TOKEN, FakeS
 from tests.conftest import SMALL_KB, write_article
 
 AGENTS = "C0AGENTS"
-
-
-@dataclass(frozen=True)
-class SlackSettings(Settings):
-    """Settings with the Slack fields, until bot/config.py declares them."""
-
-    slack_bot_token: str = ""
-    slack_signing_secret: str = ""
-    slack_agents_channel: str = ""
-    slack_api_url: str = "https://slack.com/api/"
-    slack_socket_mode: bool = False
-    slack_app_token: str = ""
 
 
 @dataclass
@@ -135,11 +123,10 @@ def fake_slack() -> Iterator[FakeSlack]:
     fake.stop()
 
 
-def slack_settings(base: Settings, fake: FakeSlack, **overrides: Any) -> SlackSettings:
-    values = {f.name: getattr(base, f.name) for f in fields(Settings)}
-    values.update(slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_agents_channel=AGENTS, slack_api_url=fake.url)
+def slack_settings(base: Settings, fake: FakeSlack, **overrides: Any) -> Settings:
+    values: dict[str, Any] = dict(slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_agents_channel=AGENTS, slack_api_url=fake.url)
     values.update(overrides)
-    return SlackSettings(**values)
+    return replace(base, **values)
 
 
 @pytest.fixture
