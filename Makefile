@@ -40,6 +40,7 @@ bench: install-st
 	$(BIN)/python bench/language.py
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/slack_latency.py
+	$(BIN)/python bench/web_load.py
 
 # Re-take the screenshots in docs/ from the browser tests.
 screenshots: install-st

@@ -90,6 +90,10 @@ class SQLiteDatabase:
         # An in-memory database lives in its connection, so every thread must share that one.
         self._shared: sqlite3.Connection | None = None
         self._shared_lock = threading.RLock()
+        # Writers of this process queue on a Python lock: SQLite's own busy handler sleeps with
+        # growing back-off (up to 100 ms a try), which at 8 concurrent visitors gave a p99 of
+        # 300-550 ms (bench/web_load.py). Other processes still meet SQLite's lock and timeout.
+        self._write_lock = threading.Lock()
         self._closed = False
 
     def _open(self) -> sqlite3.Connection:
@@ -129,7 +133,7 @@ class SQLiteDatabase:
     @contextmanager
     def write(self, doing: str) -> Iterator[sqlite3.Connection]:
         """One transaction, committed on exit; IMMEDIATE so concurrent writers queue, never deadlock."""
-        with self.connection() as conn:
+        with self._write_lock, self.connection() as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as e:
