@@ -9,6 +9,11 @@ from typing import Callable
 
 import pytest
 
+from bot.config import Settings
+from bot.engine import Engine
+from bot.reindex import reindex
+from index.search import LiveIndex
+
 
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,3 +90,21 @@ def small_kb(tmp_path: Path) -> Path:
     for lang, article_id, title, body, questions in SMALL_KB:
         write_article(root, lang, article_id, title, body, questions)
     return root
+
+
+def small_index(root: Path, encoder: object, extra: Callable[[Path], None] | None = None) -> Settings:
+    """SMALL_KB (plus whatever `extra` writes) indexed with `encoder` under `root`."""
+    for lang, article_id, title, body, questions in SMALL_KB:
+        write_article(root / "kb", lang, article_id, title, body, questions)
+    if extra:
+        extra(root / "kb")
+    settings = Settings(kb_dir=str(root / "kb"), index_dir=str(root / "index"))
+    reindex(settings, encoder=encoder)
+    return settings
+
+
+def warm_engine(settings: Settings, encoder: object) -> Engine:
+    """An engine over the index of `settings`, with everything loaded."""
+    engine = Engine(settings, encoder, LiveIndex(settings.index_dir))
+    engine.warm_up()
+    return engine

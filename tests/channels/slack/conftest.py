@@ -18,13 +18,11 @@ from bot.config import Settings
 from bot.desk import Desk, utc_now
 from bot.engine import Engine
 from bot.hours import parse_hours
-from bot.reindex import reindex
 from bot.store import Message, open_store
 from channels.slack.app import EXTENSION, SlackChannel, register_slack
 from channels.web.app import create_app
-from index.search import LiveIndex
 from tests.channels.slack.fake_slack import BOT_USER, SECRET, TEAM, TOKEN, FakeSlack, action_body, event_body, signature_headers
-from tests.conftest import SMALL_KB, write_article
+from tests.conftest import small_index, warm_engine
 
 AGENTS = "C0AGENTS"
 
@@ -96,19 +94,12 @@ def buttons(call: Any) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def slack_base(tmp_path_factory: pytest.TempPathFactory, use_encoder: Any) -> Settings:
-    root = tmp_path_factory.mktemp("slack")
-    for lang, article_id, title, body, questions in SMALL_KB:
-        write_article(root / "kb", lang, article_id, title, body, questions)
-    settings = Settings(kb_dir=str(root / "kb"), index_dir=str(root / "index"))
-    reindex(settings, encoder=use_encoder)
-    return settings
+    return small_index(tmp_path_factory.mktemp("slack"), use_encoder)
 
 
 @pytest.fixture(scope="session")
 def slack_engine(slack_base: Settings, use_encoder: Any) -> Engine:
-    engine = Engine(slack_base, use_encoder, LiveIndex(slack_base.index_dir))
-    engine.warm_up()
-    return engine
+    return warm_engine(slack_base, use_encoder)
 
 
 @pytest.fixture

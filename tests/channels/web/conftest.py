@@ -18,11 +18,9 @@ from bot.config import Settings
 from bot.desk import Desk
 from bot.engine import Engine
 from bot.hours import parse_hours
-from bot.reindex import reindex
 from bot.store import Agent, open_store
 from channels.web.app import create_app
-from index.search import LiveIndex
-from tests.conftest import SMALL_KB, write_article
+from tests.conftest import small_index, warm_engine, write_article
 
 PASSWORD = "correct horse battery"
 WEDNESDAY_10_UTC = datetime(2026, 1, 7, 10, 0, tzinfo=timezone.utc)
@@ -69,20 +67,14 @@ class Web:
 
 @pytest.fixture(scope="session")
 def web_settings(tmp_path_factory: pytest.TempPathFactory, use_encoder: Any) -> Settings:
-    root = tmp_path_factory.mktemp("web")
-    for lang, article_id, title, body, questions in SMALL_KB:
-        write_article(root / "kb", lang, article_id, title, body, questions)
-    write_article(root / "kb", "en", "gift-cards", "", raw_front=ARTICLE_WITH_MARKUP)
-    settings = Settings(kb_dir=str(root / "kb"), index_dir=str(root / "index"))
-    reindex(settings, encoder=use_encoder)
-    return settings
+    return small_index(
+        tmp_path_factory.mktemp("web"), use_encoder, lambda kb: write_article(kb, "en", "gift-cards", "", raw_front=ARTICLE_WITH_MARKUP)
+    )
 
 
 @pytest.fixture(scope="session")
 def web_engine(web_settings: Settings, use_encoder: Any) -> Engine:
-    engine = Engine(web_settings, use_encoder, LiveIndex(web_settings.index_dir))
-    engine.warm_up()
-    return engine
+    return warm_engine(web_settings, use_encoder)
 
 
 @pytest.fixture
