@@ -41,6 +41,7 @@ bench: install-st
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/slack_latency.py
 	$(BIN)/python bench/web_load.py
+	$(BIN)/python bench/telegram_latency.py
 
 # Re-take the screenshots in docs/ from the browser tests.
 screenshots: install-st

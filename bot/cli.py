@@ -64,6 +64,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--index", help="index folder (default: ANSWERDESK_INDEX)")
     p.set_defaults(run=_serve)
 
+    p = sub.add_parser("telegram", help="run the Telegram channel by long polling, or register its webhook")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--polling", action="store_true", help="answer Telegram by long polling (no public URL needed) until Ctrl+C")
+    mode.add_argument(
+        "--set-webhook",
+        metavar="URL",
+        help="register https://<host>/telegram/webhook with TELEGRAM_WEBHOOK_SECRET and the /start /help /human menu, then exit",
+    )
+    p.add_argument("--index", help="index folder (default: ANSWERDESK_INDEX)")
+    p.set_defaults(run=_telegram)
+
     p = sub.add_parser("agent", help="manage agent accounts")
     agent_sub = p.add_subparsers(dest="agent_command", metavar="ACTION", required=True)
     a = agent_sub.add_parser("add", help="create an agent account (asks for the password)")
@@ -87,6 +98,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from channels.web.server import serve
 
     return serve(settings, host=args.host, port=args.port)
+
+
+def _telegram(settings: Settings, args: argparse.Namespace) -> int:
+    from channels.telegram.cli import run_polling, set_webhook
+
+    return set_webhook(settings, args.set_webhook, sys.stdout) if args.set_webhook else run_polling(settings, sys.stdout)
 
 
 def _agent_add(settings: Settings, args: argparse.Namespace) -> int:

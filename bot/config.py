@@ -80,6 +80,13 @@ class Settings:
     slack_api_url: str = _setting("https://slack.com/api/", "SLACK_API_URL", "Slack Web API base URL (a proxy, or a local fake in tests).")
     slack_socket_mode: bool = _setting(False, "SLACK_SOCKET_MODE", "Use Socket Mode instead of HTTP events (needs SLACK_APP_TOKEN).")
     slack_app_token: str = _setting("", "SLACK_APP_TOKEN", "Slack app-level token (xapp-…) for Socket Mode.")
+    telegram_bot_token: str = _setting("", "TELEGRAM_BOT_TOKEN", "Telegram bot token from @BotFather (123456:ABC-…); it turns the Telegram channel on.")
+    telegram_webhook_secret: str = _setting(
+        "", "TELEGRAM_WEBHOOK_SECRET", "Secret Telegram sends back in X-Telegram-Bot-Api-Secret-Token; /telegram/webhook refuses requests without it (403)."
+    )
+    telegram_api_url: str = _setting(
+        "https://api.telegram.org/bot", "TELEGRAM_API_URL", "Telegram Bot API base URL; the token is appended (a local Bot API server, or a fake in tests)."
+    )
     ann_min_vectors: int = _setting(
         20000, "ANSWERDESK_ANN_MIN_VECTORS", "Vectors from which the index is approximate (HNSW) instead of exact."
     )

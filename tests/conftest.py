@@ -32,7 +32,7 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
-        if name.startswith(("ANSWERDESK_", "SLACK_")):  # slack_bolt's App reads SLACK_* (even OAuth) by itself
+        if name.startswith(("ANSWERDESK_", "SLACK_", "TELEGRAM_")):  # slack_bolt's App reads SLACK_* (even OAuth) by itself
             monkeypatch.delenv(name)
 
 

@@ -17,6 +17,7 @@ from bot.reindex_job import ReindexJob
 from channels.web import api, auth, console, pages
 from channels.web.context import EXTENSION, WebContext
 from channels.slack.app import register_slack
+from channels.telegram.app import register_telegram
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def create_app(settings: Settings, desk: Desk | None = None, clock: Callable[[],
     app.register_error_handler(SearchIndexError, _no_index)
     app.register_error_handler(Exception, _unexpected)
     register_slack(app, settings, desk)  # mounts /slack/events when Slack is configured; says so when not
+    register_telegram(app, settings, desk)  # mounts /telegram/webhook when configured; says so when not
     return app
 
 

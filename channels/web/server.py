@@ -50,6 +50,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> int:
         slack = app.extensions.get("slack")
         if slack is not None:
             slack.close()
+        telegram = app.extensions.get("telegram")
+        if telegram is not None:
+            telegram.close()
         desk.store.close()
     return 0
 

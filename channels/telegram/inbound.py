@@ -1,0 +1,150 @@
+"""Telegram updates in: messages, commands and button presses as dataclasses, and who the customer is.
+
+A customer is one conversation per private chat (`"<chat id>"`) and, in a group, per person
+(`"<chat id>:<user id>"`), so two people in one group never share a conversation. A message's
+external id is `"<chat id>:<message id>"` (message ids restart in every chat): the same in a
+redelivered update, so the store answers it once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import Message, Update, User
+
+PRIVATE = "private"
+COMMANDS = ("start", "help", "human")
+# What a customer can send besides text, in the order we look for it; the kind names the phrase field.
+CONTENT_KINDS = (
+    ("sticker", "sticker"), ("photo", "photo"), ("voice", "voice"), ("video_note", "video"), ("video", "video"),
+    ("audio", "audio"), ("animation", "animation"), ("document", "document"), ("location", "location"),
+    ("venue", "location"), ("contact", "contact"), ("poll", "poll"), ("dice", "dice"),
+)
+
+
+@dataclass(frozen=True)
+class TelegramMessage:
+    """A person's message: text, a command (/start /help /human) or content the bot cannot read."""
+
+    chat_id: int
+    chat_type: str
+    user_id: int
+    message_id: int
+    text: str  # the text (the bot's @mention removed) or, for other content, its caption
+    language_code: str | None
+    command: str | None = None  # "start", "help", "human"
+    kind: str | None = None  # "sticker", "photo", ... for content that is not text
+
+    @property
+    def external_id(self) -> str:
+        return f"{self.chat_id}:{self.message_id}"
+
+    @property
+    def is_private(self) -> bool:
+        return self.chat_type == PRIVATE
+
+    def customer(self) -> str:
+        """The conversation's external user (see the module docstring)."""
+        return str(self.chat_id) if self.is_private else f"{self.chat_id}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button pressed under one of the bot's messages (a callback query)."""
+
+    update_id: int
+    query_id: str
+    chat_id: int
+    chat_type: str
+    user_id: int
+    message_id: int  # the bot's message that carries the buttons
+    data: str
+    label: str  # the pressed button's text, when the message still shows it
+    language_code: str | None
+
+    def customer(self) -> str:
+        return str(self.chat_id) if self.chat_type == PRIVATE else f"{self.chat_id}:{self.user_id}"
+
+
+def chat_of(external_user: str) -> int:
+    """The chat a conversation's messages go to, from its external user."""
+    return int(external_user.split(":", 1)[0])
+
+
+def message_of(update: Update, bot: User) -> TelegramMessage | None:
+    """The person's message in an update; None for bots, channel posts, edits, service messages and, in groups, messages not for us."""
+    message, user = update.message, update.effective_user
+    if message is None or user is None or user.is_bot:
+        return None
+    private = message.chat.type == PRIVATE
+    text = message.text or message.caption or ""
+    command, kind = _command(message, bot), None
+    if command is None and message.text is None:
+        kind = next((name for attribute, name in CONTENT_KINDS if getattr(message, attribute, None)), None)
+        if kind is None:
+            return None  # joins, pins, titles: nothing a person said
+    if not private and not _for_us(message, bot, command):
+        return None
+    if command is None:
+        text = _without_mention(text, bot)
+    return TelegramMessage(
+        chat_id=message.chat.id, chat_type=message.chat.type, user_id=user.id, message_id=message.message_id,
+        text=" ".join(text.split()), language_code=user.language_code, command=command, kind=kind,
+    )
+
+
+def press_of(update: Update) -> Press | None:
+    """The button pressed in a callback query, or None when it is not on a message of ours."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if query is None or message is None or not query.data:
+        return None
+    label = ""
+    markup = getattr(message, "reply_markup", None)
+    if markup is not None:
+        label = next((b.text for row in markup.inline_keyboard for b in row if b.callback_data == query.data), "")
+    return Press(
+        update_id=update.update_id, query_id=query.id, chat_id=message.chat.id, chat_type=message.chat.type,
+        user_id=query.from_user.id, message_id=message.message_id, data=query.data, label=label,
+        language_code=query.from_user.language_code,
+    )
+
+
+def _command(message: Message, bot: User) -> str | None:
+    """"start", "help" or "human" for /start, /help@ThisBot ...; None otherwise (or for another bot's command)."""
+    text = message.text or ""
+    entity = next((e for e in message.entities if e.type == "bot_command" and e.offset == 0), None)
+    if entity is None:
+        return None
+    name, _, addressee = text[1 : entity.length].partition("@")
+    if addressee and bot.username and addressee.lower() != bot.username.lower():
+        return None
+    return name.lower() if name.lower() in COMMANDS else None
+
+
+def _for_us(message: Message, bot: User, command: str | None) -> bool:
+    """In a group: a command, a reply to one of our messages, or a message that mentions us."""
+    if command is not None:
+        return True
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot.id:
+        return True
+    # Entity offsets count UTF-16 units: parse_entities() slices them right.
+    mentions = {**message.parse_entities(["mention", "text_mention"]), **message.parse_caption_entities(["mention", "text_mention"])}
+    for entity, said in mentions.items():
+        if entity.type == "mention" and bot.username and said.lower() == f"@{bot.username.lower()}":
+            return True
+        if entity.type == "text_mention" and entity.user is not None and entity.user.id == bot.id:
+            return True
+    return False
+
+
+def _without_mention(text: str, bot: User) -> str:
+    if not bot.username:
+        return text
+    mention = f"@{bot.username}"
+    start = text.lower().find(mention.lower())
+    while start >= 0:
+        text = text[:start] + " " + text[start + len(mention) :]
+        start = text.lower().find(mention.lower())
+    return text

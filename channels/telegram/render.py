@@ -1,0 +1,168 @@
+"""Telegram payloads out: stored messages as HTML-parse-mode texts of at most 4,096 characters, with inline keyboards.
+
+Everything is escaped first, then only balanced **bold**, headings (as bold) and
+[text](http…) links become tags, so a KB's stray `<`, `&` or `*` is shown as written and never
+makes Telegram refuse the message. Long texts are split on paragraphs, then lines, then
+spaces; each piece is rendered on its own, so no tag spans two messages. Button data
+("<kind>:<conversation id>:<message id>[:<arg>]") stays under Telegram's 64 bytes and lets a
+click find its conversation without a lookup table.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.phrases import phrase
+from bot.store import Conversation, Message
+
+MESSAGE_LIMIT = 4096  # characters after entity parsing, counted in UTF-16 code units
+BUTTON_CHARACTERS = 60
+CHOOSE, NONE_OF_THESE, HELPFUL, CSAT = "ch", "no", "fb", "cs"
+
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_LINK = re.compile(r"\[([^\]\n]+)\]\(((?:https?://|mailto:|tg://)[^)\s]+)\)")
+
+Keyboard = list[list[dict[str, str]]]
+
+
+@dataclass(frozen=True)
+class Button:
+    """A pressed button's data, parsed."""
+
+    kind: str
+    conversation_id: str
+    message_id: int
+    arg: str
+
+
+def to_html(markdown: str) -> str:
+    """An article's Markdown as Telegram HTML: bold, headings and links; everything else escaped."""
+    out = html.escape(markdown, quote=False)
+    out = _HEADING.sub(lambda m: f"<b>{m.group(1).replace('**', '')}</b>", out)
+    out = _BOLD.sub(lambda m: f"<b>{m.group(1)}</b>", out)
+    return _LINK.sub(lambda m: f'<a href="{m.group(2).replace(chr(34), "&quot;")}">{m.group(1)}</a>', out)
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Pieces of at most `limit` UTF-16 units: whole paragraphs where they fit, else lines, else cut at a space."""
+    text = text.strip("\n")
+    if utf16_len(text) <= limit:
+        return [text] if text else []
+    pieces: list[str] = []
+    for separator in ("\n\n", "\n"):
+        parts = text.split(separator)
+        if len(parts) > 1:
+            current = ""
+            for part in parts:
+                joined = f"{current}{separator}{part}" if current else part
+                if utf16_len(joined) <= limit:
+                    current = joined
+                    continue
+                if current:
+                    pieces.append(current)
+                if utf16_len(part) <= limit:
+                    current = part
+                else:
+                    pieces += split_text(part, limit)  # a paragraph too long: its lines; a line: its words
+                    current = ""
+            if current:
+                pieces.append(current)
+            return [p.strip("\n") for p in pieces if p.strip()]
+    return _hard_split(text, limit)
+
+
+def _hard_split(text: str, limit: int) -> list[str]:
+    pieces = []
+    rest = text
+    while utf16_len(rest) > limit:
+        cut, units = 0, 0
+        for index, char in enumerate(rest):
+            units += 2 if ord(char) > 0xFFFF else 1
+            if units > limit:
+                cut = index
+                break
+        space = rest.rfind(" ", 0, cut)
+        if space > cut // 2:
+            cut = space
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def customer_messages(conversation: Conversation, message: Message, agent_name: str | None = None) -> list[dict[str, Any]]:
+    """sendMessage arguments (without chat_id) for one bot or agent message, buttons on the last piece."""
+    lang = message.lang or conversation.lang
+    prefix, suffix = "", ""
+    reserved = 0
+    if message.author == "agent":
+        name = agent_name or "Agent"
+        prefix, reserved = f"<b>{html.escape(name, quote=False)}:</b> ", utf16_len(name) + 2
+    keyboard = keyboard_for(conversation, message, lang)
+    if message.author == "bot" and message.action == "answer":
+        question = phrase("feedback_question", lang)
+        suffix = f"\n\n<i>{html.escape(question, quote=False)}</i>"
+        reserved = max(reserved, utf16_len(question) + 2)
+    pieces = split_text(message.text, MESSAGE_LIMIT - reserved) or [" "]
+    calls: list[dict[str, Any]] = [
+        {"text": to_html(piece), "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}} for piece in pieces
+    ]
+    calls[0]["text"] = prefix + calls[0]["text"]
+    calls[-1]["text"] += suffix
+    if keyboard:
+        calls[-1]["reply_markup"] = {"inline_keyboard": keyboard}
+    return calls
+
+
+def keyboard_for(conversation: Conversation, message: Message, lang: str) -> Keyboard:
+    """The buttons under a bot message: yes/no under an answer, the choices, or 1-5 after a closed conversation."""
+    if message.author != "bot":
+        return []
+    ref = f"{conversation.id}:{message.id}"
+    if message.action == "answer":
+        return [[_button(phrase("feedback_yes", lang), f"{HELPFUL}:{ref}:y"), _button(phrase("feedback_no", lang), f"{HELPFUL}:{ref}:n")]]
+    if message.action == "clarify" and message.choices:
+        rows = [[_button(choice.title, f"{CHOOSE}:{ref}:{n}")] for n, choice in enumerate(message.choices[:10])]
+        return rows + [[_button(phrase("clarify_none_option", lang), f"{NONE_OF_THESE}:{ref}")]]
+    if message.action == "csat_question":
+        return [[_button(str(score), f"{CSAT}:{ref}:{score}") for score in range(1, 6)]]
+    return []
+
+
+def parse_button(data: str) -> Button | None:
+    """The button behind a callback query's data, or None for data this bot never made."""
+    parts = data.split(":")
+    if len(parts) not in (3, 4) or parts[0] not in (CHOOSE, NONE_OF_THESE, HELPFUL, CSAT) or not parts[2].isdigit():
+        return None
+    return Button(parts[0], parts[1], int(parts[2]), parts[3] if len(parts) == 4 else "")
+
+
+def _button(label: str, data: str) -> dict[str, str]:
+    text = label if len(label) <= BUTTON_CHARACTERS else label[: BUTTON_CHARACTERS - 1] + "…"
+    return {"text": text, "callback_data": data}
+
+
+def plain(text: str) -> dict[str, Any]:
+    """sendMessage arguments for one of the channel's own short lines (escaped, no buttons)."""
+    return {"text": html.escape(text, quote=False), "parse_mode": "HTML"}
+
+
+def with_chat(calls: Sequence[dict[str, Any]], chat_id: int | str, reply_to: int | None = None) -> list[dict[str, Any]]:
+    """The arguments with the chat (and, in a group, the question replied to) filled in."""
+    out = []
+    for call in calls:
+        args = {"chat_id": int(chat_id), **call}
+        if reply_to is not None:
+            args["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+        out.append(args)
+    return out
