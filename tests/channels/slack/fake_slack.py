@@ -11,31 +11,20 @@ import hashlib
 import hmac
 import itertools
 import json
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-T = TypeVar("T")
+from tests.fake_api import Call, RecordingApi
+
 
 TOKEN = "xoxb-test-token"
 SECRET = "test-signing-secret"
 TEAM = "T0TEAM"
 BOT_USER = "U0BOT"
 BOT_ID = "B0BOT"
-
-
-@dataclass
-class Call:
-    method: str
-    args: dict[str, Any]
-    status: int
-    ok: bool
-    at: float  # time.monotonic()
-    response: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -47,44 +36,22 @@ class Failure:
     retry_after: int | None
 
 
-class FakeSlack:
+class FakeSlack(RecordingApi):
+    thread_name = "fake-slack"
+    default_method = "chat.postMessage"
+    target_arg = "channel"
+
     def __init__(self, token: str = TOKEN) -> None:
+        super().__init__()
         self.token = token
-        self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.failures: list[Failure] = []
         self._ts = itertools.count(1)
-        self._changed = threading.Condition()
-        self._server: ThreadingHTTPServer | None = None
 
     # -- setup ---------------------------------------------------------------------------
-    def start(self) -> str:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                fake._handle(self)
-
-            def do_POST(self) -> None:
-                fake._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-slack", daemon=True).start()
-        return self.url
-
     @property
     def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        return f"http://127.0.0.1:{self.port}/api/"
 
     def add_user(self, user_id: str, name: str, locale: str | None = None) -> None:
         self.users[user_id] = {"id": user_id, "name": name.lower(), "real_name": name, "profile": {"display_name": name, "real_name": name}, "locale": locale}
@@ -95,27 +62,6 @@ class FakeSlack:
             self.failures.append(Failure(method, times, status, error, retry_after if status == 429 else None))
 
     # -- what happened -------------------------------------------------------------------
-    def sent(self, method: str = "chat.postMessage", **match: Any) -> list[Call]:
-        """Successful calls of `method` whose arguments include `match`."""
-        with self._changed:
-            return [c for c in self.calls if c.method == method and c.ok and all(c.args.get(k) == v for k, v in match.items())]
-
-    def wait_for(self, find: Callable[[], T], timeout: float = 15.0) -> T:
-        """Poll `find` until it returns something truthy (checked again on every API call), else fail."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = find()
-            if found:
-                return found
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"timed out after {timeout} s; calls so far: {[(c.method, c.status, c.args.get('channel')) for c in self.calls]}")
-            with self._changed:
-                self._changed.wait(min(remaining, 0.05))
-
-    def wait_sent(self, method: str = "chat.postMessage", count: int = 1, timeout: float = 15.0, **match: Any) -> list[Call]:
-        return self.wait_for(lambda: (lambda found: found if len(found) >= count else [])(self.sent(method, **match)), timeout)
-
     # -- the API -------------------------------------------------------------------------
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         path, _, query = request.path.partition("?")

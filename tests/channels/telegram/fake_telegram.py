@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import itertools
 import json
-import socket
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qsl
 
-T = TypeVar("T")
+from tests.fake_api import Call, RecordingApi
+
 
 TOKEN = "123456:TEST-token_abc"
 SECRET = "test-webhook-secret_1"
@@ -31,16 +29,6 @@ _JSON_FIELDS = {"chat_id", "message_id", "reply_markup", "link_preview_options",
 
 
 @dataclass
-class Call:
-    method: str
-    args: dict[str, Any]
-    status: int
-    ok: bool
-    at: float  # time.monotonic() when answered
-    response: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class Failure:
     method: str
     times: int
@@ -48,61 +36,31 @@ class Failure:
     retry_after: int | None
 
 
-class FakeTelegram:
+class FakeTelegram(RecordingApi):
+    thread_name = "fake-telegram"
+    http_protocol = "HTTP/1.1"
+    default_method = "sendMessage"
+    target_arg = "chat_id"
+
     def __init__(self, token: str = TOKEN) -> None:
+        super().__init__()
         self.token = token
-        self.calls: list[Call] = []
         self.failures: list[Failure] = []
         self.updates: list[dict[str, Any]] = []  # for getUpdates
         self._message_ids = itertools.count(1000)
-        self._changed = threading.Condition()
-        self._server: ThreadingHTTPServer | None = None
         self.max_poll_wait = 0.5  # getUpdates holds a request at most this long, whatever its timeout
 
     # -- setup ---------------------------------------------------------------------------
-    def start(self) -> str:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                # Headers and body go out in two writes: without this, Nagle and the client's delayed
-                # ACK add 40 ms to every answer, which the latency bench would count as ours.
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def do_GET(self) -> None:
-                fake._handle(self)
-
-            def do_POST(self) -> None:
-                fake._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass  # a client that went away mid-request; see _handle
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-telegram", daemon=True).start()
-        return self.url
-
     @property
     def url(self) -> str:
         """The Bot API base URL, as TELEGRAM_API_URL takes it (the token is appended)."""
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/bot"
+        return f"http://127.0.0.1:{self.port}/bot"
 
     def stop(self) -> None:
         with self._changed:
             self.max_poll_wait = 0.0  # a long poll under way returns now
             self._changed.notify_all()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        super().stop()
 
     def fail(self, method: str, times: int = 1, status: int = 429, retry_after: int | None = 1) -> None:
         """The next `times` calls of `method` fail like this."""
@@ -116,29 +74,8 @@ class FakeTelegram:
             self._changed.notify_all()
 
     # -- what happened -------------------------------------------------------------------
-    def sent(self, method: str = "sendMessage", **match: Any) -> list[Call]:
-        """Successful calls of `method` whose arguments include `match`."""
-        with self._changed:
-            return [c for c in self.calls if c.method == method and c.ok and all(c.args.get(k) == v for k, v in match.items())]
-
     def texts(self, chat_id: int) -> list[str]:
         return [c.args["text"] for c in self.sent(chat_id=chat_id)]
-
-    def wait_for(self, find: Callable[[], T], timeout: float = 15.0) -> T:
-        """Poll `find` until it returns something truthy (checked again on every API call), else fail."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = find()
-            if found:
-                return found
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"timed out after {timeout} s; calls so far: {[(c.method, c.status, c.args.get('chat_id')) for c in self.calls]}")
-            with self._changed:
-                self._changed.wait(min(remaining, 0.05))
-
-    def wait_sent(self, method: str = "sendMessage", count: int = 1, timeout: float = 15.0, **match: Any) -> list[Call]:
-        return self.wait_for(lambda: (lambda found: found if len(found) >= count else [])(self.sent(method, **match)), timeout)
 
     # -- the API -------------------------------------------------------------------------
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
