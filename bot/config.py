@@ -56,7 +56,7 @@ class Settings:
     db: str = _setting(
         "sqlite:///var/answerdesk.db",
         "ANSWERDESK_DB",
-        "Conversation store: sqlite:///relative.db, sqlite:////absolute.db, or a file path.",
+        "Conversation store: sqlite:///relative.db, sqlite:////absolute.db, a file path, or postgresql://user:password@host/db.",
     )
     db_busy_timeout: float = _setting(5.0, "ANSWERDESK_DB_BUSY_TIMEOUT", "Seconds a write waits for another writer's lock before failing.")
     hours: str = _setting(

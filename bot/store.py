@@ -278,8 +278,12 @@ class Store(Protocol):
 def open_store(
     url_or_path: str, *, clock: Callable[[], datetime] | None = None, busy_timeout: float = 5.0, setting: str = "ANSWERDESK_DB"
 ) -> Store:
-    """The store at `sqlite:///relative.db`, `sqlite:////absolute.db`, a file path or `:memory:`."""
+    """The store at `sqlite:///relative.db`, `sqlite:////absolute.db`, a file path, `:memory:` or `postgresql://…`."""
     target = url_or_path.strip()
+    if target.startswith(("postgresql://", "postgres://")):
+        from bot.postgres_store import PostgresStore, utc_now as pg_now  # here, so importing bot.store stays cheap
+
+        return PostgresStore(target, clock=clock or pg_now, busy_timeout=busy_timeout)
     if target.startswith("sqlite://"):
         # SQLAlchemy's convention: the path is what follows the third slash.
         path = target[len("sqlite://"):]
@@ -293,7 +297,7 @@ def open_store(
             setting,
             url_or_path,
             "Use sqlite:///var/answerdesk.db (relative), sqlite:////srv/answerdesk.db (absolute), a file path, "
-            "or :memory: for tests; only SQLite is supported so far.",
+            "postgresql://user@host/db, or :memory: for tests.",
         )
     from bot.sqlite_store import SQLiteStore, utc_now  # here, so importing bot.store stays cheap
 

@@ -1,0 +1,496 @@
+"""The conversation store on PostgreSQL: the queries; bot.postgres_db holds the pool and migrations.
+
+Behaves as bot.sqlite_store.SQLiteStore does; timestamps are TIMESTAMPTZ, JSON is JSONB.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime, timezone
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import errors
+
+from bot.errors import StorageError
+from bot.postgres_db import PostgresDatabase, load_pg_migrations
+from bot.store import (
+    AUTHORS,
+    KEEP,
+    STATES,
+    TICKET_STATUSES,
+    AddedMessage,
+    Agent,
+    Author,
+    Choice,
+    Conversation,
+    Feedback,
+    Keep,
+    Message,
+    State,
+    Ticket,
+    TicketStatus,
+)
+
+_CONVERSATION = "id, channel, external_user, lang, state, agent, topic, created_at, updated_at, waiting_since, email, meta"
+_MESSAGE = "id, conversation_id, author, text, created_at, lang, action, article_id, decision, choices, external_id, agent"
+_FEEDBACK = "id, conversation_id, message_id, helpful, csat, created_at"
+_TICKET = "id, conversation_id, email, lang, status, created_at, answered_at, answer"
+_AGENT = "id, name, email, password_hash, languages, created_at"
+_OPEN_OF = f"SELECT {_CONVERSATION} FROM conversations WHERE channel = %s AND external_user = %s AND state <> 'closed'"
+# Messages are inserted one at a time, so ids commit in order and a reader polling with
+# after_id (live updates, bot/relay.py) never skips a message that commits late.
+_MESSAGE_LOCK = 7_261_002
+
+Row = dict[str, Any]
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def _aware(moment: datetime, name: str = "clock") -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware; use datetime.now(timezone.utc)")
+    return moment.astimezone(timezone.utc)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(timezone.utc)
+
+
+def _json(name: str, value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} must be plain JSON data (dict, list, str, number, bool, None): {e}; convert dataclasses with dataclasses.asdict") from e
+
+
+def _conversation(row: Row) -> Conversation:
+    return Conversation(
+        id=row["id"], channel=row["channel"], external_user=row["external_user"], lang=row["lang"],
+        state=row["state"], agent=row["agent"], topic=row["topic"],
+        created_at=row["created_at"].astimezone(timezone.utc), updated_at=row["updated_at"].astimezone(timezone.utc),
+        waiting_since=_utc(row["waiting_since"]), email=row["email"], meta=row["meta"],
+    )
+
+
+def _message(row: Row) -> Message:
+    return Message(
+        id=row["id"], conversation_id=row["conversation_id"], author=row["author"], text=row["text"],
+        created_at=row["created_at"].astimezone(timezone.utc), lang=row["lang"], action=row["action"],
+        article_id=row["article_id"], decision=row["decision"],
+        choices=tuple(Choice(c["article_id"], c["title"]) for c in row["choices"]),
+        external_id=row["external_id"], agent=row["agent"],
+    )
+
+
+def _feedback(row: Row) -> Feedback:
+    return Feedback(
+        id=row["id"], conversation_id=row["conversation_id"], message_id=row["message_id"],
+        helpful=row["helpful"], csat=row["csat"], created_at=row["created_at"].astimezone(timezone.utc),
+    )
+
+
+def _ticket(row: Row) -> Ticket:
+    return Ticket(
+        id=row["id"], conversation_id=row["conversation_id"], email=row["email"], lang=row["lang"],
+        status=row["status"], created_at=row["created_at"].astimezone(timezone.utc),
+        answered_at=_utc(row["answered_at"]), answer=row["answer"],
+    )
+
+
+def _agent(row: Row) -> Agent:
+    return Agent(
+        id=row["id"], name=row["name"], email=row["email"], password_hash=row["password_hash"],
+        languages=tuple(row["languages"]), created_at=row["created_at"].astimezone(timezone.utc),
+    )
+
+
+def _period(column: str, since: datetime | None, until: datetime | None) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    if since is not None:
+        where.append(f"{column} >= %s")
+        params.append(_aware(since, "since"))
+    if until is not None:
+        where.append(f"{column} < %s")
+        params.append(_aware(until, "until"))
+    return where, params
+
+
+def _where(conditions: list[str]) -> str:
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+class PostgresStore:
+    """`bot.store.Store` on one PostgreSQL database (postgresql://user@host:port/dbname)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        busy_timeout: float = 5.0,
+        migrations: Traversable | Path | None = None,
+    ) -> None:
+        _aware(clock())  # a naive clock would store local times as UTC; refuse it before any write
+        self._clock = clock
+        self._db = PostgresDatabase(url, busy_timeout)
+        self.path = self._db.name  # the URL without its password, as SQLiteStore.path names its file
+        self._db.migrate(load_pg_migrations(migrations), applied_at=self._now())
+        self._db.open()
+
+    def _now(self) -> datetime:
+        return _aware(self._clock())
+
+    def close(self) -> None:
+        """Close every connection; the store cannot be used afterwards."""
+        self._db.close()
+
+    # -- conversations
+
+    def create_conversation(
+        self, channel: str, external_user: str, lang: str, *, email: str | None = None, meta: Mapping[str, Any] | None = None
+    ) -> Conversation:
+        """Start a conversation in state "bot"; StorageError if the user already has an open one."""
+        with self._db.write("create a conversation") as conn:
+            created = self._insert_conversation(conn, channel, external_user, lang, email, meta or {})
+            if created is not None:
+                return created
+            existing = self._open_of(conn, channel, external_user)
+            raise StorageError(
+                f"{self.path}: {channel} user {external_user!r} already has open conversation {existing.id if existing else '?'}; "
+                "close it first or use find_or_create_conversation()"
+            )
+
+    def find_or_create_conversation(self, channel: str, external_user: str, lang: str) -> Conversation:
+        """The user's open conversation on this channel, created atomically if there is none."""
+        with self._db.write("find or create a conversation") as conn:
+            existing = self._open_of(conn, channel, external_user)
+            if existing is not None:
+                return existing
+            created = self._insert_conversation(conn, channel, external_user, lang, None, {})
+            # Lost a race: the other insert committed first, and READ COMMITTED sees it now.
+            found = created or self._open_of(conn, channel, external_user)
+            if found is None:
+                raise StorageError(f"{self.path}: cannot find or create a conversation for {channel} user {external_user!r}; try again")
+            return found
+
+    def _open_of(self, conn: psycopg.Connection[Any], channel: str, external_user: str) -> Conversation | None:
+        row = conn.execute(_OPEN_OF, (channel, external_user)).fetchone()
+        return None if row is None else _conversation(row)
+
+    def _insert_conversation(
+        self, conn: psycopg.Connection[Any], channel: str, external_user: str, lang: str, email: str | None, meta: Mapping[str, Any]
+    ) -> Conversation | None:
+        """The new conversation, or None if the user has an open one (the unique index decides)."""
+        for name, value in (("channel", channel), ("external_user", external_user), ("lang", lang)):
+            if not value:
+                raise ValueError(f"{name} must not be empty")
+        now = self._now()
+        row = conn.execute(
+            f"INSERT INTO conversations ({_CONVERSATION}) VALUES (%s, %s, %s, %s, 'bot', NULL, NULL, %s, %s, NULL, %s, %s::jsonb) "
+            f"ON CONFLICT (channel, external_user) WHERE state <> 'closed' DO NOTHING RETURNING {_CONVERSATION}",
+            (uuid.uuid4().hex, channel, external_user, lang, now, now, email, _json("meta", dict(meta))),
+        ).fetchone()
+        return None if row is None else _conversation(row)
+
+    def _conversation_in(self, conn: psycopg.Connection[Any], conversation_id: str) -> Conversation:
+        row = conn.execute(f"SELECT {_CONVERSATION} FROM conversations WHERE id = %s", (conversation_id,)).fetchone()
+        if row is None:
+            raise StorageError(f"{self.path}: no conversation {conversation_id!r}; check the id or create the conversation first")
+        return _conversation(row)
+
+    def get_conversation(self, conversation_id: str) -> Conversation | None:
+        """One conversation, or None."""
+        rows = self._db.read("read a conversation", f"SELECT {_CONVERSATION} FROM conversations WHERE id = %s", (conversation_id,))
+        return _conversation(rows[0]) if rows else None
+
+    def find_open_conversation(self, channel: str, external_user: str) -> Conversation | None:
+        """The user's conversation on this channel that is not closed, or None."""
+        rows = self._db.read("find an open conversation", _OPEN_OF, (channel, external_user))
+        return _conversation(rows[0]) if rows else None
+
+    def update_conversation(
+        self,
+        conversation_id: str,
+        *,
+        lang: str | Keep = KEEP,
+        topic: str | None | Keep = KEEP,
+        email: str | None | Keep = KEEP,
+        meta: Mapping[str, Any] | Keep = KEEP,
+    ) -> Conversation:
+        """Set the given fields (meta is replaced whole) and return the conversation."""
+        sets, params = ["updated_at = %s"], [self._now()]
+        if not isinstance(lang, Keep):
+            if not lang:
+                raise ValueError("lang must not be empty; pass an ISO 639-1 code such as 'en'")
+            sets.append("lang = %s")
+            params.append(lang)
+        for column, value in (("topic", topic), ("email", email)):
+            if not isinstance(value, Keep):
+                sets.append(f"{column} = %s")
+                params.append(value)
+        if not isinstance(meta, Keep):
+            sets.append("meta = %s::jsonb")
+            params.append(_json("meta", dict(meta)))
+        with self._db.write("update a conversation") as conn:
+            conn.execute(f"UPDATE conversations SET {', '.join(sets)} WHERE id = %s", (*params, conversation_id))
+            return self._conversation_in(conn, conversation_id)
+
+    def transition(
+        self, conversation_id: str, from_states: Collection[State], to_state: State, agent: str | None = None
+    ) -> bool:
+        """Move to `to_state` only if the state is in `from_states`; False if it was not (or no such id)."""
+        for state in (*from_states, to_state):
+            if state not in STATES:
+                raise ValueError(f"state {state!r} is not one of {', '.join(STATES)}")
+        if not from_states:
+            raise ValueError("from_states must name at least one state")
+        if (to_state == "agent") != (agent is not None):
+            raise ValueError("pass agent=<agent id> when, and only when, to_state is 'agent'")
+        now = self._now()
+        sets, params = ["state = %s", "updated_at = %s"], [to_state, now]
+        if to_state == "agent":
+            sets += ["agent = %s", "waiting_since = NULL"]
+            params.append(agent)
+        elif to_state == "waiting":
+            # Re-entering "waiting" keeps the place in the queue.
+            sets += ["agent = NULL", "waiting_since = CASE WHEN state = 'waiting' THEN waiting_since ELSE %s END"]
+            params.append(now)
+        elif to_state == "bot":
+            sets += ["agent = NULL", "waiting_since = NULL"]
+        else:  # closed keeps the agent, for reports
+            sets.append("waiting_since = NULL")
+        states = list(dict.fromkeys(from_states))
+        sql = f"UPDATE conversations SET {', '.join(sets)} WHERE id = %s AND state = ANY(%s)"
+        try:
+            with self._db.write("change a conversation's state") as conn:
+                changed = conn.execute(sql, (*params, conversation_id, states)).rowcount
+        except StorageError as e:
+            if isinstance(e.__cause__, errors.UniqueViolation):
+                raise StorageError(
+                    f"{self.path}: cannot reopen conversation {conversation_id}: its user has another open conversation "
+                    "on this channel; close that one first"
+                ) from e.__cause__
+            raise
+        return changed == 1
+
+    def waiting_queue(self, languages: Collection[str], limit: int | None = None) -> list[Conversation]:
+        """Waiting conversations: those in `languages` first, then the rest; oldest waiting first."""
+        langs = list(dict.fromkeys(code.lower() for code in languages))
+        params: list[Any] = [langs] if langs else []
+        first = "CASE WHEN lang = ANY(%s) THEN 0 ELSE 1 END, " if langs else ""
+        sql = f"SELECT {_CONVERSATION} FROM conversations WHERE state = 'waiting' ORDER BY {first}waiting_since, created_at, id"
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(limit)
+        return [_conversation(row) for row in self._db.read("read the waiting queue", sql, params)]
+
+    def list_conversations(
+        self,
+        *,
+        channel: str | None = None,
+        state: State | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Conversation]:
+        """Conversations created in [since, until), oldest first, for reports and the console."""
+        where, params = _period("created_at", since, until)
+        for column, value in (("channel", channel), ("state", state)):
+            if value is not None:
+                where.append(f"{column} = %s")
+                params.append(value)
+        sql = f"SELECT {_CONVERSATION} FROM conversations{_where(where)} ORDER BY created_at, id"
+        return [_conversation(row) for row in self._db.read("list conversations", sql, params)]
+
+    # -- messages
+
+    def add_message(
+        self,
+        conversation_id: str,
+        author: Author,
+        text: str,
+        *,
+        lang: str | None = None,
+        action: str | None = None,
+        article_id: str | None = None,
+        decision: Mapping[str, Any] | None = None,
+        choices: Sequence[Choice] = (),
+        external_id: str | None = None,
+        agent: str | None = None,
+    ) -> AddedMessage:
+        """Store a message, or return the earlier one if `external_id` was seen on this channel."""
+        if author not in AUTHORS:
+            raise ValueError(f"author {author!r} is not one of {', '.join(AUTHORS)}")
+        kept_choices = tuple(Choice(c.article_id, c.title) for c in choices)
+        decision_json = None if decision is None else _json("decision", dict(decision))
+        choices_json = _json("choices", [{"article_id": c.article_id, "title": c.title} for c in kept_choices])
+        with self._db.write("store a message") as conn:
+            found = conn.execute("SELECT channel FROM conversations WHERE id = %s", (conversation_id,)).fetchone()
+            if found is None:
+                raise StorageError(f"{self.path}: no conversation {conversation_id!r}; create the conversation before its messages")
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MESSAGE_LOCK,))
+            now = self._now()
+            row = conn.execute(
+                "INSERT INTO messages (conversation_id, channel, author, text, created_at, lang, action, article_id, "
+                "decision, choices, external_id, agent) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s) "
+                "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
+                (conversation_id, found["channel"], author, text, now, lang, action, article_id, decision_json, choices_json, external_id, agent),
+            ).fetchone()
+            if row is None:  # only an external_id seen before on this channel conflicts
+                earlier = conn.execute(
+                    f"SELECT {_MESSAGE} FROM messages WHERE channel = %s AND external_id = %s", (found["channel"], external_id)
+                ).fetchone()
+                return AddedMessage(_message(earlier), duplicate=True)
+            conn.execute("UPDATE conversations SET updated_at = %s WHERE id = %s", (now, conversation_id))
+        return AddedMessage(
+            Message(
+                id=row["id"], conversation_id=conversation_id, author=author, text=text,
+                created_at=now, lang=lang, action=action, article_id=article_id,
+                decision=None if decision_json is None else json.loads(decision_json), choices=kept_choices,
+                external_id=external_id, agent=agent,
+            ),
+            duplicate=False,
+        )
+
+    def list_messages(self, conversation_id: str, after_id: int | None = None) -> list[Message]:
+        """A conversation's messages in order; only those after `after_id` when given (live updates)."""
+        sql = f"SELECT {_MESSAGE} FROM messages WHERE conversation_id = %s AND id > %s ORDER BY id"
+        rows = self._db.read("list messages", sql, (conversation_id, after_id if after_id is not None else 0))
+        return [_message(row) for row in rows]
+
+    def list_messages_since(self, since: datetime, until: datetime | None = None) -> list[Message]:
+        """Every message created in [since, until), in order, for reports."""
+        where, params = _period("created_at", since, until)
+        sql = f"SELECT {_MESSAGE} FROM messages{_where(where)} ORDER BY id"
+        return [_message(row) for row in self._db.read("list messages", sql, params)]
+
+    # -- feedback
+
+    def add_feedback(
+        self,
+        conversation_id: str,
+        *,
+        message_id: int | None = None,
+        helpful: bool | None = None,
+        csat: int | None = None,
+    ) -> Feedback:
+        """Record either a yes/no on a bot message (`message_id` + `helpful`) or a 1..5 `csat`."""
+        if (helpful is None) == (csat is None):
+            raise ValueError("pass exactly one of helpful= (yes/no on an answer) or csat= (1..5 rating)")
+        if csat is not None and (isinstance(csat, bool) or not isinstance(csat, int) or not 1 <= csat <= 5):
+            raise ValueError(f"csat must be an integer from 1 to 5, not {csat!r}")
+        if helpful is not None and message_id is None:
+            raise ValueError("helpful= rates a bot answer; pass message_id= of that answer")
+        with self._db.write("store feedback") as conn:
+            if message_id is not None:
+                owner = conn.execute("SELECT conversation_id FROM messages WHERE id = %s", (message_id,)).fetchone()
+                if owner is None or owner["conversation_id"] != conversation_id:
+                    raise ValueError(f"message {message_id} is not in conversation {conversation_id}; pass the id of its bot answer")
+            row = conn.execute(
+                f"INSERT INTO feedback (conversation_id, message_id, helpful, csat, created_at) VALUES (%s, %s, %s, %s, %s) RETURNING {_FEEDBACK}",
+                (conversation_id, message_id, None if helpful is None else bool(helpful), csat, self._now()),
+            ).fetchone()
+        return _feedback(row)
+
+    def list_feedback(
+        self, *, conversation_id: str | None = None, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Feedback]:
+        """Feedback of one conversation or created in [since, until), oldest first."""
+        where, params = _period("created_at", since, until)
+        if conversation_id is not None:
+            where.append("conversation_id = %s")
+            params.append(conversation_id)
+        sql = f"SELECT {_FEEDBACK} FROM feedback{_where(where)} ORDER BY id"
+        return [_feedback(row) for row in self._db.read("list feedback", sql, params)]
+
+    # -- tickets
+
+    def create_ticket(self, conversation_id: str, email: str, lang: str) -> Ticket:
+        """Open a ticket the team answers by e-mail."""
+        if not email.strip():
+            raise ValueError("email must not be empty; the team answers tickets by e-mail")
+        with self._db.write("create a ticket") as conn:
+            if conn.execute("SELECT 1 FROM conversations WHERE id = %s", (conversation_id,)).fetchone() is None:
+                raise StorageError(f"{self.path}: no conversation {conversation_id!r}; a ticket belongs to a conversation")
+            row = conn.execute(
+                f"INSERT INTO tickets (conversation_id, email, lang, status, created_at) VALUES (%s, %s, %s, 'open', %s) RETURNING {_TICKET}",
+                (conversation_id, email.strip(), lang, self._now()),
+            ).fetchone()
+        return _ticket(row)
+
+    def _ticket_in(self, conn: psycopg.Connection[Any], ticket_id: int) -> Ticket:
+        row = conn.execute(f"SELECT {_TICKET} FROM tickets WHERE id = %s", (ticket_id,)).fetchone()
+        if row is None:
+            raise StorageError(f"{self.path}: no ticket #{ticket_id}; list them with list_tickets()")
+        return _ticket(row)
+
+    def get_ticket(self, ticket_id: int) -> Ticket | None:
+        """One ticket, or None."""
+        rows = self._db.read("read a ticket", f"SELECT {_TICKET} FROM tickets WHERE id = %s", (ticket_id,))
+        return _ticket(rows[0]) if rows else None
+
+    def list_tickets(
+        self, *, status: TicketStatus | None = None, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Ticket]:
+        """Tickets with this status and/or created in [since, until), oldest first."""
+        where, params = _period("created_at", since, until)
+        if status is not None:
+            if status not in TICKET_STATUSES:
+                raise ValueError(f"status {status!r} is not one of {', '.join(TICKET_STATUSES)}")
+            where.append("status = %s")
+            params.append(status)
+        sql = f"SELECT {_TICKET} FROM tickets{_where(where)} ORDER BY id"
+        return [_ticket(row) for row in self._db.read("list tickets", sql, params)]
+
+    def answer_ticket(self, ticket_id: int, answer: str) -> Ticket:
+        """Record the team's answer: status "answered", answered_at now."""
+        if not answer.strip():
+            raise ValueError("answer must not be empty")
+        with self._db.write("answer a ticket") as conn:
+            conn.execute(
+                "UPDATE tickets SET status = 'answered', answered_at = %s, answer = %s WHERE id = %s", (self._now(), answer, ticket_id)
+            )
+            return self._ticket_in(conn, ticket_id)
+
+    def close_ticket(self, ticket_id: int) -> Ticket:
+        """Set status "closed"."""
+        with self._db.write("close a ticket") as conn:
+            conn.execute("UPDATE tickets SET status = 'closed' WHERE id = %s", (ticket_id,))
+            return self._ticket_in(conn, ticket_id)
+
+    # -- agents
+
+    def add_agent(self, name: str, email: str, password_hash: str, languages: Sequence[str]) -> Agent:
+        """Create an agent; StorageError if the e-mail address is taken."""
+        address = email.strip().lower()
+        if not name.strip() or not address:
+            raise ValueError("an agent needs a name and an e-mail address")
+        if isinstance(languages, str):
+            raise ValueError("languages must be a list of codes such as ['en', 'tr'], not one string")
+        codes = [code.strip().lower() for code in languages if code.strip()]
+        with self._db.write("add an agent") as conn:
+            row = conn.execute(
+                f"INSERT INTO agents ({_AGENT}) VALUES (%s, %s, %s, %s, %s::jsonb, %s) ON CONFLICT (email) DO NOTHING RETURNING {_AGENT}",
+                (uuid.uuid4().hex, name.strip(), address, password_hash, _json("languages", codes), self._now()),
+            ).fetchone()
+        if row is None:
+            raise StorageError(f"{self.path}: an agent with e-mail {address} already exists; use another address")
+        return _agent(row)
+
+    def get_agent(self, agent_id: str) -> Agent | None:
+        """One agent by id, or None."""
+        rows = self._db.read("read an agent", f"SELECT {_AGENT} FROM agents WHERE id = %s", (agent_id,))
+        return _agent(rows[0]) if rows else None
+
+    def get_agent_by_email(self, email: str) -> Agent | None:
+        """One agent by e-mail address (any case), or None."""
+        rows = self._db.read("read an agent", f"SELECT {_AGENT} FROM agents WHERE email = %s", (email.strip().lower(),))
+        return _agent(rows[0]) if rows else None
