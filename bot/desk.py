@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.errors import AnswerdeskError
 from bot.hours import BusinessHours, describe_next_open
 from bot.phrases import phrase
-from bot.store import OPEN_STATES, Conversation, Message, Store
+from bot.store import OPEN_STATES, AddedMessage, Conversation, Message, Store
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 PENDING_EMAIL = "email"
@@ -106,6 +106,11 @@ class Desk:
         if outcome.decision.action == HANDOFF:
             replies += self._hand_off(conversation)
         return Turn(self._get(conversation.id), added.message, tuple(replies))
+
+    def note(self, conversation_id: str, text: str, external_id: str | None = None) -> AddedMessage:
+        """Keep a customer message for the agent without answering it (a command, a sticker)."""
+        conversation = self._get(conversation_id)
+        return self.store.add_message(conversation.id, "customer", text, lang=conversation.lang, external_id=external_id)
 
     def choose(self, conversation_id: str, article_id: str) -> Turn:
         """The customer picked one of the offered articles."""

@@ -60,7 +60,7 @@ class Customers:
 
     def _human(self, conversation: Conversation, message: TelegramMessage) -> None:
         # Stored as the customer's message, so the agent sees it and a redelivered /human counts once.
-        added = self.desk.store.add_message(conversation.id, "customer", "/human", lang=conversation.lang, external_id=message.external_id)
+        added = self.desk.note(conversation.id, "/human", external_id=message.external_id)
         if added.duplicate:
             return
         turn = self.desk.ask_for_person(conversation.id)
@@ -70,7 +70,7 @@ class Customers:
         kind = message.kind or "message"
         note = f"[{kind}] {message.text}".strip()
         # Kept in the transcript for the agent; not given to the engine, which reads text only.
-        added = self.desk.store.add_message(conversation.id, "customer", note, lang=conversation.lang, external_id=message.external_id)
+        added = self.desk.note(conversation.id, note, external_id=message.external_id)
         if not added.duplicate:
             self._say(message, phrase("unsupported_content", conversation.lang, kind=content_name(kind, conversation.lang)), f"unsupported:{message.external_id}")
 
