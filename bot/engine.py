@@ -65,6 +65,7 @@ class Engine:
         self.index = index
         self._detectors: dict[tuple[str, ...], LanguageDetector] = {}
         self._lock = threading.Lock()
+        self._thresholds: tuple[SearchIndex, Thresholds] | None = None
 
     # -- the path -------------------------------------------------------------
     def respond(self, message: Inbound) -> Outcome:
@@ -105,14 +106,19 @@ class Engine:
         self.respond(Inbound("How can I reach a person?"))  # a real question: encoder, search and decision all load
 
     def thresholds(self, snapshot: SearchIndex) -> Thresholds:
-        """Calibrated thresholds of this snapshot, with configured overrides on top."""
+        """Calibrated thresholds of this snapshot, with configured overrides on top (worked out once per snapshot)."""
+        memo = self._thresholds
+        if memo is not None and memo[0] is snapshot:
+            return memo[1]
         calibrated = Calibration.from_dict(snapshot.calibration).thresholds if snapshot.calibration else FALLBACK_THRESHOLDS
         s = self.settings
-        return Thresholds(
+        thresholds = Thresholds(
             answer=s.answer_threshold if s.answer_threshold is not None else calibrated.answer,
             handoff=s.handoff_threshold if s.handoff_threshold is not None else calibrated.handoff,
             margin=s.clarify_margin if s.clarify_margin is not None else calibrated.margin,
         )
+        self._thresholds = (snapshot, thresholds)
+        return thresholds
 
     def served_languages(self, snapshot: SearchIndex) -> tuple[str, ...]:
         configured = self.settings.language_list("languages")
