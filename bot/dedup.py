@@ -25,7 +25,7 @@ def open_seen_keys(store: Store) -> SeenKeys:
     """The seen keys kept in the store's database."""
     database = getattr(store, "database", None)
     if database is None:
-        raise StorageError(f"{type(store).__name__} keeps no seen keys; only the SQLite store does so far")
-    from bot.sqlite_notify import SQLiteSeenKeys
+        raise StorageError(f"{type(store).__name__} keeps no seen keys; only the SQL store (SQLite, PostgreSQL) does")
+    from bot.sql_delivery import SQLSeenKeys
 
-    return SQLiteSeenKeys(database)
+    return SQLSeenKeys(database)

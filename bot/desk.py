@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from bot.decision import ANSWER, HANDOFF, Decision
@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.errors import AnswerdeskError
 from bot.hours import BusinessHours, describe_next_open
 from bot.phrases import phrase
-from bot.store import OPEN_STATES, AddedMessage, Conversation, Message, Store
+from bot.store import OPEN_STATES, AddedMessage, Conversation, Message, Store, utc_now
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 PENDING_EMAIL = "email"
@@ -50,10 +50,6 @@ class Turn:
     message: Message | None
     replies: tuple[Message, ...]
     duplicate: bool = False
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class Desk:

@@ -98,10 +98,10 @@ def open_cards(store: Store) -> DeskCards:
     """The desk cards kept in the store's database."""
     database = getattr(store, "database", None)
     if database is None:
-        raise StorageError(f"{type(store).__name__} keeps no desk cards; only the SQLite store does so far")
-    from bot.sqlite_notify import SQLiteDeskCards
+        raise StorageError(f"{type(store).__name__} keeps no desk cards; only the SQL store (SQLite, PostgreSQL) does")
+    from bot.sql_delivery import SQLDeskCards
 
-    return SQLiteDeskCards(database)
+    return SQLDeskCards(database)
 
 
 class DeskWatcher:

@@ -19,11 +19,11 @@ import random
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from bot.errors import AnswerdeskError, StorageError
-from bot.store import Store
+from bot.store import Store, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -107,18 +107,14 @@ class Outbox(Protocol):
         ...
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def open_outbox(store: Store, clock: Callable[[], datetime] = utc_now) -> Outbox:
     """The outbox kept in the store's database."""
     database = getattr(store, "database", None)
     if database is None:
-        raise StorageError(f"{type(store).__name__} keeps no outbox; only the SQLite store does so far")
-    from bot.sqlite_outbox import SQLiteOutbox
+        raise StorageError(f"{type(store).__name__} keeps no outbox; only the SQL store (SQLite, PostgreSQL) does")
+    from bot.sql_outbox import SQLOutbox
 
-    return SQLiteOutbox(database, clock=clock)
+    return SQLOutbox(database, clock=clock)
 
 
 def outbox_pending(store: Store, channel: str | None) -> int | None:

@@ -4,9 +4,10 @@ and the numbered SQL files of bot/migrations_pg applied in order when it opens."
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -18,10 +19,12 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bot.errors import StorageError
-from bot.sqlite_db import Migration, load_migrations
+from bot.sql_db import Migration, read_migrations
 
-# Any constant; held for the whole migration so two processes starting together apply each file once.
+# Any constants; held for the whole migration so two processes starting together apply each file
+# once, and around each message insert so message ids commit in order.
 _MIGRATION_LOCK = 7_261_001
+_MESSAGE_LOCK = 7_261_002
 
 
 def redact(url: str) -> str:
@@ -31,7 +34,23 @@ def redact(url: str) -> str:
 
 def load_pg_migrations(folder: Traversable | Path | None = None) -> list[Migration]:
     """The migration files of `folder` (default bot/migrations_pg), in version order."""
-    return load_migrations(folder if folder is not None else resources.files("bot").joinpath("migrations_pg"))
+    return read_migrations(folder if folder is not None else resources.files("bot").joinpath("migrations_pg"))
+
+
+@lru_cache(maxsize=512)
+def _pg_sql(sql: str) -> str:
+    """The queries are written with ? placeholders (bot/sql_db.py); psycopg wants %s."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class _Connection:
+    """A pooled connection that takes the store's ? placeholders."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.raw = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        return self.raw.execute(_pg_sql(sql), params)
 
 
 def storage_error(name: str, doing: str, e: BaseException, timeout: float) -> StorageError:
@@ -58,7 +77,13 @@ def storage_error(name: str, doing: str, e: BaseException, timeout: float) -> St
 
 
 class PostgresDatabase:
-    """A pool of connections to one PostgreSQL database; every session runs in UTC."""
+    """A pool of connections to one PostgreSQL database; every session runs in UTC.
+
+    Timestamps are TIMESTAMPTZ and JSON columns JSONB. JSON goes in as text, which PostgreSQL
+    casts to the column's type (psycopg sends str untyped), and comes out parsed.
+    """
+
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str, busy_timeout: float, max_size: int = 10) -> None:
         self.url = url
@@ -71,30 +96,56 @@ class PostgresDatabase:
             "autocommit": True, "row_factory": dict_row, "options": options,
             "connect_timeout": max(2, int(busy_timeout)),
         }
-        self._pool = ConnectionPool(url, min_size=1, max_size=max_size, kwargs=self._kwargs, timeout=busy_timeout, open=False)
+        # check: a connection the server dropped (a restart) is replaced before it is handed out,
+        # so the first request after a restart succeeds instead of failing on a dead socket.
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=max_size, kwargs=self._kwargs, timeout=busy_timeout, open=False,
+            check=ConnectionPool.check_connection, reconnect_timeout=max(30.0, busy_timeout),
+        )
 
     def error(self, doing: str, e: BaseException) -> StorageError:
         return storage_error(self.name, doing, e, self.timeout)
+
+    @staticmethod
+    def stamp(moment: datetime) -> datetime:
+        return moment.astimezone(timezone.utc)
+
+    @staticmethod
+    def time(value: datetime) -> datetime:
+        return value.astimezone(timezone.utc)
+
+    @staticmethod
+    def json(value: Any) -> Any:
+        return value
+
+    def order_ids(self, conn: _Connection) -> None:
+        """Insert messages one transaction at a time, so a reader polling with after_id (live
+        updates, bot/relay.py) never passes an id whose row commits later."""
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (_MESSAGE_LOCK,))
+
+    @staticmethod
+    def is_unique_violation(error: BaseException | None) -> bool:
+        return isinstance(error, errors.UniqueViolation)
 
     def open(self) -> None:
         """Open the pool; call after migrate(), which checks the server is reachable."""
         self._pool.open()
 
     @contextmanager
-    def connection(self, doing: str) -> Iterator[psycopg.Connection[Any]]:
+    def connection(self, doing: str) -> Iterator[_Connection]:
         """A connection from the pool, in autocommit mode."""
         if self._closed:
             raise StorageError(f"{self.name}: the store is closed; open a new one with open_store()")
         try:
             with self._pool.connection() as conn:
-                yield conn
+                yield _Connection(conn)
         except (psycopg.Error, PoolTimeout) as e:
             raise self.error(doing, e) from e
 
     @contextmanager
-    def write(self, doing: str) -> Iterator[psycopg.Connection[Any]]:
+    def write(self, doing: str) -> Iterator[_Connection]:
         """One transaction, committed on exit, rolled back on any error."""
-        with self.connection(doing) as conn, conn.transaction():
+        with self.connection(doing) as conn, conn.raw.transaction():
             yield conn
 
     def read(self, doing: str, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

@@ -9,8 +9,8 @@ them to the channel's `deliver`, which enqueues them in the outbox under the key
 "msg:<message id>": a message the reply path enqueued already is not sent twice, and one it
 never got to (a crash) is sent anyway.
 
-The cursor relies on message ids becoming visible in increasing order, which SQLite's single
-writer guarantees (PostgreSQL sequences do not: read there by time with an overlap).
+The cursor relies on message ids becoming visible in increasing order: SQLite has one writer,
+and PostgreSQL inserts messages under an advisory lock (bot/postgres_db.py, order_ids).
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ def open_relay_cursors(store: Store) -> RelayCursors:
     """The relay cursors kept in the store's database."""
     database = getattr(store, "database", None)
     if database is None:
-        raise StorageError(f"{type(store).__name__} keeps no relay cursors; only the SQLite store does so far")
-    from bot.sqlite_notify import SQLiteRelayCursors
+        raise StorageError(f"{type(store).__name__} keeps no relay cursors; only the SQL store (SQLite, PostgreSQL) does")
+    from bot.sql_delivery import SQLRelayCursors
 
-    return SQLiteRelayCursors(database)
+    return SQLRelayCursors(database)
 
 
 class Relay:

@@ -3,47 +3,27 @@ and the numbered SQL files of bot/migrations applied in order when it opens."""
 
 from __future__ import annotations
 
-import re
+import json
 import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from datetime import datetime, timezone
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from bot.errors import StorageError
+from bot.sql_db import Migration, read_migrations
 
 MEMORY = ":memory:"
-_MIGRATION_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    name: str  # the file name, e.g. "0001_initial.sql"
-    sql: str
 
 
 def load_migrations(folder: Traversable | Path | None = None) -> list[Migration]:
     """The migration files of `folder` (default bot/migrations), in version order."""
-    folder = folder if folder is not None else resources.files("bot").joinpath("migrations")
-    found: list[Migration] = []
-    for entry in folder.iterdir():
-        if not entry.name.endswith(".sql"):
-            continue
-        match = _MIGRATION_NAME.fullmatch(entry.name)
-        if not match:
-            raise StorageError(f"{folder}/{entry.name}: migration files are named NNNN_<what>.sql, e.g. 0002_add_tags.sql")
-        found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda m: m.version)
-    for before, after in zip(found, found[1:]):
-        if before.version == after.version:
-            raise StorageError(f"{folder}: {before.name} and {after.name} have the same number; renumber one")
-    return found
+    return read_migrations(folder if folder is not None else resources.files("bot").joinpath("migrations"))
 
 
 def storage_error(path: str, doing: str, e: BaseException, timeout: float) -> StorageError:
@@ -72,10 +52,18 @@ class _Held:
 
 
 class SQLiteDatabase:
-    """Connections to one file, one per thread; for :memory:, one shared connection and a lock."""
+    """Connections to one file, one per thread; for :memory:, one shared connection and a lock.
+
+    Timestamps are fixed-width UTC ISO-8601 text ("2026-01-02T09:00:00.000000+00:00"), so
+    comparing the text compares the times; JSON columns are text.
+    """
+
+    # Writers take the whole database (BEGIN IMMEDIATE), so a claim never meets a locked row.
+    skip_locked = ""
 
     def __init__(self, path: str, busy_timeout: float) -> None:
         self.path = path
+        self.name = path
         self.timeout = busy_timeout
         if path != MEMORY:
             parent = Path(path).parent
@@ -110,6 +98,28 @@ class SQLiteDatabase:
 
     def error(self, doing: str, e: BaseException) -> StorageError:
         return storage_error(self.path, doing, e, self.timeout)
+
+    @staticmethod
+    def stamp(moment: datetime) -> str:
+        return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+    @staticmethod
+    def time(value: str) -> datetime:
+        return datetime.fromisoformat(value)
+
+    @staticmethod
+    def json(value: str) -> Any:
+        return json.loads(value)
+
+    def open(self) -> None:
+        """Nothing to do: each thread opens its connection when it first needs one."""
+
+    def order_ids(self, conn: sqlite3.Connection) -> None:
+        """Nothing to do: one writer at a time, so ids commit in order."""
+
+    @staticmethod
+    def is_unique_violation(error: BaseException | None) -> bool:
+        return isinstance(error, sqlite3.IntegrityError) and "UNIQUE" in str(error)
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
@@ -156,7 +166,7 @@ class SQLiteDatabase:
             except sqlite3.Error as e:
                 raise self.error(doing, e) from e
 
-    def migrate(self, migrations: list[Migration], applied_at: str) -> None:
+    def migrate(self, migrations: list[Migration], applied_at: datetime) -> None:
         """Apply the migrations newer than the database, each in its own transaction."""
         latest = migrations[-1] if migrations else None
         with self.connection() as conn:
@@ -178,7 +188,7 @@ class SQLiteDatabase:
                 )
             for migration in migrations:
                 if migration.version > current:
-                    self._apply(conn, migration, applied_at)
+                    self._apply(conn, migration, self.stamp(applied_at))
 
     def _apply(self, conn: sqlite3.Connection, migration: Migration, applied_at: str) -> None:
         # executescript commits any open transaction first, so BEGIN is part of the script; the

@@ -1,6 +1,6 @@
 """The conversation store: the one place channels, the engine and the agent console keep state.
 
-`Store` is the contract; `bot.sqlite_store.SQLiteStore` implements it (PostgreSQL later).
+`Store` is the contract; `bot.sql_store.SQLStore` implements it on SQLite (the default) and PostgreSQL.
 Every write is committed before the method returns, so a message stored before the reply is
 computed survives a crash. Timestamps are timezone-aware UTC datetimes. A store that cannot
 be read or written raises `bot.errors.StorageError`; a bad argument raises `ValueError`.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Literal, Protocol
 
@@ -275,15 +275,20 @@ class Store(Protocol):
         ...
 
 
+def utc_now() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
 def open_store(
     url_or_path: str, *, clock: Callable[[], datetime] | None = None, busy_timeout: float = 5.0, setting: str = "ANSWERDESK_DB"
 ) -> Store:
     """The store at `sqlite:///relative.db`, `sqlite:////absolute.db`, a file path, `:memory:` or `postgresql://…`."""
     target = url_or_path.strip()
     if target.startswith(("postgresql://", "postgres://")):
-        from bot.postgres_store import PostgresStore, utc_now as pg_now  # here, so importing bot.store stays cheap
+        from bot.sql_store import PostgresStore  # here, so importing bot.store stays cheap
 
-        return PostgresStore(target, clock=clock or pg_now, busy_timeout=busy_timeout)
+        return PostgresStore(target, clock=clock or utc_now, busy_timeout=busy_timeout)
     if target.startswith("sqlite://"):
         # SQLAlchemy's convention: the path is what follows the third slash.
         path = target[len("sqlite://"):]
@@ -299,6 +304,6 @@ def open_store(
             "Use sqlite:///var/answerdesk.db (relative), sqlite:////srv/answerdesk.db (absolute), a file path, "
             "postgresql://user@host/db, or :memory: for tests.",
         )
-    from bot.sqlite_store import SQLiteStore, utc_now  # here, so importing bot.store stays cheap
+    from bot.sql_store import SQLiteStore  # here, so importing bot.store stays cheap
 
     return SQLiteStore(path, clock=clock or utc_now, busy_timeout=busy_timeout)

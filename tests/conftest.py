@@ -108,3 +108,37 @@ def warm_engine(settings: Settings, encoder: object) -> Engine:
     engine = Engine(settings, encoder, LiveIndex(settings.index_dir))
     engine.warm_up()
     return engine
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One throwaway PostgreSQL server for the session (tests/pg_server.py).
+
+    Skipped where PostgreSQL is not installed, unless ANSWERDESK_TEST_PG=required (.ci/run sets
+    it): then a missing server fails the run instead of hiding half the store tests.
+    """
+    from tests.pg_server import missing_reason, postgres_server
+
+    reason = missing_reason()
+    if reason:
+        if os.environ.get("ANSWERDESK_TEST_PG") == "required":
+            pytest.fail(f"ANSWERDESK_TEST_PG=required but {reason}")
+        pytest.skip(reason)
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """The URL of a fresh, empty database on the session's server; dropped afterwards."""
+    url = pg_server.create_database()
+    yield url
+    pg_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database of each kind, for the tests every store backend must pass."""
+    if request.param == "sqlite":
+        return str(tmp_path / "desk.db")
+    return request.getfixturevalue("pg_url")

@@ -53,10 +53,15 @@ def _free_port() -> int:
 class PostgresServer:
     """A running server; `create_database()` gives the URL of a new, empty database."""
 
-    def __init__(self, port: int, socket_dir: str) -> None:
+    def __init__(self, root: Path, port: int, fsync: bool) -> None:
+        self.root = root
+        self.data = root / "data"
         self.port = port
-        self.socket_dir = socket_dir
+        self.socket_dir = str(root)
+        self.fsync = fsync
         self._names = itertools.count(1)
+        self._prefix = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
+        self._env = {**os.environ, "LC_ALL": "C"}
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
@@ -76,38 +81,51 @@ class PostgresServer:
         name = url.rsplit("/", 1)[1]
         self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    def _pg_ctl(self, *args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([*self._prefix, _which("pg_ctl") or "pg_ctl", "-D", str(self.data), *args],
+                              check=True, capture_output=True, env=self._env, cwd=self.root)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync={'on' if self.fsync else 'off'} -c max_connections=200"
+        try:
+            self._pg_ctl("-o", options, "-l", str(self.root / "server.log"), "start", "-w", "-t", "30")
+        except subprocess.CalledProcessError as e:
+            log = (self.root / "server.log").read_text(errors="replace") if (self.root / "server.log").exists() else ""
+            raise RuntimeError(f"cannot start PostgreSQL: {e}\n{e.stderr.decode(errors='replace')}\n{log}") from e
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server ("fast": close every connection; "immediate": as if it crashed)."""
+        self._pg_ctl("stop", "-m", mode, "-w")
+
 
 @contextmanager
-def postgres_server() -> Iterator[PostgresServer]:
-    """Start a server in a temporary folder; stop it and delete the folder afterwards."""
+def postgres_server(fsync: bool = False) -> Iterator[PostgresServer]:
+    """Start a server in a temporary folder; stop it and delete the folder afterwards.
+
+    fsync is off for tests (a crash of the machine loses the throwaway data anyway); benchmarks
+    turn it on, to compare with SQLite's synchronous=FULL on equal terms.
+    """
     reason = missing_reason()
     if reason:
         raise RuntimeError(reason)
     root = Path(tempfile.mkdtemp(prefix="answerdesk-pg-"))
-    as_root = os.geteuid() == 0
-    prefix = ["runuser", "-u", "nobody", "--"] if as_root else []
-    if as_root:
+    if os.geteuid() == 0:
         shutil.chown(root, user="nobody")
-    data = root / "data"
-    port = _free_port()
-    pg_ctl = _which("pg_ctl") or "pg_ctl"
-    env = {**os.environ, "LC_ALL": "C"}
+    server = PostgresServer(root, _free_port(), fsync)
     try:
         subprocess.run(
-            [*prefix, _which("initdb") or "initdb", "-D", str(data), "--auth=trust", "-U", "postgres", "-E", "UTF8", "--locale=C"],
-            check=True, capture_output=True, env=env, cwd=root,
+            [*server._prefix, _which("initdb") or "initdb", "-D", str(server.data), "--auth=trust", "-U", "postgres", "-E", "UTF8", "--locale=C"],
+            check=True, capture_output=True, env=server._env, cwd=root,
         )
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(
-            [*prefix, pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "server.log"), "start", "-w", "-t", "30"],
-            check=True, capture_output=True, env=env, cwd=root,
-        )
-    except subprocess.CalledProcessError as e:
-        log = (root / "server.log").read_text(errors="replace") if (root / "server.log").exists() else ""
+        server.start()
+    except (subprocess.CalledProcessError, RuntimeError):
         shutil.rmtree(root, ignore_errors=True)
-        raise RuntimeError(f"cannot start PostgreSQL: {e}\n{e.stderr.decode(errors='replace')}\n{log}") from e
+        raise
     try:
-        yield PostgresServer(port, str(root))
+        yield server
     finally:
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "stop", "-m", "fast", "-w"], capture_output=True, env=env, cwd=root)
+        try:
+            server.stop()
+        except subprocess.CalledProcessError:
+            pass  # stopped already
         shutil.rmtree(root, ignore_errors=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,7 @@ from bot.agents import verify_password
 from bot.dedup import open_seen_keys
 from bot.notify import Card, DeskWatcher, open_cards
 from bot.relay import Relay, open_relay_cursors
-from bot.sqlite_store import SQLiteStore
-from bot.store import Conversation, Message, open_store
+from bot.store import Conversation, Message, Store, open_store
 
 
 class Recorder:
@@ -31,14 +29,14 @@ class Recorder:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
-    opened = open_store(str(tmp_path / "desk.db"))
+def store(db_url: str) -> Store:
+    opened = open_store(db_url)
     yield opened
     opened.close()
 
 
-def test_a_handoff_is_announced_once_then_followed_until_closed(store: SQLiteStore, tmp_path: Path) -> None:
-    other = open_store(str(tmp_path / "desk.db"))  # a second process watching the same database
+def test_a_handoff_is_announced_once_then_followed_until_closed(store: Store, db_url: str) -> None:
+    other = open_store(db_url)  # a second process watching the same database
     heard, heard_too = Recorder(), Recorder()
     watchers = [DeskWatcher(store, open_cards(store), "slack", heard), DeskWatcher(other, open_cards(other), "slack", heard_too)]
     c = store.create_conversation("web", "v1", "en")
@@ -62,7 +60,7 @@ def test_a_handoff_is_announced_once_then_followed_until_closed(store: SQLiteSto
     other.close()
 
 
-def test_waiting_again_later_is_a_new_card(store: SQLiteStore) -> None:
+def test_waiting_again_later_is_a_new_card(store: Store) -> None:
     heard = Recorder()
     watcher = DeskWatcher(store, open_cards(store), "slack", heard)
     c = store.create_conversation("web", "v1", "en")
@@ -75,7 +73,7 @@ def test_waiting_again_later_is_a_new_card(store: SQLiteStore) -> None:
     assert [k for k, _, _ in heard.calls] == ["handoff", "state", "handoff"]
 
 
-def test_the_relay_hands_over_what_bots_and_agents_said_on_its_channel_once(store: SQLiteStore) -> None:
+def test_the_relay_hands_over_what_bots_and_agents_said_on_its_channel_once(store: Store) -> None:
     store.create_conversation("slack", "before", "en")
     delivered: list[str] = []
     relay = Relay(store, open_relay_cursors(store), "slack", lambda c, ms: delivered.extend(m.text for m in ms))
@@ -90,19 +88,19 @@ def test_the_relay_hands_over_what_bots_and_agents_said_on_its_channel_once(stor
     assert delivered == ["hello", "I'm Ayşe"]
 
 
-def test_seen_keys_say_yes_once(store: SQLiteStore) -> None:
+def test_seen_keys_say_yes_once(store: Store) -> None:
     seen = open_seen_keys(store)
     assert seen.first_time("slack", "k") and not seen.first_time("slack", "k") and seen.first_time("telegram", "k")
 
 
-def test_a_chat_user_becomes_one_agent_who_cannot_sign_in(store: SQLiteStore) -> None:
+def test_a_chat_user_becomes_one_agent_who_cannot_sign_in(store: Store) -> None:
     first = channel_agent(store, "slack", "T1", "U1", "Deniz", ["en"])
     assert channel_agent(store, "slack", "T1", "U1", "Someone else") == first
     assert first.email == "slack:t1:u1" and first.name == "Deniz"
     assert not verify_password(first.password_hash, "") and not verify_password(first.password_hash, "!")
 
 
-def test_a_card_names_the_question_reason_and_candidates(store: SQLiteStore) -> None:
+def test_a_card_names_the_question_reason_and_candidates(store: Store) -> None:
     c = store.create_conversation("web", "v1", "tr")
     store.add_message(c.id, "customer", "paramı geri istiyorum")
     store.add_message(c.id, "bot", "Sizi bir kişiye bağlıyorum.", action="handoff",
@@ -113,7 +111,7 @@ def test_a_card_names_the_question_reason_and_candidates(store: SQLiteStore) -> 
     assert [line.author for line in facts.transcript] == ["customer", "bot"]
 
 
-def test_a_card_knows_when_nobody_took_it_in_time(store: SQLiteStore) -> None:
+def test_a_card_knows_when_nobody_took_it_in_time(store: Store) -> None:
     c = store.create_conversation("web", "v1", "en")
     store.add_message(c.id, "customer", "a person please")
     store.add_message(c.id, "bot", "Connecting you with a person...", action="handoff_requested")

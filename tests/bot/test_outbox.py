@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from bot.outbox import BACKOFF_CAP_SECONDS, DeliveryError, Drainer, OutboxItem, backoff, open_outbox, outbox_pending
-from bot.sqlite_store import SQLiteStore
-from bot.store import open_store
+from bot.store import Store, open_store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -32,13 +30,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
-    opened = open_store(str(tmp_path / "desk.db"))
+def store(db_url: str) -> Store:
+    opened = open_store(db_url)
     yield opened
     opened.close()
 
 
-def test_the_same_key_is_one_row(store: SQLiteStore, clock: Clock) -> None:
+def test_the_same_key_is_one_row(store: Store, clock: Clock) -> None:
     outbox = open_outbox(store, clock)
     first = outbox.enqueue("slack", "D1", {"text": "hi"}, "msg:1")
     again = outbox.enqueue("slack", "D1", {"text": "something else"}, "msg:1")
@@ -47,7 +45,7 @@ def test_the_same_key_is_one_row(store: SQLiteStore, clock: Clock) -> None:
     assert outbox.pending("slack") == 1 and outbox.pending() == 2 and outbox_pending(store, "slack") == 1
 
 
-def test_a_targets_rows_are_claimed_in_order_one_at_a_time(store: SQLiteStore, clock: Clock) -> None:
+def test_a_targets_rows_are_claimed_in_order_one_at_a_time(store: Store, clock: Clock) -> None:
     outbox = open_outbox(store, clock)
     a1 = outbox.enqueue("slack", "A", {}, "a1").item
     a2 = outbox.enqueue("slack", "A", {}, "a2").item
@@ -63,8 +61,8 @@ def test_a_targets_rows_are_claimed_in_order_one_at_a_time(store: SQLiteStore, c
     assert [i.id for i in outbox.claim(["slack"])] == [a2.id]
 
 
-def test_concurrent_workers_in_two_processes_never_claim_a_row_twice(tmp_path: Path, clock: Clock) -> None:
-    stores = [open_store(str(tmp_path / "shared.db")) for _ in range(2)]  # two connections pools, as two processes
+def test_concurrent_workers_in_two_processes_never_claim_a_row_twice(db_url: str, clock: Clock) -> None:
+    stores = [open_store(db_url) for _ in range(2)]  # two connections pools, as two processes
     outboxes = [open_outbox(s, clock) for s in stores]
     for n in range(60):
         outboxes[0].enqueue("slack", f"T{n % 12}", {"n": n}, f"k{n}")
@@ -91,7 +89,7 @@ def test_concurrent_workers_in_two_processes_never_claim_a_row_twice(tmp_path: P
         s.close()
 
 
-def test_a_row_left_sending_by_a_dead_worker_is_due_again_after_the_lease(store: SQLiteStore, clock: Clock) -> None:
+def test_a_row_left_sending_by_a_dead_worker_is_due_again_after_the_lease(store: Store, clock: Clock) -> None:
     outbox = open_outbox(store, clock)
     row = outbox.enqueue("slack", "A", {}, "a").item
     assert outbox.claim(["slack"], lease=60)
@@ -108,7 +106,7 @@ def test_backoff_honours_retry_after_and_grows_to_a_cap() -> None:
     assert backoff(50, rand=lambda: 0.5) == BACKOFF_CAP_SECONDS
 
 
-def test_the_drainer_retries_until_delivered_and_gives_up_only_on_permanent_errors(store: SQLiteStore, clock: Clock) -> None:
+def test_the_drainer_retries_until_delivered_and_gives_up_only_on_permanent_errors(store: Store, clock: Clock) -> None:
     outbox = open_outbox(store, clock)
     answers: list[BaseException | None] = [DeliveryError("ratelimited", retry_after=3), OSError("network down"), None]
     sent: list[OutboxItem] = []
@@ -135,7 +133,7 @@ def test_the_drainer_retries_until_delivered_and_gives_up_only_on_permanent_erro
     assert outbox.pending() == 0
 
 
-def test_threads_wake_on_enqueue(store: SQLiteStore) -> None:
+def test_threads_wake_on_enqueue(store: Store) -> None:
     outbox = open_outbox(store)
     done = threading.Event()
     drainer = Drainer(outbox, {"slack": lambda item: done.set() or None}, workers=2, poll_seconds=30)

@@ -9,7 +9,7 @@ import pytest
 
 from bot.errors import ConfigError, StorageError
 from bot.sqlite_db import load_migrations
-from bot.sqlite_store import SQLiteStore
+from bot.sql_store import SQLiteStore
 from bot.store import Choice, Store, open_store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)

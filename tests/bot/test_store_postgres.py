@@ -16,7 +16,7 @@ import test_store
 from bot.errors import StorageError
 from bot.store import Store
 from test_store import T0, Clock, clock  # noqa: F401  (clock is a fixture used by the shared tests)
-from tests.pg_server import PostgresServer, missing_reason, postgres_server
+from tests.pg_server import PostgresServer
 
 _SHARED = {"store", "clock"}
 for _name, _test in vars(test_store).items():
@@ -25,25 +25,9 @@ for _name, _test in vars(test_store).items():
             globals()[_name] = _test  # collected here again, with this module's `store` fixture
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PostgresServer]:
-    reason = missing_reason()
-    if reason:
-        pytest.skip(reason)
-    with postgres_server() as server:
-        yield server
-
-
-@pytest.fixture
-def pg_url(pg_server: PostgresServer) -> Iterator[str]:
-    url = pg_server.create_database()
-    yield url
-    pg_server.drop_database(url)
-
-
 @pytest.fixture
 def store(pg_url: str, clock: Clock) -> Iterator[Store]:
-    from bot.postgres_store import PostgresStore
+    from bot.sql_store import PostgresStore
 
     s = PostgresStore(pg_url, clock=clock)
     yield s
@@ -65,7 +49,7 @@ def test_the_shared_tests_are_collected_here() -> None:
 
 
 def test_the_postgres_store_has_every_method_of_the_protocol_with_its_signature() -> None:
-    from bot.postgres_store import PostgresStore
+    from bot.sql_store import PostgresStore
 
     methods = [name for name, value in vars(Store).items() if callable(value) and not name.startswith("_")]
     assert len(methods) >= 20
@@ -78,7 +62,7 @@ def test_the_postgres_store_has_every_method_of_the_protocol_with_its_signature(
 
 def test_migrations_apply_once_and_keep_step_with_sqlite(pg_url: str, clock: Clock) -> None:
     from bot.postgres_db import load_pg_migrations
-    from bot.postgres_store import PostgresStore
+    from bot.sql_store import PostgresStore
     from bot.sqlite_db import load_migrations
 
     assert [m.name for m in load_pg_migrations()] == [m.name for m in load_migrations()]
@@ -94,7 +78,7 @@ def test_migrations_apply_once_and_keep_step_with_sqlite(pg_url: str, clock: Clo
 
 
 def test_a_database_from_a_newer_version_is_refused(store: Store, pg_url: str) -> None:
-    from bot.postgres_store import PostgresStore
+    from bot.sql_store import PostgresStore
 
     query(pg_url, "INSERT INTO schema_version VALUES (7, '0007_future.sql', now())")
     with pytest.raises(StorageError, match=r"has schema version 7.*upgrade"):
@@ -104,7 +88,7 @@ def test_a_database_from_a_newer_version_is_refused(store: Store, pg_url: str) -
 def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path, pg_url: str) -> None:
     from importlib import resources
 
-    from bot.postgres_store import PostgresStore
+    from bot.sql_store import PostgresStore
 
     folder = tmp_path / "migrations"
     folder.mkdir()
@@ -118,7 +102,7 @@ def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path, pg_url: str) 
 
 
 def test_an_unreachable_server_raises_storage_error_naming_it(pg_server: PostgresServer) -> None:
-    from bot.postgres_store import PostgresStore
+    from bot.sql_store import PostgresStore
 
     with pytest.raises(StorageError, match=r"postgresql://postgres:\*\*\*@127\.0\.0\.1:\d+/no_such_db: cannot open the database.*createdb"):
         PostgresStore(f"postgresql://postgres:secret@127.0.0.1:{pg_server.port}/no_such_db")
@@ -127,7 +111,7 @@ def test_an_unreachable_server_raises_storage_error_naming_it(pg_server: Postgre
 def test_a_lock_held_too_long_raises_storage_error(pg_url: str) -> None:
     import psycopg
 
-    from bot.postgres_store import PostgresStore
+    from bot.sql_store import PostgresStore
 
     s = PostgresStore(pg_url, busy_timeout=0.2)
     c = s.create_conversation("web", "v", "en")

@@ -1,33 +1,31 @@
-"""The outbox on SQLite, in the store's own file (table `outbox`, bot/migrations/0002_delivery.sql)."""
+"""The outbox in the store's own database, SQLite or PostgreSQL (table `outbox`, migration 0002_delivery)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from bot.outbox import Enqueued, OutboxItem
-from bot.sqlite_db import SQLiteDatabase
+from bot.sql_db import Database
 
 _ITEM = "id, channel, target, payload, dedup_key, status, attempts, next_attempt, created_at, sent_at, last_error, result"
 
 
-def iso(moment: datetime) -> str:
-    """Fixed-width UTC text, as the store writes it, so comparing the text compares the times."""
+def aware(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("clock must be timezone-aware; use datetime.now(timezone.utc)")
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(timezone.utc)
 
 
-def _item(row: sqlite3.Row) -> OutboxItem:
+def _item(db: Database, row: Any) -> OutboxItem:
     return OutboxItem(
-        id=row["id"], channel=row["channel"], target=row["target"], payload=json.loads(row["payload"]),
+        id=row["id"], channel=row["channel"], target=row["target"], payload=db.json(row["payload"]),
         dedup_key=row["dedup_key"], status=row["status"], attempts=row["attempts"],
-        next_attempt=datetime.fromisoformat(row["next_attempt"]), created_at=datetime.fromisoformat(row["created_at"]),
-        sent_at=None if row["sent_at"] is None else datetime.fromisoformat(row["sent_at"]),
-        last_error=row["last_error"], result=None if row["result"] is None else json.loads(row["result"]),
+        next_attempt=db.time(row["next_attempt"]), created_at=db.time(row["created_at"]),
+        sent_at=None if row["sent_at"] is None else db.time(row["sent_at"]),
+        last_error=row["last_error"], result=None if row["result"] is None else db.json(row["result"]),
     )
 
 
@@ -35,15 +33,15 @@ def _placeholders(values: Collection[object]) -> str:
     return ", ".join("?" for _ in values)
 
 
-class SQLiteOutbox:
-    """`bot.outbox.Outbox` on the store's SQLite database."""
+class SQLOutbox:
+    """`bot.outbox.Outbox` in the store's database."""
 
-    def __init__(self, database: SQLiteDatabase, clock: Callable[[], datetime]) -> None:
+    def __init__(self, database: Database, clock: Callable[[], datetime]) -> None:
         self._db = database
         self._clock = clock
 
-    def _now(self, plus: float = 0.0) -> str:
-        return iso(self._clock() + timedelta(seconds=plus))
+    def _now(self, plus: float = 0.0) -> Any:
+        return self._db.stamp(aware(self._clock()) + timedelta(seconds=plus))
 
     def enqueue(self, channel: str, target: str, payload: Mapping[str, Any], dedup_key: str) -> Enqueued:
         """Store a message to send; the existing row when `dedup_key` was enqueued on this channel before."""
@@ -62,7 +60,7 @@ class SQLiteOutbox:
                 (channel, target, body, dedup_key, now, now),
             ).rowcount
             row = conn.execute(f"SELECT {_ITEM} FROM outbox WHERE channel = ? AND dedup_key = ?", (channel, dedup_key)).fetchone()
-        return Enqueued(_item(row), duplicate=inserted == 0)
+        return Enqueued(_item(self._db, row), duplicate=inserted == 0)
 
     def claim(self, channels: Collection[str], limit: int = 1, lease: float = 60.0) -> list[OutboxItem]:
         """Due rows of these channels, now "sending" for this caller only, the oldest of each target first."""
@@ -77,7 +75,7 @@ class SQLiteOutbox:
                 f"SELECT id FROM outbox o WHERE o.status = 'pending' AND o.next_attempt <= ? AND o.channel IN ({_placeholders(names)}) "
                 "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel AND e.target = o.target "
                 "AND e.status IN ('pending', 'sending') AND e.id < o.id) "
-                "ORDER BY o.next_attempt, o.id LIMIT ?",
+                f"ORDER BY o.next_attempt, o.id LIMIT ?{self._db.skip_locked}",
                 (now, *names, limit),
             ).fetchall()
             claimed = []
@@ -89,7 +87,7 @@ class SQLiteOutbox:
                     (until, row["id"], now),
                 ).rowcount
                 if won == 1:
-                    claimed.append(_item(conn.execute(f"SELECT {_ITEM} FROM outbox WHERE id = ?", (row["id"],)).fetchone()))
+                    claimed.append(_item(self._db, conn.execute(f"SELECT {_ITEM} FROM outbox WHERE id = ?", (row["id"],)).fetchone()))
         return claimed
 
     def mark_sent(self, item_id: int, result: Mapping[str, Any] | None = None) -> bool:
@@ -121,23 +119,23 @@ class SQLiteOutbox:
     def find(self, channel: str, dedup_key: str) -> OutboxItem | None:
         """The row with this key, or None."""
         rows = self._db.read("read the outbox", f"SELECT {_ITEM} FROM outbox WHERE channel = ? AND dedup_key = ?", (channel, dedup_key))
-        return _item(rows[0]) if rows else None
+        return _item(self._db, rows[0]) if rows else None
 
     def items(self, channel: str | None = None) -> list[OutboxItem]:
         """Every row (of one channel), oldest first, for tests and inspection."""
         where, params = ("WHERE channel = ?", (channel,)) if channel else ("", ())
-        return [_item(row) for row in self._db.read("read the outbox", f"SELECT {_ITEM} FROM outbox {where} ORDER BY id", params)]
+        return [_item(self._db, row) for row in self._db.read("read the outbox", f"SELECT {_ITEM} FROM outbox {where} ORDER BY id", params)]
 
     def pending(self, channel: str | None = None) -> int:
         """Rows not yet delivered (pending or being sent), of one channel or all."""
-        sql = "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')"
+        sql = "SELECT COUNT(*) AS n FROM outbox WHERE status IN ('pending', 'sending')"
         params: tuple[Any, ...] = ()
         if channel is not None:
             sql += " AND channel = ?"
             params = (channel,)
-        return int(self._db.read("count the outbox", sql, params)[0][0])
+        return int(self._db.read("count the outbox", sql, params)[0]["n"])
 
     def prune(self, before: datetime) -> int:
         """Delete rows sent before `before`; the number deleted."""
         with self._db.write("prune the outbox") as conn:
-            return conn.execute("DELETE FROM outbox WHERE status = 'sent' AND sent_at < ?", (iso(before),)).rowcount
+            return conn.execute("DELETE FROM outbox WHERE status = 'sent' AND sent_at < ?", (self._db.stamp(aware(before)),)).rowcount

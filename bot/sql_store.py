@@ -1,6 +1,7 @@
-"""The conversation store on PostgreSQL: the queries; bot.postgres_db holds the pool and migrations.
+"""The conversation store in SQL, written once for SQLite and PostgreSQL.
 
-Behaves as bot.sqlite_store.SQLiteStore does; timestamps are TIMESTAMPTZ, JSON is JSONB.
+The queries are here; the database (`bot.sql_db.Database`: bot.sqlite_db or bot.postgres_db)
+holds the connections, applies the migrations and converts timestamps and JSON.
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import errors
-
 from bot.errors import StorageError
-from bot.postgres_db import PostgresDatabase, load_pg_migrations
+from bot.sql_db import Connection, Database, Migration
 from bot.store import (
     AUTHORS,
     KEEP,
@@ -34,6 +32,7 @@ from bot.store import (
     State,
     Ticket,
     TicketStatus,
+    utc_now,
 )
 
 _CONVERSATION = "id, channel, external_user, lang, state, agent, topic, created_at, updated_at, waiting_since, email, meta"
@@ -41,27 +40,15 @@ _MESSAGE = "id, conversation_id, author, text, created_at, lang, action, article
 _FEEDBACK = "id, conversation_id, message_id, helpful, csat, created_at"
 _TICKET = "id, conversation_id, email, lang, status, created_at, answered_at, answer"
 _AGENT = "id, name, email, password_hash, languages, created_at"
-_OPEN_OF = f"SELECT {_CONVERSATION} FROM conversations WHERE channel = %s AND external_user = %s AND state <> 'closed'"
-# Messages are inserted one at a time, so ids commit in order and a reader polling with
-# after_id (live updates, bot/relay.py) never skips a message that commits late.
-_MESSAGE_LOCK = 7_261_002
+_OPEN_OF = f"SELECT {_CONVERSATION} FROM conversations WHERE channel = ? AND external_user = ? AND state <> 'closed'"
 
-Row = dict[str, Any]
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(timezone.utc)
+Row = Any  # sqlite3.Row or a psycopg dict row: both are read by column name
 
 
 def _aware(moment: datetime, name: str = "clock") -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware; use datetime.now(timezone.utc)")
     return moment.astimezone(timezone.utc)
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.astimezone(timezone.utc)
 
 
 def _json(name: str, value: Any) -> str:
@@ -71,56 +58,65 @@ def _json(name: str, value: Any) -> str:
         raise ValueError(f"{name} must be plain JSON data (dict, list, str, number, bool, None): {e}; convert dataclasses with dataclasses.asdict") from e
 
 
-def _conversation(row: Row) -> Conversation:
+def _conversation(db: Database, row: Row) -> Conversation:
     return Conversation(
         id=row["id"], channel=row["channel"], external_user=row["external_user"], lang=row["lang"],
         state=row["state"], agent=row["agent"], topic=row["topic"],
-        created_at=row["created_at"].astimezone(timezone.utc), updated_at=row["updated_at"].astimezone(timezone.utc),
-        waiting_since=_utc(row["waiting_since"]), email=row["email"], meta=row["meta"],
+        created_at=db.time(row["created_at"]), updated_at=db.time(row["updated_at"]),
+        waiting_since=_maybe_time(db, row["waiting_since"]), email=row["email"], meta=db.json(row["meta"]),
     )
 
 
-def _message(row: Row) -> Message:
+def _maybe_time(db: Database, value: Any) -> datetime | None:
+    return None if value is None else db.time(value)
+
+
+def _message(db: Database, row: Row) -> Message:
     return Message(
         id=row["id"], conversation_id=row["conversation_id"], author=row["author"], text=row["text"],
-        created_at=row["created_at"].astimezone(timezone.utc), lang=row["lang"], action=row["action"],
-        article_id=row["article_id"], decision=row["decision"],
-        choices=tuple(Choice(c["article_id"], c["title"]) for c in row["choices"]),
+        created_at=db.time(row["created_at"]), lang=row["lang"], action=row["action"],
+        article_id=row["article_id"], decision=None if row["decision"] is None else db.json(row["decision"]),
+        choices=tuple(Choice(c["article_id"], c["title"]) for c in db.json(row["choices"])),
         external_id=row["external_id"], agent=row["agent"],
     )
 
 
-def _feedback(row: Row) -> Feedback:
+def _feedback(db: Database, row: Row) -> Feedback:
+    helpful = row["helpful"]
     return Feedback(
         id=row["id"], conversation_id=row["conversation_id"], message_id=row["message_id"],
-        helpful=row["helpful"], csat=row["csat"], created_at=row["created_at"].astimezone(timezone.utc),
+        helpful=None if helpful is None else bool(helpful), csat=row["csat"], created_at=db.time(row["created_at"]),
     )
 
 
-def _ticket(row: Row) -> Ticket:
+def _ticket(db: Database, row: Row) -> Ticket:
     return Ticket(
         id=row["id"], conversation_id=row["conversation_id"], email=row["email"], lang=row["lang"],
-        status=row["status"], created_at=row["created_at"].astimezone(timezone.utc),
-        answered_at=_utc(row["answered_at"]), answer=row["answer"],
+        status=row["status"], created_at=db.time(row["created_at"]),
+        answered_at=_maybe_time(db, row["answered_at"]), answer=row["answer"],
     )
 
 
-def _agent(row: Row) -> Agent:
+def _agent(db: Database, row: Row) -> Agent:
     return Agent(
         id=row["id"], name=row["name"], email=row["email"], password_hash=row["password_hash"],
-        languages=tuple(row["languages"]), created_at=row["created_at"].astimezone(timezone.utc),
+        languages=tuple(db.json(row["languages"])), created_at=db.time(row["created_at"]),
     )
 
 
-def _period(column: str, since: datetime | None, until: datetime | None) -> tuple[list[str], list[Any]]:
+def _placeholders(values: Collection[object]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _period(db: Database, column: str, since: datetime | None, until: datetime | None) -> tuple[list[str], list[Any]]:
     where: list[str] = []
     params: list[Any] = []
     if since is not None:
-        where.append(f"{column} >= %s")
-        params.append(_aware(since, "since"))
+        where.append(f"{column} >= ?")
+        params.append(db.stamp(_aware(since, "since")))
     if until is not None:
-        where.append(f"{column} < %s")
-        params.append(_aware(until, "until"))
+        where.append(f"{column} < ?")
+        params.append(db.stamp(_aware(until, "until")))
     return where, params
 
 
@@ -128,26 +124,29 @@ def _where(conditions: list[str]) -> str:
     return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
 
-class PostgresStore:
-    """`bot.store.Store` on one PostgreSQL database (postgresql://user@host:port/dbname)."""
+class SQLStore:
+    """`bot.store.Store` on a SQL database: one SQLite file or one PostgreSQL database."""
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        clock: Callable[[], datetime] = utc_now,
-        busy_timeout: float = 5.0,
-        migrations: Traversable | Path | None = None,
-    ) -> None:
+    def __init__(self, database: Database, migrations: list[Migration], clock: Callable[[], datetime] = utc_now) -> None:
         _aware(clock())  # a naive clock would store local times as UTC; refuse it before any write
         self._clock = clock
-        self._db = PostgresDatabase(url, busy_timeout)
-        self.path = self._db.name  # the URL without its password, as SQLiteStore.path names its file
-        self._db.migrate(load_pg_migrations(migrations), applied_at=self._now())
-        self._db.open()
+        self._db = database
+        self.path = database.name  # the file, or the URL without its password
+        try:
+            database.migrate(migrations, applied_at=self._clock())
+            database.open()
+        except BaseException:
+            database.close()
+            raise
 
-    def _now(self) -> datetime:
-        return _aware(self._clock())
+    def _now(self) -> Any:
+        """Now, as the database stores it."""
+        return self._db.stamp(_aware(self._clock()))
+
+    @property
+    def database(self) -> Database:
+        """The connections, for the modules that keep their tables in the same database (bot/sql_outbox.py)."""
+        return self._db
 
     def close(self) -> None:
         """Close every connection; the store cannot be used afterwards."""
@@ -182,12 +181,12 @@ class PostgresStore:
                 raise StorageError(f"{self.path}: cannot find or create a conversation for {channel} user {external_user!r}; try again")
             return found
 
-    def _open_of(self, conn: psycopg.Connection[Any], channel: str, external_user: str) -> Conversation | None:
+    def _open_of(self, conn: Connection, channel: str, external_user: str) -> Conversation | None:
         row = conn.execute(_OPEN_OF, (channel, external_user)).fetchone()
-        return None if row is None else _conversation(row)
+        return None if row is None else _conversation(self._db, row)
 
     def _insert_conversation(
-        self, conn: psycopg.Connection[Any], channel: str, external_user: str, lang: str, email: str | None, meta: Mapping[str, Any]
+        self, conn: Connection, channel: str, external_user: str, lang: str, email: str | None, meta: Mapping[str, Any]
     ) -> Conversation | None:
         """The new conversation, or None if the user has an open one (the unique index decides)."""
         for name, value in (("channel", channel), ("external_user", external_user), ("lang", lang)):
@@ -195,27 +194,27 @@ class PostgresStore:
                 raise ValueError(f"{name} must not be empty")
         now = self._now()
         row = conn.execute(
-            f"INSERT INTO conversations ({_CONVERSATION}) VALUES (%s, %s, %s, %s, 'bot', NULL, NULL, %s, %s, NULL, %s, %s::jsonb) "
+            f"INSERT INTO conversations ({_CONVERSATION}) VALUES (?, ?, ?, ?, 'bot', NULL, NULL, ?, ?, NULL, ?, ?) "
             f"ON CONFLICT (channel, external_user) WHERE state <> 'closed' DO NOTHING RETURNING {_CONVERSATION}",
             (uuid.uuid4().hex, channel, external_user, lang, now, now, email, _json("meta", dict(meta))),
         ).fetchone()
-        return None if row is None else _conversation(row)
+        return None if row is None else _conversation(self._db, row)
 
-    def _conversation_in(self, conn: psycopg.Connection[Any], conversation_id: str) -> Conversation:
-        row = conn.execute(f"SELECT {_CONVERSATION} FROM conversations WHERE id = %s", (conversation_id,)).fetchone()
+    def _conversation_in(self, conn: Connection, conversation_id: str) -> Conversation:
+        row = conn.execute(f"SELECT {_CONVERSATION} FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
         if row is None:
             raise StorageError(f"{self.path}: no conversation {conversation_id!r}; check the id or create the conversation first")
-        return _conversation(row)
+        return _conversation(self._db, row)
 
     def get_conversation(self, conversation_id: str) -> Conversation | None:
         """One conversation, or None."""
-        rows = self._db.read("read a conversation", f"SELECT {_CONVERSATION} FROM conversations WHERE id = %s", (conversation_id,))
-        return _conversation(rows[0]) if rows else None
+        rows = self._db.read("read a conversation", f"SELECT {_CONVERSATION} FROM conversations WHERE id = ?", (conversation_id,))
+        return _conversation(self._db, rows[0]) if rows else None
 
     def find_open_conversation(self, channel: str, external_user: str) -> Conversation | None:
         """The user's conversation on this channel that is not closed, or None."""
         rows = self._db.read("find an open conversation", _OPEN_OF, (channel, external_user))
-        return _conversation(rows[0]) if rows else None
+        return _conversation(self._db, rows[0]) if rows else None
 
     def update_conversation(
         self,
@@ -227,21 +226,21 @@ class PostgresStore:
         meta: Mapping[str, Any] | Keep = KEEP,
     ) -> Conversation:
         """Set the given fields (meta is replaced whole) and return the conversation."""
-        sets, params = ["updated_at = %s"], [self._now()]
+        sets, params = ["updated_at = ?"], [self._now()]
         if not isinstance(lang, Keep):
             if not lang:
                 raise ValueError("lang must not be empty; pass an ISO 639-1 code such as 'en'")
-            sets.append("lang = %s")
+            sets.append("lang = ?")
             params.append(lang)
         for column, value in (("topic", topic), ("email", email)):
             if not isinstance(value, Keep):
-                sets.append(f"{column} = %s")
+                sets.append(f"{column} = ?")
                 params.append(value)
         if not isinstance(meta, Keep):
-            sets.append("meta = %s::jsonb")
+            sets.append("meta = ?")
             params.append(_json("meta", dict(meta)))
         with self._db.write("update a conversation") as conn:
-            conn.execute(f"UPDATE conversations SET {', '.join(sets)} WHERE id = %s", (*params, conversation_id))
+            conn.execute(f"UPDATE conversations SET {', '.join(sets)} WHERE id = ?", (*params, conversation_id))
             return self._conversation_in(conn, conversation_id)
 
     def transition(
@@ -256,25 +255,25 @@ class PostgresStore:
         if (to_state == "agent") != (agent is not None):
             raise ValueError("pass agent=<agent id> when, and only when, to_state is 'agent'")
         now = self._now()
-        sets, params = ["state = %s", "updated_at = %s"], [to_state, now]
+        sets, params = ["state = ?", "updated_at = ?"], [to_state, now]
         if to_state == "agent":
-            sets += ["agent = %s", "waiting_since = NULL"]
+            sets += ["agent = ?", "waiting_since = NULL"]
             params.append(agent)
         elif to_state == "waiting":
             # Re-entering "waiting" keeps the place in the queue.
-            sets += ["agent = NULL", "waiting_since = CASE WHEN state = 'waiting' THEN waiting_since ELSE %s END"]
+            sets += ["agent = NULL", "waiting_since = CASE WHEN state = 'waiting' THEN waiting_since ELSE ? END"]
             params.append(now)
         elif to_state == "bot":
             sets += ["agent = NULL", "waiting_since = NULL"]
         else:  # closed keeps the agent, for reports
             sets.append("waiting_since = NULL")
         states = list(dict.fromkeys(from_states))
-        sql = f"UPDATE conversations SET {', '.join(sets)} WHERE id = %s AND state = ANY(%s)"
+        sql = f"UPDATE conversations SET {', '.join(sets)} WHERE id = ? AND state IN ({_placeholders(states)})"
         try:
             with self._db.write("change a conversation's state") as conn:
-                changed = conn.execute(sql, (*params, conversation_id, states)).rowcount
+                changed = conn.execute(sql, (*params, conversation_id, *states)).rowcount
         except StorageError as e:
-            if isinstance(e.__cause__, errors.UniqueViolation):
+            if self._db.is_unique_violation(e.__cause__):
                 raise StorageError(
                     f"{self.path}: cannot reopen conversation {conversation_id}: its user has another open conversation "
                     "on this channel; close that one first"
@@ -285,13 +284,13 @@ class PostgresStore:
     def waiting_queue(self, languages: Collection[str], limit: int | None = None) -> list[Conversation]:
         """Waiting conversations: those in `languages` first, then the rest; oldest waiting first."""
         langs = list(dict.fromkeys(code.lower() for code in languages))
-        params: list[Any] = [langs] if langs else []
-        first = "CASE WHEN lang = ANY(%s) THEN 0 ELSE 1 END, " if langs else ""
+        params: list[Any] = list(langs)
+        first = f"CASE WHEN lang IN ({_placeholders(langs)}) THEN 0 ELSE 1 END, " if langs else ""
         sql = f"SELECT {_CONVERSATION} FROM conversations WHERE state = 'waiting' ORDER BY {first}waiting_since, created_at, id"
         if limit is not None:
-            sql += " LIMIT %s"
+            sql += " LIMIT ?"
             params.append(limit)
-        return [_conversation(row) for row in self._db.read("read the waiting queue", sql, params)]
+        return [_conversation(self._db, row) for row in self._db.read("read the waiting queue", sql, params)]
 
     def list_conversations(
         self,
@@ -302,13 +301,13 @@ class PostgresStore:
         until: datetime | None = None,
     ) -> list[Conversation]:
         """Conversations created in [since, until), oldest first, for reports and the console."""
-        where, params = _period("created_at", since, until)
+        where, params = _period(self._db, "created_at", since, until)
         for column, value in (("channel", channel), ("state", state)):
             if value is not None:
-                where.append(f"{column} = %s")
+                where.append(f"{column} = ?")
                 params.append(value)
         sql = f"SELECT {_CONVERSATION} FROM conversations{_where(where)} ORDER BY created_at, id"
-        return [_conversation(row) for row in self._db.read("list conversations", sql, params)]
+        return [_conversation(self._db, row) for row in self._db.read("list conversations", sql, params)]
 
     # -- messages
 
@@ -333,27 +332,27 @@ class PostgresStore:
         decision_json = None if decision is None else _json("decision", dict(decision))
         choices_json = _json("choices", [{"article_id": c.article_id, "title": c.title} for c in kept_choices])
         with self._db.write("store a message") as conn:
-            found = conn.execute("SELECT channel FROM conversations WHERE id = %s", (conversation_id,)).fetchone()
+            found = conn.execute("SELECT channel FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
             if found is None:
                 raise StorageError(f"{self.path}: no conversation {conversation_id!r}; create the conversation before its messages")
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MESSAGE_LOCK,))
+            self._db.order_ids(conn)
             now = self._now()
             row = conn.execute(
                 "INSERT INTO messages (conversation_id, channel, author, text, created_at, lang, action, article_id, "
-                "decision, choices, external_id, agent) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s) "
+                "decision, choices, external_id, agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
                 (conversation_id, found["channel"], author, text, now, lang, action, article_id, decision_json, choices_json, external_id, agent),
             ).fetchone()
             if row is None:  # only an external_id seen before on this channel conflicts
                 earlier = conn.execute(
-                    f"SELECT {_MESSAGE} FROM messages WHERE channel = %s AND external_id = %s", (found["channel"], external_id)
+                    f"SELECT {_MESSAGE} FROM messages WHERE channel = ? AND external_id = ?", (found["channel"], external_id)
                 ).fetchone()
-                return AddedMessage(_message(earlier), duplicate=True)
-            conn.execute("UPDATE conversations SET updated_at = %s WHERE id = %s", (now, conversation_id))
+                return AddedMessage(_message(self._db, earlier), duplicate=True)
+            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
         return AddedMessage(
             Message(
                 id=row["id"], conversation_id=conversation_id, author=author, text=text,
-                created_at=now, lang=lang, action=action, article_id=article_id,
+                created_at=self._db.time(now), lang=lang, action=action, article_id=article_id,
                 decision=None if decision_json is None else json.loads(decision_json), choices=kept_choices,
                 external_id=external_id, agent=agent,
             ),
@@ -362,15 +361,15 @@ class PostgresStore:
 
     def list_messages(self, conversation_id: str, after_id: int | None = None) -> list[Message]:
         """A conversation's messages in order; only those after `after_id` when given (live updates)."""
-        sql = f"SELECT {_MESSAGE} FROM messages WHERE conversation_id = %s AND id > %s ORDER BY id"
+        sql = f"SELECT {_MESSAGE} FROM messages WHERE conversation_id = ? AND id > ? ORDER BY id"
         rows = self._db.read("list messages", sql, (conversation_id, after_id if after_id is not None else 0))
-        return [_message(row) for row in rows]
+        return [_message(self._db, row) for row in rows]
 
     def list_messages_since(self, since: datetime, until: datetime | None = None) -> list[Message]:
         """Every message created in [since, until), in order, for reports."""
-        where, params = _period("created_at", since, until)
+        where, params = _period(self._db, "created_at", since, until)
         sql = f"SELECT {_MESSAGE} FROM messages{_where(where)} ORDER BY id"
-        return [_message(row) for row in self._db.read("list messages", sql, params)]
+        return [_message(self._db, row) for row in self._db.read("list messages", sql, params)]
 
     # -- feedback
 
@@ -391,25 +390,25 @@ class PostgresStore:
             raise ValueError("helpful= rates a bot answer; pass message_id= of that answer")
         with self._db.write("store feedback") as conn:
             if message_id is not None:
-                owner = conn.execute("SELECT conversation_id FROM messages WHERE id = %s", (message_id,)).fetchone()
+                owner = conn.execute("SELECT conversation_id FROM messages WHERE id = ?", (message_id,)).fetchone()
                 if owner is None or owner["conversation_id"] != conversation_id:
                     raise ValueError(f"message {message_id} is not in conversation {conversation_id}; pass the id of its bot answer")
             row = conn.execute(
-                f"INSERT INTO feedback (conversation_id, message_id, helpful, csat, created_at) VALUES (%s, %s, %s, %s, %s) RETURNING {_FEEDBACK}",
+                f"INSERT INTO feedback (conversation_id, message_id, helpful, csat, created_at) VALUES (?, ?, ?, ?, ?) RETURNING {_FEEDBACK}",
                 (conversation_id, message_id, None if helpful is None else bool(helpful), csat, self._now()),
             ).fetchone()
-        return _feedback(row)
+        return _feedback(self._db, row)
 
     def list_feedback(
         self, *, conversation_id: str | None = None, since: datetime | None = None, until: datetime | None = None
     ) -> list[Feedback]:
         """Feedback of one conversation or created in [since, until), oldest first."""
-        where, params = _period("created_at", since, until)
+        where, params = _period(self._db, "created_at", since, until)
         if conversation_id is not None:
-            where.append("conversation_id = %s")
+            where.append("conversation_id = ?")
             params.append(conversation_id)
         sql = f"SELECT {_FEEDBACK} FROM feedback{_where(where)} ORDER BY id"
-        return [_feedback(row) for row in self._db.read("list feedback", sql, params)]
+        return [_feedback(self._db, row) for row in self._db.read("list feedback", sql, params)]
 
     # -- tickets
 
@@ -418,37 +417,37 @@ class PostgresStore:
         if not email.strip():
             raise ValueError("email must not be empty; the team answers tickets by e-mail")
         with self._db.write("create a ticket") as conn:
-            if conn.execute("SELECT 1 FROM conversations WHERE id = %s", (conversation_id,)).fetchone() is None:
+            if conn.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone() is None:
                 raise StorageError(f"{self.path}: no conversation {conversation_id!r}; a ticket belongs to a conversation")
             row = conn.execute(
-                f"INSERT INTO tickets (conversation_id, email, lang, status, created_at) VALUES (%s, %s, %s, 'open', %s) RETURNING {_TICKET}",
+                f"INSERT INTO tickets (conversation_id, email, lang, status, created_at) VALUES (?, ?, ?, 'open', ?) RETURNING {_TICKET}",
                 (conversation_id, email.strip(), lang, self._now()),
             ).fetchone()
-        return _ticket(row)
+        return _ticket(self._db, row)
 
-    def _ticket_in(self, conn: psycopg.Connection[Any], ticket_id: int) -> Ticket:
-        row = conn.execute(f"SELECT {_TICKET} FROM tickets WHERE id = %s", (ticket_id,)).fetchone()
+    def _ticket_in(self, conn: Connection, ticket_id: int) -> Ticket:
+        row = conn.execute(f"SELECT {_TICKET} FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
         if row is None:
             raise StorageError(f"{self.path}: no ticket #{ticket_id}; list them with list_tickets()")
-        return _ticket(row)
+        return _ticket(self._db, row)
 
     def get_ticket(self, ticket_id: int) -> Ticket | None:
         """One ticket, or None."""
-        rows = self._db.read("read a ticket", f"SELECT {_TICKET} FROM tickets WHERE id = %s", (ticket_id,))
-        return _ticket(rows[0]) if rows else None
+        rows = self._db.read("read a ticket", f"SELECT {_TICKET} FROM tickets WHERE id = ?", (ticket_id,))
+        return _ticket(self._db, rows[0]) if rows else None
 
     def list_tickets(
         self, *, status: TicketStatus | None = None, since: datetime | None = None, until: datetime | None = None
     ) -> list[Ticket]:
         """Tickets with this status and/or created in [since, until), oldest first."""
-        where, params = _period("created_at", since, until)
+        where, params = _period(self._db, "created_at", since, until)
         if status is not None:
             if status not in TICKET_STATUSES:
                 raise ValueError(f"status {status!r} is not one of {', '.join(TICKET_STATUSES)}")
-            where.append("status = %s")
+            where.append("status = ?")
             params.append(status)
         sql = f"SELECT {_TICKET} FROM tickets{_where(where)} ORDER BY id"
-        return [_ticket(row) for row in self._db.read("list tickets", sql, params)]
+        return [_ticket(self._db, row) for row in self._db.read("list tickets", sql, params)]
 
     def answer_ticket(self, ticket_id: int, answer: str) -> Ticket:
         """Record the team's answer: status "answered", answered_at now."""
@@ -456,14 +455,14 @@ class PostgresStore:
             raise ValueError("answer must not be empty")
         with self._db.write("answer a ticket") as conn:
             conn.execute(
-                "UPDATE tickets SET status = 'answered', answered_at = %s, answer = %s WHERE id = %s", (self._now(), answer, ticket_id)
+                "UPDATE tickets SET status = 'answered', answered_at = ?, answer = ? WHERE id = ?", (self._now(), answer, ticket_id)
             )
             return self._ticket_in(conn, ticket_id)
 
     def close_ticket(self, ticket_id: int) -> Ticket:
         """Set status "closed"."""
         with self._db.write("close a ticket") as conn:
-            conn.execute("UPDATE tickets SET status = 'closed' WHERE id = %s", (ticket_id,))
+            conn.execute("UPDATE tickets SET status = 'closed' WHERE id = ?", (ticket_id,))
             return self._ticket_in(conn, ticket_id)
 
     # -- agents
@@ -478,19 +477,51 @@ class PostgresStore:
         codes = [code.strip().lower() for code in languages if code.strip()]
         with self._db.write("add an agent") as conn:
             row = conn.execute(
-                f"INSERT INTO agents ({_AGENT}) VALUES (%s, %s, %s, %s, %s::jsonb, %s) ON CONFLICT (email) DO NOTHING RETURNING {_AGENT}",
+                f"INSERT INTO agents ({_AGENT}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING {_AGENT}",
                 (uuid.uuid4().hex, name.strip(), address, password_hash, _json("languages", codes), self._now()),
             ).fetchone()
         if row is None:
             raise StorageError(f"{self.path}: an agent with e-mail {address} already exists; use another address")
-        return _agent(row)
+        return _agent(self._db, row)
 
     def get_agent(self, agent_id: str) -> Agent | None:
         """One agent by id, or None."""
-        rows = self._db.read("read an agent", f"SELECT {_AGENT} FROM agents WHERE id = %s", (agent_id,))
-        return _agent(rows[0]) if rows else None
+        rows = self._db.read("read an agent", f"SELECT {_AGENT} FROM agents WHERE id = ?", (agent_id,))
+        return _agent(self._db, rows[0]) if rows else None
 
     def get_agent_by_email(self, email: str) -> Agent | None:
         """One agent by e-mail address (any case), or None."""
-        rows = self._db.read("read an agent", f"SELECT {_AGENT} FROM agents WHERE email = %s", (email.strip().lower(),))
-        return _agent(rows[0]) if rows else None
+        rows = self._db.read("read an agent", f"SELECT {_AGENT} FROM agents WHERE email = ?", (email.strip().lower(),))
+        return _agent(self._db, rows[0]) if rows else None
+
+
+class SQLiteStore(SQLStore):
+    """The store in one SQLite file (or :memory: for tests); the default."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        busy_timeout: float = 5.0,
+        migrations: Traversable | Path | None = None,
+    ) -> None:
+        from bot.sqlite_db import SQLiteDatabase, load_migrations
+
+        super().__init__(SQLiteDatabase(str(path), busy_timeout), load_migrations(migrations), clock)
+
+
+class PostgresStore(SQLStore):
+    """The store in one PostgreSQL database (postgresql://user:password@host:port/dbname)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        busy_timeout: float = 5.0,
+        migrations: Traversable | Path | None = None,
+    ) -> None:
+        from bot.postgres_db import PostgresDatabase, load_pg_migrations  # psycopg only when asked for
+
+        super().__init__(PostgresDatabase(url, busy_timeout), load_pg_migrations(migrations), clock)

@@ -1,31 +1,31 @@
-"""Desk cards, relay cursors and seen keys on SQLite, in the store's own file (0002_delivery.sql)."""
+"""Desk cards, relay cursors and seen keys in the store's own database (migration 0002_delivery)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from bot.notify import Card
-from bot.sqlite_db import SQLiteDatabase
-from bot.sqlite_outbox import iso
-from bot.sqlite_store import utc_now
+from bot.sql_db import Database
+from bot.sql_outbox import aware
+from bot.store import utc_now
 
 _CARD = "id, desk, conversation_id, episode, ref, announced, shown_state, last_message_id, active, created_at"
 
 
-def _card(row: sqlite3.Row) -> Card:
+def _card(db: Database, row: Any) -> Card:
     return Card(
         id=row["id"], desk=row["desk"], conversation_id=row["conversation_id"], episode=row["episode"], ref=row["ref"],
         announced=bool(row["announced"]), shown_state=row["shown_state"], last_message_id=row["last_message_id"],
-        active=bool(row["active"]), created_at=datetime.fromisoformat(row["created_at"]),
+        active=bool(row["active"]), created_at=db.time(row["created_at"]),
     )
 
 
-class SQLiteDeskCards:
-    """`bot.notify.DeskCards` on the store's SQLite database."""
+class SQLDeskCards:
+    """`bot.notify.DeskCards` in the store's database."""
 
-    def __init__(self, database: SQLiteDatabase, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, database: Database, clock: Callable[[], datetime] = utc_now) -> None:
         self._db = database
         self._clock = clock
 
@@ -39,25 +39,25 @@ class SQLiteDeskCards:
                 "INSERT INTO desk_cards (desk, conversation_id, episode, shown_state, last_message_id, created_at) "
                 "VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM messages WHERE conversation_id = ?), ?) "
                 "ON CONFLICT (desk, conversation_id, episode) DO NOTHING",
-                (*key, shown_state, conversation_id, iso(self._clock())),
+                (*key, shown_state, conversation_id, self._db.stamp(aware(self._clock()))),
             ).rowcount == 1
 
     def active_cards(self, desk: str) -> list[Card]:
         """Cards still following their conversation, oldest first."""
-        rows = self._db.read("list desk cards", f"SELECT {_CARD} FROM desk_cards WHERE desk = ? AND active = 1 ORDER BY id", (desk,))
-        return [_card(row) for row in rows]
+        rows = self._db.read("list desk cards", f"SELECT {_CARD} FROM desk_cards WHERE desk = ? AND active = ? ORDER BY id", (desk, True))
+        return [_card(self._db, row) for row in rows]
 
     def get_card(self, card_id: int) -> Card | None:
         rows = self._db.read("read a desk card", f"SELECT {_CARD} FROM desk_cards WHERE id = ?", (card_id,))
-        return _card(rows[0]) if rows else None
+        return _card(self._db, rows[0]) if rows else None
 
     def card_by_ref(self, desk: str, ref: str) -> Card | None:
         """The card the desk knows by `ref` (a Slack thread), or None."""
         rows = self._db.read("find a desk card", f"SELECT {_CARD} FROM desk_cards WHERE desk = ? AND ref = ? ORDER BY id DESC LIMIT 1", (desk, ref))
-        return _card(rows[0]) if rows else None
+        return _card(self._db, rows[0]) if rows else None
 
     def mark_announced(self, card_id: int) -> None:
-        self._write("UPDATE desk_cards SET announced = 1 WHERE id = ?", (card_id,))
+        self._write("UPDATE desk_cards SET announced = ? WHERE id = ?", (True, card_id))
 
     def set_ref(self, card_id: int, ref: str) -> None:
         self._write("UPDATE desk_cards SET ref = ? WHERE id = ?", (ref, card_id))
@@ -71,7 +71,7 @@ class SQLiteDeskCards:
     def show_state(self, card_id: int, shown_state: str, expected: str, active: bool) -> bool:
         """Record the state the card now shows, if nobody did meanwhile (compare-and-set)."""
         return self._write(
-            "UPDATE desk_cards SET shown_state = ?, active = ? WHERE id = ? AND shown_state = ?", (shown_state, int(active), card_id, expected)
+            "UPDATE desk_cards SET shown_state = ?, active = ? WHERE id = ? AND shown_state = ?", (shown_state, active, card_id, expected)
         )
 
     def _write(self, sql: str, params: tuple[object, ...]) -> bool:
@@ -79,24 +79,24 @@ class SQLiteDeskCards:
             return conn.execute(sql, params).rowcount == 1
 
 
-class SQLiteRelayCursors:
-    """`bot.relay.RelayCursors` on the store's SQLite database."""
+class SQLRelayCursors:
+    """`bot.relay.RelayCursors` in the store's database."""
 
-    def __init__(self, database: SQLiteDatabase) -> None:
+    def __init__(self, database: Database) -> None:
         self._db = database
 
     def relay_cursor(self, channel: str) -> int:
         """The last message id relayed on this channel; starts at the newest message when first asked."""
         rows = self._db.read("read a relay cursor", "SELECT after_id FROM relay_cursors WHERE channel = ?", (channel,))
         if rows:
-            return int(rows[0][0])
+            return int(rows[0]["after_id"])
         with self._db.write("start a relay cursor") as conn:
             conn.execute(
                 "INSERT INTO relay_cursors (channel, after_id) VALUES (?, (SELECT COALESCE(MAX(id), 0) FROM messages)) "
                 "ON CONFLICT (channel) DO NOTHING",
                 (channel,),
             )
-            return int(conn.execute("SELECT after_id FROM relay_cursors WHERE channel = ?", (channel,)).fetchone()[0])
+            return int(conn.execute("SELECT after_id FROM relay_cursors WHERE channel = ?", (channel,)).fetchone()["after_id"])
 
     def advance_relay(self, channel: str, after_id: int) -> None:
         """Move the cursor forward (never back)."""
@@ -110,13 +110,13 @@ class SQLiteRelayCursors:
             "SELECT conversation_id, id FROM messages WHERE channel = ? AND id > ? AND author IN ('bot', 'agent') ORDER BY id LIMIT ?",
             (channel, after_id, limit),
         )
-        return [(row[0], int(row[1])) for row in rows]
+        return [(row["conversation_id"], int(row["id"])) for row in rows]
 
 
-class SQLiteSeenKeys:
-    """`bot.dedup.SeenKeys` on the store's SQLite database."""
+class SQLSeenKeys:
+    """`bot.dedup.SeenKeys` in the store's database."""
 
-    def __init__(self, database: SQLiteDatabase, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, database: Database, clock: Callable[[], datetime] = utc_now) -> None:
         self._db = database
         self._clock = clock
 
@@ -125,5 +125,5 @@ class SQLiteSeenKeys:
         with self._db.write("record a delivery key") as conn:
             return conn.execute(
                 "INSERT INTO seen_keys (channel, key, created_at) VALUES (?, ?, ?) ON CONFLICT (channel, key) DO NOTHING",
-                (channel, key, iso(self._clock())),
+                (channel, key, self._db.stamp(aware(self._clock()))),
             ).rowcount == 1
