@@ -28,6 +28,7 @@ CHANNEL = "web"
 VISITOR_COOKIE = "answerdesk_visitor"
 VISITOR_MAX_AGE = 365 * 24 * 3600
 MAX_TEXT = 4000
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
@@ -103,9 +104,14 @@ def send_message(conversation_id: str) -> Response:
         raise ApiError(400, "'text' must be a non-empty string")
     if len(text) > MAX_TEXT:
         raise ApiError(400, f"'text' is {len(text)} characters long; the limit is {MAX_TEXT}")
+    client_id = body.get("client_id")
+    if client_id is not None and (not isinstance(client_id, str) or not _CLIENT_ID.fullmatch(client_id)):
+        raise ApiError(400, "'client_id' must be 1-64 letters, digits, '-' or '_' (one per message, the same on a retry)")
     conversation = _owned(conversation_id)
+    # A retried message (same client_id) is stored once; the desk answers it once, from the store.
+    external_id = None if client_id is None else f"{conversation.id}:{client_id}"
     # No hint: the desk uses the conversation's language, which follows what the customer writes.
-    return _turn(web().desk.receive(conversation.id, text))
+    return _turn(web().desk.receive(conversation.id, text, external_id=external_id))
 
 
 @bp.post("/api/conversations/<conversation_id>/choices")

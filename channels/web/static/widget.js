@@ -578,7 +578,14 @@
     }
   }
 
-  async function send(text) {
+  // One id per message, kept across retries: a retry of a message the server stored before the
+  // connection broke is answered from the store instead of being stored twice.
+  function newClientId() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16)); // randomUUID needs https; this does not
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  async function send(text, clientId = newClientId()) {
     if (!text) return;
     hideError();
     const pending = el("div", { class: "ad-msg ad-msg-customer ad-pending", "data-author": "customer" },
@@ -590,7 +597,7 @@
     showTyping(+1);
     try {
       if (!(await start())) throw new Error("no conversation");
-      const data = await request("POST", `/api/conversations/${conversationId}/messages`, { text });
+      const data = await request("POST", `/api/conversations/${conversationId}/messages`, { text, client_id: clientId });
       handleTurn(data); // adopts the pending bubble as the stored message
       if (pending.classList.contains("ad-pending")) pending.remove();
     } catch (e) {
@@ -598,7 +605,7 @@
       if (!input.value) input.value = text; // the typed text is not lost
       showError(t("sendFailed"), () => {
         if (input.value === text) input.value = "";
-        send(text);
+        send(text, clientId);
       });
       console.warn("answerdesk: could not send", e);
     } finally {

@@ -204,6 +204,8 @@ def test_bad_input_gets_clear_4xx_and_the_server_keeps_serving(web: Web) -> None
         (client.post(url, json={"text": "   "}), 400, "non-empty"),
         (client.post(url, json={"text": "x" * 4001}), 400, "4000"),
         (client.post(url, json={}), 400, "'text'"),
+        (client.post(url, json={"text": "hi", "client_id": "a b"}), 400, "'client_id'"),
+        (client.post(url, json={"text": "hi", "client_id": 7}), 400, "'client_id'"),
         (client.post(url, data="{not json", content_type="application/json"), 400, "not valid JSON"),
         (client.post(url, json=["text"]), 400, "JSON object"),
         (client.post(url, data="text=hi", content_type="application/x-www-form-urlencoded"), 415, "application/json"),
@@ -224,6 +226,29 @@ def test_bad_input_gets_clear_4xx_and_the_server_keeps_serving(web: Web) -> None
         assert words in response.get_json()["error"], response.get_json()
     assert client.get("/healthz").status_code == 200
     assert say(client, cid, "how much is delivery")["replies"][0]["article_id"] == "shipping"
+
+
+def test_a_retried_message_is_stored_and_answered_once(web: Web) -> None:
+    client = web.client()
+    cid = start(client)["id"]
+    url = f"/api/conversations/{cid}/messages"
+    first = client.post(url, json={"text": "how much is delivery", "client_id": "m-1"}).get_json()
+    again = client.post(url, json={"text": "how much is delivery", "client_id": "m-1"}).get_json()
+    assert again["message"]["id"] == first["message"]["id"] and again["replies"] == first["replies"]
+    other = client.post(url, json={"text": "how much is delivery", "client_id": "m-2"}).get_json()
+    assert other["message"]["id"] != first["message"]["id"]
+    customer = [m for m in web.desk.store.list_messages(cid) if m.author == "customer"]
+    assert len(customer) == 2
+
+
+def test_a_message_stored_before_the_worker_died_is_answered_on_retry(web: Web) -> None:
+    client = web.client()
+    cid = start(client)["id"]
+    # What a worker killed between storing and answering leaves behind.
+    web.desk.store.add_message(cid, "customer", "how much is delivery", external_id=f"{cid}:m-9")
+    turn = client.post(f"/api/conversations/{cid}/messages", json={"text": "how much is delivery", "client_id": "m-9"}).get_json()
+    assert [r["article_id"] for r in turn["replies"]] == ["shipping"]
+    assert [m.author for m in web.desk.store.list_messages(cid)].count("customer") == 1
 
 
 def test_html_is_kept_as_text(web: Web) -> None:
