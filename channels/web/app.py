@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from bot.config import Settings
 from bot.desk import Desk, build_desk, utc_now
-from bot.errors import SearchIndexError
+from bot.errors import SearchIndexError, StorageError
 from bot.reindex_job import ReindexJob
 from channels.web import api, auth, console, pages
 from channels.web.context import EXTENSION, WebContext
@@ -60,6 +60,7 @@ def create_app(settings: Settings, desk: Desk | None = None, clock: Callable[[],
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(SearchIndexError, _no_index)
+    app.register_error_handler(StorageError, _no_store)
     app.register_error_handler(Exception, _unexpected)
     register_slack(app, settings, desk)  # mounts /slack/events when Slack is configured; says so when not
     register_telegram(app, settings, desk)  # mounts /telegram/webhook when configured; says so when not
@@ -89,6 +90,18 @@ def _no_index(e: SearchIndexError) -> tuple[Response | str, int]:
     if _wants_json():
         return jsonify(status="unavailable", error=str(e)), 503
     return render_template("error.html", status=503, title="No help-center index yet", message=str(e), lang="en", dir="ltr"), 503
+
+
+def _no_store(e: StorageError) -> tuple[Response | str, int, dict[str, str]]:
+    """The database cannot be reached or is locked: nothing was half-done (every write is one
+    transaction), so the client may simply retry; a retried message is stored once (client_id)."""
+    conversation = (request.view_args or {}).get("conversation_id")
+    log.error("storage unavailable on %s %s (conversation %s): %s", request.method, request.path, conversation, e)
+    retry = {"Retry-After": "2"}
+    message = "We cannot reach our database right now; please try again in a moment."
+    if _wants_json():
+        return jsonify(error=message), 503, retry
+    return render_template("error.html", status=503, title="Temporarily unavailable", message=message, lang="en", dir="ltr"), 503, retry
 
 
 def _unexpected(e: Exception) -> tuple[Response | str, int]:

@@ -340,3 +340,12 @@ def test_openapi_documents_every_api_route(web: Web) -> None:
             routes |= {(path, method.lower()) for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert routes and routes <= documented, routes - documented
     assert documented <= routes, documented - routes
+
+
+def test_a_store_that_cannot_be_reached_gives_503_with_retry_after(web: Web) -> None:
+    client = web.client()
+    cid = start(client)["id"]
+    web.desk.store.close()  # as good as a database that went away
+    response = client.post(f"/api/conversations/{cid}/messages", json={"text": "hi", "client_id": "m-1"})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "2"
+    assert "try again" in response.get_json()["error"]
