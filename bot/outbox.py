@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 Status = Literal["pending", "sending", "sent", "failed"]
 BACKOFF_BASE_SECONDS = 1.0
-BACKOFF_CAP_SECONDS = 300.0
+# A message waits at most the cap (+20 % jitter) after its channel comes back: a customer still
+# watching the chat, not five minutes. During an outage each stalled chat costs one request per cap.
+BACKOFF_CAP_SECONDS = 20.0
 LEASE_SECONDS = 60.0  # longer than any sender's network timeout
 
 

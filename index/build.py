@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sys
@@ -21,6 +22,11 @@ from typing import Callable
 import faiss
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # Windows: abandoned build folders are not removed there
+    fcntl = None  # type: ignore[assignment]
+
 from bot.errors import SearchIndexError
 from index.classifier import train_classifier
 from index.embedding_cache import EmbeddingCache, text_key
@@ -28,6 +34,8 @@ from index.incremental import Rows, extend_previous
 from index.encoders import Encoder
 from index.kb import KnowledgeBase
 from index.passages import KINDS, split_article
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 # Which part of an article speaks for it, and how loudly: measured in bench/retrieval.py.
@@ -66,10 +74,12 @@ def build_snapshot(
     started = time.perf_counter()
     folder = builds_folder(index_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_builds(folder)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     dest = folder / f"{stamp}-{kb.content_hash[:8]}"
     tmp = folder / f".tmp-{stamp}-{os.getpid()}"
     tmp.mkdir()
+    lock = _lock(tmp)  # tells remove_abandoned_builds in other processes that this build is alive
     try:
         previous = Path(index_dir).resolve() if Path(index_dir).is_symlink() else None
         report = _write_snapshot(kb, encoder, tmp, folder, ann_min_vectors, show_progress, started, workers, previous)
@@ -77,6 +87,9 @@ def build_snapshot(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        if lock is not None:
+            os.close(lock)
     return dest, BuildReport(**{**report.__dict__, "path": str(dest)})
 
 
@@ -204,6 +217,44 @@ def _prune(folder: Path, keep: int, current: Path) -> None:
     for old in snapshots[:-keep]:
         if old.resolve() != current.resolve():
             shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_abandoned_builds(folder: Path) -> list[Path]:
+    """Delete the half-written folders of builds that died; the folders removed.
+
+    A build cleans up after itself unless it is killed (SIGKILL, SIGTERM, a power cut); its
+    `.tmp-<stamp>-<pid>` folder, as big as a snapshot, would then stay forever: pruning skips
+    hidden folders. A running build holds a lock on its folder, which the kernel drops when the
+    process dies, whatever its process id or container; where locks do not work, nothing is removed.
+    """
+    removed = []
+    for tmp in sorted(folder.glob(".tmp-*")):
+        lock = _lock(tmp) if tmp.is_dir() else None
+        if lock is None:  # a build under way (or no locks here)
+            continue
+        try:
+            shutil.rmtree(tmp, ignore_errors=True)
+        finally:
+            os.close(lock)
+        log.warning("removed %s, left by a reindex that did not finish", tmp)
+        removed.append(tmp)
+    return removed
+
+
+def _lock(folder: Path) -> int | None:
+    """An exclusive lock on a folder, held until the descriptor returned is closed; None if taken or unsupported."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # BlockingIOError: held by a build under way; others: a filesystem without locks
+        os.close(fd)
+        return None
+    return fd
 
 
 def _mtime(path: str) -> str:
