@@ -344,7 +344,7 @@ def main() -> None:
     unknown = [s for s in stores if s not in STORES]
     if unknown:
         raise SystemExit(f"--stores: unknown {', '.join(unknown)}; use some of {', '.join(STORES)}")
-    from channels.web.server import THREADS
+    THREADS = Settings().web_threads
 
     rows: list[tuple[object, ...]] = []
     notes: list[str] = []

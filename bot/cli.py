@@ -10,7 +10,7 @@ from typing import Sequence, TextIO
 from bot.calibration import Case, calibrate_labelled
 from bot.config import Settings, describe_settings
 from bot.engine import Engine, Inbound, Outcome, build_engine
-from bot.errors import AnswerdeskError, KBErrors
+from bot.errors import AnswerdeskError, ConfigError, KBErrors
 from bot.reindex import reindex, write_calibration
 
 
@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the help center, chat widget, agent console and API")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.add_argument("--workers", type=int, help="processes: 1 (waitress) or 2+ (gunicorn) (default: ANSWERDESK_WORKERS, 1)")
     p.add_argument("--index", help="index folder (default: ANSWERDESK_INDEX)")
     p.set_defaults(run=_serve)
 
@@ -95,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # The CLI is the composition root: the only place in bot/ that reaches for a channel.
+    settings = settings.with_overrides(workers=args.workers)
+    if settings.workers < 1:
+        raise ConfigError("--workers", settings.workers, "Use 1 (one process) or more.")
+    if settings.workers > 1:
+        from channels.web.workers import serve_workers
+
+        return serve_workers(settings, host=args.host, port=args.port)
     from channels.web.server import serve
 
     return serve(settings, host=args.host, port=args.port)

@@ -87,6 +87,12 @@ class Settings:
     telegram_api_url: str = _setting(
         "https://api.telegram.org/bot", "TELEGRAM_API_URL", "Telegram Bot API base URL; the token is appended (a local Bot API server, or a fake in tests)."
     )
+    workers: int = _setting(
+        1, "ANSWERDESK_WORKERS", "Processes of `answerdesk serve`: 1 serves in one process (waitress); 2 or more run gunicorn with that many workers."
+    )
+    web_threads: int = _setting(
+        48, "ANSWERDESK_WEB_THREADS", "Request threads per serving process; each open chat's live-update stream holds one for up to a minute."
+    )
     ann_min_vectors: int = _setting(
         20000, "ANSWERDESK_ANN_MIN_VECTORS", "Vectors from which the index is approximate (HNSW) instead of exact."
     )

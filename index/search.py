@@ -28,6 +28,13 @@ class ArticleScore:
     lang: str  # the language version that matched ("*" for the cross-language prototype)
 
 
+def read_vectors(path: Path) -> faiss.Index:
+    """The FAISS index with its vectors memory-mapped, not copied: processes serving the same
+    snapshot share one copy in the page cache, and loading is a few milliseconds. A snapshot's
+    files are never rewritten (a reindex writes a new folder), so the mapping stays valid."""
+    return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
+
+
 class SearchIndex:
     """One immutable snapshot: FAISS vectors, their rows, the articles and the manifest."""
 
@@ -36,7 +43,7 @@ class SearchIndex:
         self.path = path
         try:
             self.manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-            self.faiss = faiss.read_index(str(path / "vectors.faiss"))
+            self.faiss = read_vectors(path / "vectors.faiss")
             with np.load(path / "rows.npz") as rows:
                 self.row_article = rows["article"]
                 self.row_kind = rows["kind"]

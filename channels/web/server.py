@@ -12,9 +12,6 @@ from channels.web.app import create_app
 
 log = logging.getLogger(__name__)
 
-# Each open event stream holds a worker thread for up to a minute (SSE_MAX_SECONDS), so the
-# pool is far larger than waitress's default of 4.
-THREADS = 48
 EXPIRE_EVERY_SECONDS = 5.0
 
 
@@ -32,7 +29,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> int:
     expirer.start()
     # channel_request_lookahead lets a stream notice a browser that went away (waitress.client_disconnected).
     # Output is flushed on every write: waitress 3 sends at once (send_bytes=1 is its default and deprecated).
-    server = create_server(app, host=host, port=port, threads=THREADS, channel_request_lookahead=5, ident="Answerdesk")
+    server = create_server(app, host=host, port=port, threads=settings.web_threads, channel_request_lookahead=5, ident="Answerdesk")
     shown = f"[{host}]" if ":" in host else host
     port_shown = getattr(server, "effective_port", port)  # a host with several addresses gives a multi-socket server
     print(f"Answerdesk is serving on http://{shown}:{port_shown}/  (agent console: /agent, Ctrl+C stops)", flush=True)
