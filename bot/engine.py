@@ -76,6 +76,7 @@ class Engine:
         if chat:
             decision = small_talk_decision(chat)
             return Outcome(lang, decision, (self.render(snapshot, decision, lang.lang),))
+        _search_threads(self.settings.threads)
         candidates = snapshot.search(self.encoder.encode([message.text])[0], k=3)
         if asks_for_human(message.text, lang.lang):
             decision = hand_off_requested(candidates)
@@ -173,8 +174,19 @@ def _version(snapshot: SearchIndex, article_id: str, lang: str) -> ArticleVersio
     return version
 
 
+_thread_state = threading.local()
+
+
+def _search_threads(threads: int) -> None:
+    """OpenMP's thread count is per calling thread, and a server's request threads start at "all
+    cores": set it on each thread once, or every request thread searches with its own pool."""
+    if getattr(_thread_state, "omp_threads", None) != threads:
+        faiss.omp_set_num_threads(threads)
+        _thread_state.omp_threads = threads
+
+
 def build_engine(settings: Settings) -> Engine:
     """An engine over the index published at settings.index_dir."""
-    faiss.omp_set_num_threads(settings.threads)  # one query gains nothing from more threads
+    _search_threads(settings.threads)  # one query gains nothing from more threads
     encoder = make_encoder(settings.encoder, threads=settings.threads)
     return Engine(settings, encoder, LiveIndex(settings.index_dir))

@@ -106,3 +106,20 @@ def test_reindex_check_reports_errors_and_exits_nonzero(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert "a.md:3 [lang]" in result.stderr
+
+
+def test_a_message_on_a_new_thread_searches_with_the_configured_threads(engine: Engine) -> None:
+    import threading
+
+    import faiss
+
+    seen: list[int] = []
+
+    def answer() -> None:  # as a request thread of the server does
+        engine.respond(Inbound("I forgot my password"))
+        seen.append(faiss.omp_get_max_threads())
+
+    worker = threading.Thread(target=answer)
+    worker.start()
+    worker.join()
+    assert seen == [engine.settings.threads]
