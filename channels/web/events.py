@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -65,6 +66,11 @@ def last_event_id() -> int | None:
     return value
 
 
+# Set when this process is stopping: open streams end at their next poll instead of holding the
+# shutdown for up to a minute; the page's EventSource reconnects (to another worker) and resumes.
+STOPPING = threading.Event()
+
+
 def stream(poll: Poll, timing: Timing, sleep: Callable[[float], None] = time.sleep) -> Response:
     """A streaming text/event-stream response that calls `poll` until `timing.max_seconds`."""
     disconnected = request.environ.get("waitress.client_disconnected")
@@ -87,7 +93,7 @@ def stream(poll: Poll, timing: Timing, sleep: Callable[[float], None] = time.sle
             elif now - last_sent >= timing.heartbeat_seconds:
                 yield ": heartbeat\n\n"
                 last_sent = now
-            if now - started >= timing.max_seconds or (disconnected is not None and disconnected()):
+            if now - started >= timing.max_seconds or STOPPING.is_set() or (disconnected is not None and disconnected()):
                 return
             sleep(timing.poll_seconds)
 

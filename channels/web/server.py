@@ -9,6 +9,7 @@ import threading
 from bot.config import Settings
 from bot.desk import Desk, build_desk
 from channels.web.app import create_app
+from channels.web.events import STOPPING
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> int:
         pass
     finally:
         print("stopping", flush=True)
+        STOPPING.set()  # open event streams end now; the pages reconnect when the server is back
         stop.set()
         server.close()
         expirer.join(timeout=EXPIRE_EVERY_SECONDS + 1)
@@ -56,6 +58,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> int:
 
 def _stop_on(signum: signal.Signals) -> None:
     def interrupt(received: int, frame: object) -> None:
+        STOPPING.set()  # open event streams end at their next poll, so waitress need not wait for them
         raise KeyboardInterrupt(f"signal {received}")
 
     signal.signal(signum, interrupt)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import signal
 import threading
 from typing import Any
 
@@ -22,6 +23,7 @@ from bot.desk import build_desk
 from bot.engine import Engine, build_engine
 from channels.web.app import create_app
 from channels.web.context import EXTENSION
+from channels.web.events import STOPPING
 from channels.web.server import EXPIRE_EVERY_SECONDS, expire_waiting_forever
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,19 @@ class AnswerdeskGunicorn(BaseApplication):  # type: ignore[misc]
         return app
 
 
+def _post_worker_init(worker: Any) -> None:
+    """On SIGTERM, and on Ctrl+C (SIGINT reaches the workers too), stop gracefully: running
+    requests finish, event streams end at their next poll, then the store closes."""
+    handle_exit = worker.handle_exit
+
+    def exiting(sig: int, frame: Any) -> None:
+        STOPPING.set()
+        handle_exit(sig, frame)
+
+    signal.signal(signal.SIGTERM, exiting)
+    signal.signal(signal.SIGINT, exiting)
+
+
 def _worker_exit(server: Any, worker: Any) -> None:
     app = _Worker.app
     if app is None:
@@ -77,6 +92,8 @@ def _worker_exit(server: Any, worker: Any) -> None:
 
 
 def _when_ready(server: Any) -> None:
+    # gunicorn treats Ctrl+C as a quick stop that cuts running requests; make it the graceful one.
+    server.handle_int = server.handle_term
     host, port = server.LISTENERS[0].sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(
@@ -101,6 +118,7 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
         "loglevel": "info",
         "proc_name": "answerdesk",
         "control_socket_disable": True,  # gunicorn's admin socket: one fixed path, shared by every server of a user
+        "post_worker_init": _post_worker_init,
         "worker_exit": _worker_exit,
         "when_ready": _when_ready,
     }
