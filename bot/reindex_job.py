@@ -1,20 +1,31 @@
 """Reindexing in the background while the server keeps answering from the live index.
 
-One job at a time: `start()` returns False while one runs. The engine's `LiveIndex` moves to
-the new snapshot by itself once `publish` swaps the link.
+One job at a time, across every worker process (and host sharing the index folder): the job
+holds an exclusive lock on `<index>.builds/reindex.lock` while it runs, and writes its status
+to `<index>.builds/reindex-status.json`, so whichever worker serves the console shows the same
+state. A status left "running" by a process that died (the lock is free) reads as failed.
+The engine's `LiveIndex` moves to the new snapshot by itself once `publish` swaps the link.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Callable
 
+try:
+    import fcntl
+except ImportError:  # Windows: one job at a time per process only
+    fcntl = None  # type: ignore[assignment]
+
 from bot.config import Settings
 from bot.reindex import reindex
+from index.build import builds_folder
 from index.encoders import Encoder
 
 log = logging.getLogger(__name__)
@@ -36,20 +47,37 @@ class ReindexJob:
         self.settings = settings
         self.clock = clock
         self.encoder = encoder  # the serving encoder: no second copy of the model in memory
+        folder = builds_folder(settings.index_dir)
+        self._status_file = folder / "reindex-status.json"
+        self._lock_file = folder / "reindex.lock"
         self._lock = threading.Lock()
-        self._status = ReindexStatus("idle")
+        self._held: int | None = None  # the lock's descriptor while this process runs the job
         self._thread: threading.Thread | None = None
 
     @property
     def status(self) -> ReindexStatus:
-        return self._status
+        """The last job's status, whichever process ran it."""
+        try:
+            raw = json.loads(self._status_file.read_text(encoding="utf-8"))
+            status = ReindexStatus(**{**raw, **{k: _time(raw.get(k)) for k in ("started_at", "finished_at")}})
+        except FileNotFoundError:
+            return ReindexStatus("idle")
+        except (OSError, ValueError, TypeError) as e:
+            return ReindexStatus("failed", message=f"cannot read {self._status_file}: {e}")
+        if status.state == "running" and self._held is None and self._lock_is_free():
+            return replace(status, state="failed", message="interrupted: the process running it stopped; start it again")
+        return status
 
     def start(self) -> bool:
-        """Start a reindex; False if one is already running."""
+        """Start a reindex; False if one is already running (in any process)."""
         with self._lock:
-            if self._status.state == "running":
+            if self._held is not None:
                 return False
-            self._status = ReindexStatus("running", started_at=self.clock(), message="validating the KB and building the index")
+            held = self._acquire()
+            if held is None:
+                return False
+            self._held = held
+            self._write(ReindexStatus("running", started_at=self.clock(), message="validating the KB and building the index"))
             self._thread = threading.Thread(target=self._run, name="answerdesk-reindex", daemon=True)
             self._thread.start()
         return True
@@ -59,7 +87,7 @@ class ReindexJob:
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
-        return self._status
+        return self.status
 
     def _run(self) -> None:
         started = time.perf_counter()
@@ -77,6 +105,40 @@ class ReindexJob:
 
     def _finish(self, state: str, message: str, started: float) -> None:
         with self._lock:
-            self._status = replace(
-                self._status, state=state, finished_at=self.clock(), message=message, seconds=round(time.perf_counter() - started, 1)
-            )
+            self._write(replace(
+                self.status, state=state, finished_at=self.clock(), message=message, seconds=round(time.perf_counter() - started, 1)
+            ))
+            if self._held is not None and self._held >= 0:
+                os.close(self._held)  # releases the lock
+            self._held = None
+
+    def _write(self, status: ReindexStatus) -> None:
+        data = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(status).items()}
+        tmp = self._status_file.with_name(f".{self._status_file.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(tmp, self._status_file)  # readers see the old status or the new one, never half
+
+    def _acquire(self) -> int | None:
+        """The job lock's descriptor, or None if another process holds it (-1 where locks do not exist)."""
+        self._lock_file.parent.mkdir(parents=True, exist_ok=True)
+        if fcntl is None:
+            return -1
+        fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        return fd
+
+    def _lock_is_free(self) -> bool:
+        held = self._acquire()
+        if held is None:
+            return False
+        if held >= 0:
+            os.close(held)
+        return True
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
