@@ -7,6 +7,7 @@ by a random cookie and can only see conversations opened with it; any other id i
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 from dataclasses import replace
@@ -60,7 +61,10 @@ def _not_allowed(e: NotAllowed) -> tuple[Response, int]:
 def healthz() -> Response:
     snapshot = web().snapshot()  # SearchIndexError: 503 (see app.py)
     manifest = snapshot.manifest
-    return jsonify(status="ok", articles=manifest.get("articles", len(snapshot.ids)), index_built_at=manifest.get("built_at"))
+    return jsonify(
+        status="ok", articles=manifest.get("articles", len(snapshot.ids)), index_built_at=manifest.get("built_at"),
+        index=snapshot.path.name, worker=os.getpid(),
+    )
 
 
 @bp.get("/api/openapi.yaml")
