@@ -42,6 +42,9 @@ bench: install-st
 	$(BIN)/python bench/slack_latency.py
 	$(BIN)/python bench/web_load.py
 	$(BIN)/python bench/telegram_latency.py
+	$(BIN)/python bench/workers_load.py
+	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/soak.py
 
 # Re-take the screenshots in docs/ from the browser tests.
 screenshots: install-st

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,13 @@ from tests.channels.web.browser_support import (  # noqa: F401  (fixtures)
     web_index,
 )
 
-DOCS = Path(__file__).resolve().parents[3] / "docs" if os.environ.get("ANSWERDESK_SCREENSHOTS") else Path(tempfile.mkdtemp(prefix="answerdesk-shots-"))
+DOCS = Path(__file__).resolve().parents[3] / "docs"
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: docs/ under `make screenshots`, else a temporary folder pytest cleans."""
+    return DOCS if os.environ.get("ANSWERDESK_SCREENSHOTS") else tmp_path_factory.mktemp("shots")
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +61,7 @@ def last_answer(panel: Any) -> Any:
     return panel.locator('.ad-msg[data-action="answer"]').last
 
 
-def test_visitor_asks_in_english_and_gets_the_article(site: Site, visitor: Any, expect: Any) -> None:
+def test_visitor_asks_in_english_and_gets_the_article(site: Site, visitor: Any, expect: Any, shots: Path) -> None:
     page = visitor.new_page()
     page.goto(site.url + "/")
     launcher = page.get_by_role("button", name="Chat with us")
@@ -79,7 +84,7 @@ def test_visitor_asks_in_english_and_gets_the_article(site: Site, visitor: Any, 
     yes, no = answer.get_by_role("button", name="Yes"), answer.get_by_role("button", name="No")
     expect(no).to_be_enabled()
     expect(page.locator(".ad-typing")).to_be_hidden()
-    page.screenshot(path=str(DOCS / "widget.png"), animations="disabled")
+    page.screenshot(path=str(shots / "widget.png"), animations="disabled")
 
     yes.click()
     expect(panel.get_by_text("Thanks for your feedback!")).to_be_visible()
@@ -99,7 +104,7 @@ def test_visitor_asks_in_english_and_gets_the_article(site: Site, visitor: Any, 
     expect(launcher).to_be_focused()
 
 
-def test_arabic_question_turns_the_panel_right_to_left(site: Site, visitor: Any, contexts: Contexts, expect: Any) -> None:
+def test_arabic_question_turns_the_panel_right_to_left(site: Site, visitor: Any, contexts: Contexts, expect: Any, shots: Path) -> None:
     page = visitor.new_page()
     panel = open_widget(page, site.url + "/", expect)
     expect(panel).to_have_attribute("dir", "ltr")
@@ -122,7 +127,7 @@ def test_arabic_question_turns_the_panel_right_to_left(site: Site, visitor: Any,
     ask(page, "أريد استرداد أموالي، كيف أرجع منتجًا؟")
     expect(last_answer(panel).get_by_role("link", name="الاسترداد والإرجاع")).to_be_visible()
     expect(page.locator(".ad-typing")).to_be_hidden()
-    page.screenshot(path=str(DOCS / "widget-rtl.png"), animations="disabled")
+    page.screenshot(path=str(shots / "widget-rtl.png"), animations="disabled")
 
 
 def test_visitor_picks_one_of_the_offered_articles(clarify_site: Site, visitor: Any, expect: Any) -> None:
@@ -140,7 +145,7 @@ def test_visitor_picks_one_of_the_offered_articles(clarify_site: Site, visitor: 
     expect(choice).to_be_disabled()
 
 
-def test_no_to_feedback_hands_over_to_an_agent_who_replies_live(site: Site, visitor: Any, contexts: Contexts, expect: Any) -> None:
+def test_no_to_feedback_hands_over_to_an_agent_who_replies_live(site: Site, visitor: Any, contexts: Contexts, expect: Any, shots: Path) -> None:
     page = visitor.new_page()
     panel = open_widget(page, site.url + "/", expect)
     ask(page, "when will my order arrive")
@@ -174,7 +179,7 @@ def test_no_to_feedback_hands_over_to_an_agent_who_replies_live(site: Site, visi
     expect(panel.locator('.ad-msg[data-author="customer"]', has_text="order 10442")).to_have_count(1)
     expect(agent.locator("#transcript")).to_contain_text("order 10442")  # live in the console too
     expect(panel.locator(".ad-typing")).to_be_hidden()
-    agent.screenshot(path=str(DOCS / "console.png"), animations="disabled")
+    agent.screenshot(path=str(shots / "console.png"), animations="disabled")
 
     agent.get_by_role("button", name="Close").click()
     rating = panel.locator('.ad-msg[data-action="csat_question"]')
