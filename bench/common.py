@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -72,3 +73,46 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+ANSWERDESK = Path(sys.executable).with_name("answerdesk")
+
+
+def reindex_cli(kb: Path, index: Path) -> float:
+    """`answerdesk reindex` in its own process, as a maintainer runs it; seconds taken."""
+    import subprocess
+
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(ANSWERDESK), "reindex", "--kb", str(kb), "--index", str(index)],
+        capture_output=True, text=True, cwd=REPO, env={k: v for k, v in os.environ.items() if not k.startswith("ANSWERDESK_")},
+    )
+    if done.returncode:
+        raise SystemExit(f"answerdesk reindex --kb {kb} failed:\n{done.stderr[-2000:]}")
+    return time.perf_counter() - started
+
+
+def demo_index(tmp: Path) -> tuple[Path, Path]:
+    """The demo KB copied into `tmp` and indexed there: (kb folder, index folder)."""
+    import shutil
+
+    kb, index = Path(shutil.copytree(REPO / "kb_source", tmp / "kb")), tmp / "index"
+    print("indexing the demo KB...", file=sys.stderr, flush=True)
+    reindex_cli(kb, index)
+    return kb, index
+
+
+@dataclass(frozen=True)
+class Memory:
+    rss: float
+    pss: float
+    uss: float
+
+
+def memory_mib(pid: int) -> Memory:
+    """One process's memory from /proc/PID/smaps_rollup, in MiB: RSS, PSS and USS (private)."""
+    fields: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value, *_ = line.split()
+        fields[name.rstrip(":")] = int(value) / 1024
+    return Memory(fields["Rss"], fields["Pss"], fields["Private_Clean"] + fields["Private_Dirty"])

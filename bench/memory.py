@@ -21,23 +21,20 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from common import REPO, table, write_kb  # noqa: E402
+from common import REPO, Memory, memory_mib, reindex_cli, table, write_kb  # noqa: E402
 from speed import synthetic_articles  # noqa: E402
 from web_load import VISITS  # noqa: E402
 
 from tests.served import Client, Served  # noqa: E402
 
-ANSWERDESK = Path(sys.executable).with_name("answerdesk")
 MOVE_SECONDS = 30.0
 ADDED_ARTICLE = """---
 id: gift-cards
@@ -49,33 +46,6 @@ questions:
 ---
 Gift cards never expire and work in every shop and online.
 """
-
-
-@dataclass(frozen=True)
-class Memory:
-    rss: float
-    pss: float
-    uss: float
-
-
-def memory_mib(pid: int) -> Memory:
-    """One process's memory from /proc/PID/smaps_rollup, in MiB."""
-    fields: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
-        name, value, *_ = line.split()
-        fields[name.rstrip(":")] = int(value) / 1024
-    return Memory(fields["Rss"], fields["Pss"], fields["Private_Clean"] + fields["Private_Dirty"])
-
-
-def reindex(kb: Path, index: Path) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(
-        [str(ANSWERDESK), "reindex", "--kb", str(kb), "--index", str(index)],
-        capture_output=True, text=True, cwd=REPO, env={k: v for k, v in os.environ.items() if not k.startswith("ANSWERDESK_")},
-    )
-    if done.returncode:
-        raise SystemExit(f"answerdesk reindex --kb {kb} failed:\n{done.stderr[-2000:]}")
-    return time.perf_counter() - started
 
 
 def pin_clients(served: Served, expected: int) -> dict[int, Client]:
@@ -161,7 +131,7 @@ def measure(label: str, kb: Path, index: Path, workers: int, questions: int, tmp
         added.write_text(ADDED_ARTICLE, encoding="utf-8")
         try:
             with kept_alive(list(pinned.values())):
-                reindex(kb, index)
+                reindex_cli(kb, index)
             deadline = time.monotonic() + MOVE_SECONDS
             for pid, client in pinned.items():
                 while snapshot_of(client) == old[pid]:
@@ -173,7 +143,7 @@ def measure(label: str, kb: Path, index: Path, workers: int, questions: int, tmp
             rows += _rows(label, workers, "after reindex", served)
         finally:
             added.unlink()
-            reindex(kb, index)  # back to the KB the next row starts from
+            reindex_cli(kb, index)  # back to the KB the next row starts from
         for client in pinned.values():
             if client.conn is not None:
                 client.conn.close()
@@ -210,7 +180,7 @@ def main() -> None:
         for label, kb in kbs:
             index = kb.parent / "index"
             print(f"indexing the {label}...", file=sys.stderr, flush=True)
-            seconds = reindex(kb, index)
+            seconds = reindex_cli(kb, index)
             vectors = (index / "vectors.faiss").stat().st_size / 2**20
             print(f"  {seconds:.0f} s; vectors.faiss {vectors:.1f} MiB", file=sys.stderr, flush=True)
             for workers in counts:

@@ -14,28 +14,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from common import REPO, percentile_ms, progress, table  # noqa: E402
-from web_load import VISITS, child_command  # noqa: E402
+from common import demo_index, memory_mib, percentile_ms, progress, table  # noqa: E402
+from web_load import VISITS  # noqa: E402
 
 from tests.pg_server import postgres_server  # noqa: E402
 from tests.served import Client, Served  # noqa: E402
-
-
-def memory_mib(pid: int) -> dict[str, float]:
-    """Rss, Pss and private (USS) memory of one process, in MiB."""
-    fields: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
-        name, value, *_ = line.split()
-        fields[name.rstrip(":")] = int(value) / 1024
-    return {"rss": fields["Rss"], "pss": fields["Pss"], "uss": fields["Private_Clean"] + fields["Private_Dirty"]}
 
 
 class Ledger:
@@ -99,11 +87,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="answerdesk-soak-") as tmp_name, postgres_server(fsync=True) as pg:
         tmp = Path(tmp_name)
-        kb, index = Path(shutil.copytree(REPO / "kb_source", tmp / "kb")), tmp / "index"
-        print("indexing the demo KB...", file=sys.stderr, flush=True)
-        done = subprocess.run(child_command("reindex", str(kb), str(index)), capture_output=True, text=True, cwd=REPO)
-        if done.returncode:
-            raise SystemExit(f"reindexing the demo KB failed:\n{done.stderr[-2000:]}")
+        kb, index = demo_index(tmp)
         url = pg.create_database()
         served = Served({"ANSWERDESK_KB": str(kb), "ANSWERDESK_INDEX": str(index), "ANSWERDESK_DB": url}, tmp / "serve.log", workers=args.workers)
         try:
@@ -147,8 +131,8 @@ def main() -> None:
     for pid in sorted(set(start_memory) | set(end_memory)):
         role = "master" if pid == served.process.pid else "worker"
         a, b = start_memory.get(pid), end_memory.get(pid)
-        rows.append((role, pid, *(f"{a[k]:.1f}" if a else "-" for k in ("rss", "pss", "uss")),
-                     *(f"{b[k]:.1f}" if b else "-" for k in ("rss", "pss", "uss"))))
+        rows.append((role, pid, *(f"{getattr(a, k):.1f}" if a else "-" for k in ("rss", "pss", "uss")),
+                     *(f"{getattr(b, k):.1f}" if b else "-" for k in ("rss", "pss", "uss"))))
     table("Memory (MiB) after the warm-up and at the end", ["process", "pid", "RSS start", "PSS start", "USS start", "RSS end", "PSS end", "USS end"], rows)
     if end_workers != workers:
         print(f"workers changed during the soak: {workers} -> {end_workers}")

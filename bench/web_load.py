@@ -21,7 +21,6 @@ import itertools
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterator, Mapping, Sequence
 
-from common import REPO, percentile_ms, progress, table  # noqa: E402
+from common import REPO, demo_index, percentile_ms, progress, table  # noqa: E402
 
 from bot.config import Settings
 from bot.store import KEEP, AddedMessage, Choice, Conversation, Keep, Message
@@ -173,13 +172,6 @@ def serve_child(store: str, kb: str, index: str, db: str) -> int:
 
         server.build_desk = build_fake_desk  # type: ignore[assignment]
     return server.serve(settings, host=HOST, port=0)
-
-
-def reindex_child(kb: str, index: str) -> int:
-    from bot.reindex import reindex
-
-    reindex(Settings(kb_dir=kb, index_dir=index), show_progress=False)
-    return 0
 
 
 def child_command(*args: str) -> list[str]:
@@ -334,11 +326,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=40, help="untimed messages at the highest concurrency first")
     parser.add_argument("--concurrency", default="1,8", help="comma-separated numbers of concurrent visitors")
     parser.add_argument("--stores", default=",".join(STORES), help=f"comma-separated, of: {', '.join(STORES)}")
-    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)  # internal: the server/reindex processes
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)  # internal: the server process
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
-        raise SystemExit(serve_child(*rest) if kind == "serve" else reindex_child(*rest))
+        raise SystemExit(serve_child(*rest))
     levels = [int(c) for c in args.concurrency.split(",")]
     stores = [s.strip() for s in args.stores.split(",")]
     unknown = [s for s in stores if s not in STORES]
@@ -351,11 +343,7 @@ def main() -> None:
     target: str | None = None
     with tempfile.TemporaryDirectory(prefix="answerdesk-web-load-") as tmp_name:
         tmp = Path(tmp_name)
-        kb, index = Path(shutil.copytree(REPO / "kb_source", tmp / "kb")), tmp / "index"
-        print("indexing the demo KB...", file=sys.stderr, flush=True)
-        done = subprocess.run(child_command("reindex", str(kb), str(index)), capture_output=True, text=True, cwd=REPO)
-        if done.returncode:
-            raise SystemExit(f"reindexing the demo KB failed:\n{done.stderr[-2000:]}")
+        kb, index = demo_index(tmp)
         for store in stores:
             print(f"starting the server with {STORES[store]}...", file=sys.stderr, flush=True)
             server = start_server(store, kb, index, tmp / f"{store}.db", tmp / f"{store}.log")

@@ -14,63 +14,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from common import REPO, percentile_ms, table  # noqa: E402
-from web_load import child_command, run_visitors  # noqa: E402
+from common import demo_index, percentile_ms, table  # noqa: E402
+from web_load import run_visitors  # noqa: E402
+
+from tests.served import Served  # noqa: E402
 
 HOST = "127.0.0.1"
 START_SECONDS = 180.0
 STORES = {"sqlite": "SQLite file", "postgresql": "PostgreSQL 15"}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-class Served:
-    """`answerdesk serve --workers N` in its own process group."""
-
-    def __init__(self, workers: int, kb: Path, index: Path, db: str, log: Path) -> None:
-        self.port = free_port()
-        self.log = log
-        env = {**os.environ, "ANSWERDESK_KB": str(kb), "ANSWERDESK_INDEX": str(index), "ANSWERDESK_DB": db}
-        command = [str(Path(sys.executable).with_name("answerdesk")), "serve", "--workers", str(workers), "--host", HOST, "--port", str(self.port)]
-        with log.open("w", encoding="utf-8") as err:
-            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True, cwd=REPO, env=env, start_new_session=True)
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + START_SECONDS
-        for line in self.process.stdout:
-            if re.search(r"serving on http://", line):
-                threading.Thread(target=self.process.stdout.read, daemon=True).start()
-                break
-            if time.monotonic() > deadline:
-                break
-        else:
-            self.stop()
-            raise SystemExit(f"the server did not start; its log ({log}) ends with:\n{log.read_text(encoding='utf-8')[-2000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
 
 
 def main() -> None:
@@ -89,11 +45,7 @@ def main() -> None:
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="answerdesk-workers-load-") as tmp_name, ExitStack() as stack:
         tmp = Path(tmp_name)
-        kb, index = Path(shutil.copytree(REPO / "kb_source", tmp / "kb")), tmp / "index"
-        print("indexing the demo KB...", file=sys.stderr, flush=True)
-        done = subprocess.run(child_command("reindex", str(kb), str(index)), capture_output=True, text=True, cwd=REPO)
-        if done.returncode:
-            raise SystemExit(f"reindexing the demo KB failed:\n{done.stderr[-2000:]}")
+        kb, index = demo_index(tmp)
         pg = None
         if "postgresql" in stores:
             from tests.pg_server import postgres_server
@@ -105,7 +57,8 @@ def main() -> None:
                 label = f"{store} x{workers} workers"
                 db = str(tmp / f"{store}-{workers}.db") if store == "sqlite" else pg.create_database()  # type: ignore[union-attr]
                 print(f"starting {label}...", file=sys.stderr, flush=True)
-                server = Served(workers, kb, index, db, tmp / f"{store}-{workers}.log")
+                env = {"ANSWERDESK_KB": str(kb), "ANSWERDESK_INDEX": str(index), "ANSWERDESK_DB": db}
+                server = Served(env, tmp / f"{store}-{workers}.log", workers=workers, start_seconds=180)
                 try:
                     warm, _ = run_visitors(server.port, args.visitors, args.warmup, f"{label} warm-up")
                     tally, seconds = run_visitors(server.port, args.visitors, args.messages, label)
