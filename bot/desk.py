@@ -78,11 +78,11 @@ class Desk:
         conversation = self._get(conversation_id)
         added = self.store.add_message(conversation.id, "customer", text, external_id=external_id)
         if added.duplicate:
-            replies = self._replies_after(conversation.id, added.message.id)
-            later = self.store.list_messages(conversation.id, after_id=added.message.id)
-            if replies or later or conversation.state != "bot":
+            replies = self._replies_to(conversation.id, added.message.id)
+            if replies or conversation.state != "bot":
                 return Turn(conversation, added.message, replies, duplicate=True)
-            # Stored but never answered (the process died in between): answer it now, once.
+            # Stored but not answered yet: stored before its channel acknowledged it (Slack), or
+            # the process died in between. Answer it now, once.
         if conversation.state == "closed":
             self.store.transition(conversation.id, ("closed",), "bot")
             conversation = self._get(conversation.id)
@@ -98,10 +98,31 @@ class Desk:
             lang=outcome.lang.lang,
             topic=outcome.decision.candidates[0].article_id if outcome.decision.candidates else conversation.topic,
         )
-        replies = [self._say(conversation, reply, outcome) for reply in outcome.replies]
+        replies = [self._say(conversation, reply, outcome, answers=added.message.id) for reply in outcome.replies]
         if outcome.decision.action == HANDOFF:
             replies += self._hand_off(conversation)
         return Turn(self._get(conversation.id), added.message, tuple(replies))
+
+    def answer_unanswered(self, channel: str, within: timedelta, quiet_for: timedelta) -> list[Turn]:
+        """Answer the customer messages of `channel` stored in the last `within` but never answered:
+        a chat channel stores a message before it acknowledges it, and a process that died
+        right after left it for this (run when a worker starts). A message younger than
+        `quiet_for` may still be under way elsewhere, so it is left alone."""
+        now = self.clock()
+        last_of: dict[str, Message] = {}
+        for message in self.store.list_messages_since(now - within):
+            last_of[message.conversation_id] = message
+        turns = []
+        for message in last_of.values():
+            if message.author != "customer" or message.external_id is None or now - message.created_at < quiet_for:
+                continue
+            conversation = self.store.get_conversation(message.conversation_id)
+            if conversation is None or conversation.channel != channel or conversation.state != "bot":
+                continue
+            if self.store.list_messages(conversation.id, after_id=message.id):
+                continue  # something was said after it (list_messages_since stops at its window)
+            turns.append(self.receive(conversation.id, message.text, external_id=message.external_id))
+        return turns
 
     def note(self, conversation_id: str, text: str, external_id: str | None = None) -> AddedMessage:
         """Keep a customer message for the agent without answering it (a command, a sticker)."""
@@ -229,22 +250,33 @@ class Desk:
             meta = {k: v for k, v in conversation.meta.items() if k != "pending"}
             self.store.update_conversation(conversation.id, meta=meta)
 
-    def _say(self, conversation: Conversation, reply: Reply, outcome: Outcome) -> Message:
+    def _say(self, conversation: Conversation, reply: Reply, outcome: Outcome, answers: int | None = None) -> Message:
+        """Store a reply with its evidence; `answers`: the id of the customer message it answers
+        (replies to two quick messages may be stored after both)."""
+        evidence = _evidence(outcome.decision, outcome)
+        if answers is not None:
+            evidence["answers"] = answers
         return self.store.add_message(
             conversation.id, "bot", reply.text, lang=outcome.lang.lang, action=reply.action,
-            article_id=reply.article_id, decision=_evidence(outcome.decision, outcome), choices=reply.choices,
+            article_id=reply.article_id, decision=evidence, choices=reply.choices,
         ).message
 
     def _system(self, conversation: Conversation, key: str, **fields: str) -> Message:
         return self.store.add_message(conversation.id, "bot", phrase(key, conversation.lang, **fields), lang=conversation.lang, action=key).message
 
-    def _replies_after(self, conversation_id: str, message_id: int) -> tuple[Message, ...]:
-        later = [m for m in self.store.list_messages(conversation_id, after_id=message_id)]
+    def _replies_to(self, conversation_id: str, message_id: int) -> tuple[Message, ...]:
+        """What the bot said to this customer message: the replies marked as answering it, else
+        (system messages, older rows) the unmarked bot messages right after it."""
+        later = self.store.list_messages(conversation_id, after_id=message_id)
+        marked = tuple(m for m in later if m.author == "bot" and (m.decision or {}).get("answers") == message_id)
+        if marked:
+            return marked
         replies = []
         for m in later:
             if m.author == "customer":
                 break
-            replies.append(m)
+            if m.author == "bot" and "answers" not in (m.decision or {}):
+                replies.append(m)  # an answer to another message, stored after this one, is skipped
         return tuple(replies)
 
     def _touch(self, conversation: Conversation) -> Conversation:

@@ -17,10 +17,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.adapter.flask import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
@@ -52,6 +53,10 @@ WORKERS = 4  # the engine is CPU-bound: more threads than cores only queue insid
 SENDERS = 4
 POLL_SECONDS = 0.5
 _LOCK_STRIPES = 64
+# A worker that starts answers what a stopped one stored in the last hour and left unanswered;
+# a message younger than half a minute may still be in another worker's hands.
+ORPHAN_WINDOW = timedelta(hours=1)
+ORPHAN_QUIET = timedelta(seconds=30)
 
 
 class SlackChannel:
@@ -91,6 +96,20 @@ class SlackChannel:
         self.relay.cursors.relay_cursor(CHANNEL)  # relay from now on, not the history
         self.drainer.start()
         self.ticker.start()
+        threading.Thread(target=self.answer_orphans, name="slack-orphans", daemon=True).start()
+
+    def answer_orphans(self) -> int:
+        """Answer messages a worker stored and acknowledged but died before answering; how many."""
+        try:
+            turns = self.desk.answer_unanswered(CHANNEL, within=ORPHAN_WINDOW, quiet_for=ORPHAN_QUIET)
+        except Exception:  # a database still coming up: the customer can ask again; nothing is lost
+            log.exception("answering Slack messages left by a stopped worker failed")
+            return 0
+        for turn in turns:
+            self.customers.deliver(turn.conversation, turn.replies)
+        if turns:
+            log.warning("answered %d Slack message(s) a stopped worker had stored but not answered", len(turns))
+        return len(turns)
 
     def close(self) -> None:
         """Stop taking events, finish the work under way, stop the threads; undelivered rows wait in the outbox."""
@@ -118,6 +137,26 @@ class SlackChannel:
         """Enqueue one Web API call for the drainer."""
         if not self.outbox.enqueue(CHANNEL, target, payload, key).duplicate:
             self.drainer.wake()
+
+    # -- in: before the ack, a customer's message is stored ----------------------------------
+    def _keep_before_ack(self, body: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> BoltResponse | None:
+        """Global middleware: runs before bolt acknowledges, so a message Slack was told we have is
+        in the store even if this worker dies now; if it cannot be stored, Slack is told to retry."""
+        event = body.get("event") if body.get("type") == "event_callback" else None
+        if isinstance(event, dict) and event.get("type") in ("message", "app_mention"):
+            message = message_of(body, event, context.bot_user_id)
+            if message is not None and message.text and self._from_customer(message, event["type"]):
+                try:
+                    self.customers.keep(message)
+                except Exception:
+                    log.exception("cannot store Slack message %s; asking Slack to send it again", message.external_id)
+                    return BoltResponse(status=503, body="")
+        return next()
+
+    def _from_customer(self, message: SlackMessage, kind: str) -> bool:
+        if kind == "message":
+            return message.is_dm
+        return not message.is_dm and message.channel != self.config.agents_channel
 
     # -- in: bolt listeners (run after the ack; they only hand over) --------------------------
     def _on_message(self, body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
@@ -181,6 +220,7 @@ class SlackChannel:
         except (OSError, SlackClientError, http.client.HTTPException) as e:
             log.warning(messages.SLACK_UNREACHABLE.format(url=self.config.api_url, error=e))
             app = self._new_app(verify_token=False)
+        app.use(self._keep_before_ack)
         app.event("message")(self._on_message)
         app.event("app_mention")(self._on_mention)
         app.action(re.compile(r"^answerdesk\."))(self._on_action)

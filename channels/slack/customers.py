@@ -32,6 +32,12 @@ class Customers:
         self.people = people
         self.seen = seen
 
+    def keep(self, message: SlackMessage) -> None:
+        """Store a customer's message before Slack gets its acknowledgement: `receive` answers it
+        (as a redelivery) after the ack, or a restarted worker does (`Desk.answer_unanswered`)."""
+        conversation = self.desk.open(CHANNEL, message.customer())
+        self.desk.note(conversation.id, message.text, external_id=message.external_id)
+
     def receive(self, message: SlackMessage) -> None:
         """A DM or a mention: to the desk, and its replies back in the question's thread."""
         locale = self.people.get(message.user).locale
@@ -94,7 +100,7 @@ class Customers:
         address = address_of(conversation.external_user)
         history = self.desk.store.list_messages(conversation.id) if address.thread_ts is None else []
         for message in outward:
-            thread = address.thread_ts or question_ts(history, message.id)
+            thread = address.thread_ts or question_ts(history, message)
             agent = self.desk.store.get_agent(message.agent) if message.agent else None
             text, blocks = render.customer_message(conversation, message, agent.name if agent else None)
             args: dict[str, Any] = {"channel": address.channel, "text": text, "blocks": blocks, "unfurl_links": False}
@@ -107,9 +113,13 @@ class Customers:
         self.post(message.channel, {"method": "chat.postMessage", "args": args}, key)
 
 
-def question_ts(history: Sequence[Message], before_id: int) -> str | None:
-    """The Slack ts of the customer's last message from Slack before `before_id` (its external id ends in it)."""
+def question_ts(history: Sequence[Message], reply: Message) -> str | None:
+    """The Slack ts of the customer message `reply` answers (its external id ends in it): the one
+    its evidence names, else the customer's last message from Slack before it."""
+    answers = (reply.decision or {}).get("answers")
     for message in reversed(history):
-        if message.id < before_id and message.author == "customer" and message.external_id:
+        if message.author != "customer" or not message.external_id:
+            continue
+        if (message.id == answers) if answers is not None else (message.id < reply.id):
             return message.external_id.rsplit(":", 1)[-1]
     return None
