@@ -17,7 +17,9 @@ Who changes the state (see docs/architecture.md):
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -30,8 +32,11 @@ from bot.hours import BusinessHours, describe_next_open
 from bot.phrases import phrase
 from bot.store import OPEN_STATES, AddedMessage, Conversation, Message, Store, utc_now
 
+log = logging.getLogger(__name__)
+
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 PENDING_EMAIL = "email"
+NOTE = "note"  # the action of a customer message kept for the agent, not for the bot to answer
 
 
 class NotFound(AnswerdeskError):
@@ -114,7 +119,7 @@ class Desk:
             last_of[message.conversation_id] = message
         turns = []
         for message in last_of.values():
-            if message.author != "customer" or message.external_id is None or now - message.created_at < quiet_for:
+            if message.author != "customer" or message.action == NOTE or message.external_id is None or now - message.created_at < quiet_for:
                 continue
             conversation = self.store.get_conversation(message.conversation_id)
             if conversation is None or conversation.channel != channel or conversation.state != "bot":
@@ -127,7 +132,12 @@ class Desk:
     def note(self, conversation_id: str, text: str, external_id: str | None = None) -> AddedMessage:
         """Keep a customer message for the agent without answering it (a command, a sticker)."""
         conversation = self._get(conversation_id)
-        return self.store.add_message(conversation.id, "customer", text, lang=conversation.lang, external_id=external_id)
+        return self.store.add_message(conversation.id, "customer", text, lang=conversation.lang, action=NOTE, external_id=external_id)
+
+    def keep(self, conversation_id: str, text: str, external_id: str) -> AddedMessage:
+        """Store a customer message now, to be answered by `receive` with the same external id
+        (a chat channel keeps it before acknowledging it, and answers it after)."""
+        return self.store.add_message(self._get(conversation_id).id, "customer", text, external_id=external_id)
 
     def choose(self, conversation_id: str, article_id: str) -> Turn:
         """The customer picked one of the offered articles."""
@@ -302,6 +312,26 @@ def _evidence(decision: Decision, outcome: Outcome) -> dict[str, Any]:
         "candidates": [{"id": c.article_id, "score": round(c.score, 4), "kind": c.kind, "lang": c.lang} for c in decision.candidates],
         "lang": {"lang": outcome.lang.lang, "confidence": round(outcome.lang.confidence, 3), "source": outcome.lang.source},
     }
+
+
+# A starting worker answers what a stopped one stored in the last hour and left unanswered; a
+# message younger than half a minute may still be in another worker's hands.
+ORPHAN_WINDOW = timedelta(hours=1)
+ORPHAN_QUIET = timedelta(seconds=30)
+
+
+def answer_orphans(desk: Desk, channel: str, deliver: Callable[[Conversation, Sequence[Message]], None]) -> int:
+    """`Desk.answer_unanswered` for one chat channel, each turn handed to its `deliver`; how many."""
+    try:
+        turns = desk.answer_unanswered(channel, within=ORPHAN_WINDOW, quiet_for=ORPHAN_QUIET)
+    except Exception:  # e.g. a database still coming up: the customer can ask again; nothing is lost
+        log.exception("answering %s messages left by a stopped worker failed", channel)
+        return 0
+    for turn in turns:
+        deliver(turn.conversation, turn.replies)
+    if turns:
+        log.warning("answered %d %s message(s) a stopped worker had stored but not answered", len(turns), channel)
+    return len(turns)
 
 
 def build_desk(settings: Settings, engine: Engine | None = None, clock: Callable[[], datetime] = utc_now) -> Desk:

@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, request
@@ -28,7 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from bot.dedup import open_seen_keys
-from bot.desk import Desk
+from bot.desk import Desk, answer_orphans
 from bot.errors import ConfigError
 from bot.notify import DeskWatcher, Ticker, open_cards
 from bot.outbox import Drainer, open_outbox
@@ -53,10 +52,7 @@ WORKERS = 4  # the engine is CPU-bound: more threads than cores only queue insid
 SENDERS = 4
 POLL_SECONDS = 0.5
 _LOCK_STRIPES = 64
-# A worker that starts answers what a stopped one stored in the last hour and left unanswered;
-# a message younger than half a minute may still be in another worker's hands.
-ORPHAN_WINDOW = timedelta(hours=1)
-ORPHAN_QUIET = timedelta(seconds=30)
+
 
 
 class SlackChannel:
@@ -89,6 +85,7 @@ class SlackChannel:
         self._inflight = 0
         self._inflight_lock = threading.Lock()
         self.socket: SocketModeHandler | None = None
+        self._orphans: threading.Thread | None = None
         self.app = self._bolt_app()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -96,20 +93,12 @@ class SlackChannel:
         self.relay.cursors.relay_cursor(CHANNEL)  # relay from now on, not the history
         self.drainer.start()
         self.ticker.start()
-        threading.Thread(target=self.answer_orphans, name="slack-orphans", daemon=True).start()
+        self._orphans = threading.Thread(target=self.answer_orphans, name="slack-orphans", daemon=True)
+        self._orphans.start()
 
     def answer_orphans(self) -> int:
         """Answer messages a worker stored and acknowledged but died before answering; how many."""
-        try:
-            turns = self.desk.answer_unanswered(CHANNEL, within=ORPHAN_WINDOW, quiet_for=ORPHAN_QUIET)
-        except Exception:  # a database still coming up: the customer can ask again; nothing is lost
-            log.exception("answering Slack messages left by a stopped worker failed")
-            return 0
-        for turn in turns:
-            self.customers.deliver(turn.conversation, turn.replies)
-        if turns:
-            log.warning("answered %d Slack message(s) a stopped worker had stored but not answered", len(turns))
-        return len(turns)
+        return answer_orphans(self.desk, CHANNEL, self.customers.deliver)
 
     def close(self) -> None:
         """Stop taking events, finish the work under way, stop the threads; undelivered rows wait in the outbox."""
@@ -117,6 +106,8 @@ class SlackChannel:
             self.socket.close()
         self._bolt_pool.shutdown(wait=True)
         self._work.shutdown(wait=True)
+        if self._orphans is not None:
+            self._orphans.join(timeout=30)
         self.ticker.stop()
         self.drainer.stop()
 

@@ -36,7 +36,7 @@ class Customers:
         """Store a customer's message before Slack gets its acknowledgement: `receive` answers it
         (as a redelivery) after the ack, or a restarted worker does (`Desk.answer_unanswered`)."""
         conversation = self.desk.open(CHANNEL, message.customer())
-        self.desk.note(conversation.id, message.text, external_id=message.external_id)
+        self.desk.keep(conversation.id, message.text, message.external_id)
 
     def receive(self, message: SlackMessage) -> None:
         """A DM or a mention: to the desk, and its replies back in the question's thread."""

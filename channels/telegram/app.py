@@ -30,7 +30,7 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, TypeHandler, filters
 
 from bot.dedup import open_seen_keys
-from bot.desk import Desk
+from bot.desk import Desk, answer_orphans
 from bot.errors import ConfigError
 from bot.notify import Ticker
 from bot.outbox import Drainer, open_outbox
@@ -84,6 +84,7 @@ class TelegramChannel:
         self.ticker = Ticker([self.relay.poll_once], every=poll_seconds, name="telegram-relay")
         self._work = SerialPerKey(workers, "telegram-work")
         self.ready = threading.Event()  # the Application is initialised and taking updates
+        self._orphans: threading.Thread | None = None
         self.polling = False
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -101,6 +102,12 @@ class TelegramChannel:
             asyncio.run_coroutine_threadsafe(self._keep_trying(), self.loop)
         self.drainer.start()
         self.ticker.start()
+        self._orphans = threading.Thread(target=self.answer_orphans, name="telegram-orphans", daemon=True)
+        self._orphans.start()
+
+    def answer_orphans(self) -> int:
+        """Answer messages a worker stored and acknowledged but died before answering; how many."""
+        return answer_orphans(self.desk, CHANNEL, self.customers.deliver)
 
     def start_polling(self, timeout: int = 10) -> None:
         """Long polling (getUpdates) instead of the webhook; the updates take the same path."""
@@ -115,6 +122,8 @@ class TelegramChannel:
             self.run(self.application.updater.stop(), timeout=CALL_TIMEOUT)
             self.polling = False
         self._work.shutdown()
+        if self._orphans is not None:
+            self._orphans.join(timeout=30)
         self.ticker.stop()
         self.drainer.stop()
         if self.ready.is_set():
@@ -166,6 +175,10 @@ class TelegramChannel:
     def feed(self, data: Mapping[str, Any]) -> None:
         """One update as Telegram posts it: queued for the Application, never waited for."""
         update = Update.de_json(dict(data), self.application.bot)
+        message = message_of(update, self.application.bot.bot)
+        if message is not None:
+            # Stored before Telegram gets its 200 (StorageError: 503, and Telegram sends it again).
+            self.customers.keep(message)
         with self._fed_lock:
             self._fed[update.update_id] += 1
         self.loop.call_soon_threadsafe(self.application.update_queue.put_nowait, update)

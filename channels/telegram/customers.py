@@ -31,6 +31,13 @@ class Customers:
         self.post = post
         self.seen = seen
 
+    def keep(self, message: TelegramMessage) -> None:
+        """Store a customer's question before Telegram gets its 200: `receive` answers it (as a
+        redelivery) after, or a restarted worker does (`Desk.answer_unanswered`)."""
+        if message.command is None and message.kind is None and message.text:
+            conversation = self.desk.open(CHANNEL, message.customer(), message.language_code)
+            self.desk.keep(conversation.id, message.text, message.external_id)
+
     def receive(self, message: TelegramMessage) -> None:
         """A message or command: to the desk, and its replies back to the chat."""
         conversation: Conversation | None = None
@@ -121,7 +128,7 @@ class Customers:
         for message in outward:
             agent = self.desk.store.get_agent(message.agent) if message.agent else None
             calls = render.customer_messages(conversation, message, agent.name if agent else None)
-            reply_to = question_id(history, message.id) if group else None
+            reply_to = question_id(history, message) if group else None
             for piece, args in enumerate(render.with_chat(calls, chat, reply_to)):
                 self.post(str(chat), {"method": "sendMessage", "args": args}, f"msg:{message.id}:{piece}")
 
@@ -139,10 +146,14 @@ def content_name(kind: str, lang: str) -> str:
         return kind
 
 
-def question_id(history: Sequence[Message], before_id: int) -> int | None:
-    """The Telegram message id of the customer's last message before `before_id` (its external id ends in it)."""
+def question_id(history: Sequence[Message], reply: Message) -> int | None:
+    """The Telegram message id of the customer message `reply` answers (its external id ends in it):
+    the one its evidence names, else the customer's last message before it."""
+    answers = (reply.decision or {}).get("answers")
     for message in reversed(history):
-        if message.id < before_id and message.author == "customer" and message.external_id:
+        if message.author != "customer" or not message.external_id:
+            continue
+        if (message.id == answers) if answers is not None else (message.id < reply.id):
             tail = message.external_id.rsplit(":", 1)[-1]
             return int(tail) if tail.isdigit() else None
     return None

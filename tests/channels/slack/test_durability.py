@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.errors import StorageError
-from channels.slack import app as slack_app
+from bot import desk as desk_module
 from tests.channels.slack.conftest import Rig
 
 
@@ -21,7 +21,7 @@ def test_a_message_acked_by_a_worker_that_died_is_answered_once_by_the_next(rig:
     assert not rig.messages("bot") and not rig.fake.sent("chat.postMessage")
 
     assert rig.channel.answer_orphans() == 0  # younger than ORPHAN_QUIET: maybe still in a worker's hands
-    monkeypatch.setattr(slack_app, "ORPHAN_QUIET", timedelta(0))
+    monkeypatch.setattr(desk_module, "ORPHAN_QUIET", timedelta(0))
     assert rig.channel.answer_orphans() == 1  # what a restarted worker does when it starts
     [reply] = rig.fake.wait_sent(channel="DU0JOHN", thread_ts=ts)
     assert "reset your password" in reply.args["text"].lower()
