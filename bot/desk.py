@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+from itertools import takewhile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -114,19 +115,22 @@ class Desk:
         right after left it for this (run when a worker starts). A message younger than
         `quiet_for` may still be under way elsewhere, so it is left alone."""
         now = self.clock()
-        last_of: dict[str, Message] = {}
+        recent: dict[str, list[Message]] = {}
         for message in self.store.list_messages_since(now - within):
-            last_of[message.conversation_id] = message
+            recent.setdefault(message.conversation_id, []).append(message)
         turns = []
-        for message in last_of.values():
-            if message.author != "customer" or message.action == NOTE or message.external_id is None or now - message.created_at < quiet_for:
+        for conversation_id, messages in recent.items():
+            waiting = list(takewhile(lambda m: m.author == "customer", reversed(messages)))[::-1]  # said since the last reply
+            if not waiting or now - waiting[-1].created_at < quiet_for:
                 continue
-            conversation = self.store.get_conversation(message.conversation_id)
+            conversation = self.store.get_conversation(conversation_id)
             if conversation is None or conversation.channel != channel or conversation.state != "bot":
                 continue
-            if self.store.list_messages(conversation.id, after_id=message.id):
-                continue  # something was said after it (list_messages_since stops at its window)
-            turns.append(self.receive(conversation.id, message.text, external_id=message.external_id))
+            if self.store.list_messages(conversation_id, after_id=messages[-1].id):
+                continue  # something was said after the window was read
+            for message in waiting:
+                if message.action != NOTE and message.external_id is not None:
+                    turns.append(self.receive(conversation_id, message.text, external_id=message.external_id))
         return turns
 
     def note(self, conversation_id: str, text: str, external_id: str | None = None) -> AddedMessage:

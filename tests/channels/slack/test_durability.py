@@ -16,18 +16,21 @@ def test_a_message_acked_by_a_worker_that_died_is_answered_once_by_the_next(rig:
     monkeypatch.setattr(rig.channel, "_route_message", lambda message: None)  # the worker dies right after the ack
     response, ts = rig.dm("U0JOHN", "I forgot my password")
     assert response.status_code == 200
-    [kept] = rig.messages("customer")
-    assert kept.text == "I forgot my password" and kept.external_id.endswith(ts)
+    _, second = rig.dm("U0JOHN", "how much is delivery")
+    kept = rig.messages("customer")
+    assert [m.text for m in kept] == ["I forgot my password", "how much is delivery"] and kept[0].external_id.endswith(ts)
     assert not rig.messages("bot") and not rig.fake.sent("chat.postMessage")
 
     assert rig.channel.answer_orphans() == 0  # younger than ORPHAN_QUIET: maybe still in a worker's hands
     monkeypatch.setattr(desk_module, "ORPHAN_QUIET", timedelta(0))
-    assert rig.channel.answer_orphans() == 1  # what a restarted worker does when it starts
+    assert rig.channel.answer_orphans() == 2  # what a restarted worker does when it starts
     [reply] = rig.fake.wait_sent(channel="DU0JOHN", thread_ts=ts)
     assert "reset your password" in reply.args["text"].lower()
+    [other] = rig.fake.wait_sent(channel="DU0JOHN", thread_ts=second)
+    assert "deliver" in other.args["text"].lower()
     assert rig.channel.answer_orphans() == 0
     rig.idle()
-    assert len(rig.fake.sent("chat.postMessage", channel="DU0JOHN")) == 1 and len(rig.messages("customer")) == 1
+    assert len(rig.fake.sent("chat.postMessage", channel="DU0JOHN")) == 2 and len(rig.messages("customer")) == 2
 
 
 def test_a_message_that_cannot_be_stored_is_refused_so_slack_sends_it_again(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
