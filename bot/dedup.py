@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.errors import StorageError
 from bot.store import Store
 
 
@@ -23,9 +22,7 @@ class SeenKeys(Protocol):
 
 def open_seen_keys(store: Store) -> SeenKeys:
     """The seen keys kept in the store's database."""
-    database = getattr(store, "database", None)
-    if database is None:
-        raise StorageError(f"{type(store).__name__} keeps no seen keys; only the SQL store (SQLite, PostgreSQL) does")
+    from bot.sql_db import database_of
     from bot.sql_delivery import SQLSeenKeys
 
-    return SQLSeenKeys(database)
+    return SQLSeenKeys(database_of(store, "seen keys"))

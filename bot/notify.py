@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.errors import StorageError
 from bot.store import Conversation, Message, Store
 
 log = logging.getLogger(__name__)
@@ -96,12 +95,10 @@ def shown_state(conversation: Conversation) -> str:
 
 def open_cards(store: Store) -> DeskCards:
     """The desk cards kept in the store's database."""
-    database = getattr(store, "database", None)
-    if database is None:
-        raise StorageError(f"{type(store).__name__} keeps no desk cards; only the SQL store (SQLite, PostgreSQL) does")
+    from bot.sql_db import database_of
     from bot.sql_delivery import SQLDeskCards
 
-    return SQLDeskCards(database)
+    return SQLDeskCards(database_of(store, "desk cards"))
 
 
 class DeskWatcher:

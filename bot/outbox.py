@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from bot.errors import AnswerdeskError, StorageError
+from bot.errors import AnswerdeskError
 from bot.store import Store, utc_now
 
 log = logging.getLogger(__name__)
@@ -111,12 +111,10 @@ class Outbox(Protocol):
 
 def open_outbox(store: Store, clock: Callable[[], datetime] = utc_now) -> Outbox:
     """The outbox kept in the store's database."""
-    database = getattr(store, "database", None)
-    if database is None:
-        raise StorageError(f"{type(store).__name__} keeps no outbox; only the SQL store (SQLite, PostgreSQL) does")
+    from bot.sql_db import database_of
     from bot.sql_outbox import SQLOutbox
 
-    return SQLOutbox(database, clock=clock)
+    return SQLOutbox(database_of(store, "outbox"), clock=clock)
 
 
 def outbox_pending(store: Store, channel: str | None) -> int | None:

@@ -19,7 +19,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bot.errors import StorageError
-from bot.sql_db import Migration, read_migrations
+from bot.sql_db import Migration, read_migrations, refuse_newer
 
 # Any constants; held for the whole migration so two processes starting together apply each file
 # once, and around each message insert so message ids commit in order.
@@ -155,8 +155,6 @@ class PostgresDatabase:
 
     def migrate(self, migrations: list[Migration], applied_at: datetime) -> None:
         """Apply the migrations newer than the database, each in its own transaction."""
-        latest = migrations[-1] if migrations else None
-        known = latest.version if latest else 0
         try:
             conn = psycopg.connect(self.url, **self._kwargs)
         except psycopg.Error as e:
@@ -172,11 +170,7 @@ class PostgresDatabase:
                     current = conn.execute("SELECT COALESCE(MAX(version), 0) AS v FROM schema_version").fetchone()["v"]
             except psycopg.Error as e:
                 raise self.error("read the schema version", e) from e
-            if current > known:
-                raise StorageError(
-                    f"{self.name} has schema version {current}, newer than this Answerdesk knows "
-                    f"(up to {known}{', ' + latest.name if latest else ''}); upgrade Answerdesk or set ANSWERDESK_DB to another database"
-                )
+            refuse_newer(self.name, current, migrations, "database")
             for migration in migrations:
                 if migration.version > current:
                     self._apply(conn, migration, applied_at)

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from bot.errors import StorageError
 from bot.store import Conversation, Message, Store
 
 OUTWARD_AUTHORS = ("bot", "agent")
@@ -43,12 +42,10 @@ Deliver = Callable[[Conversation, Sequence[Message]], None]
 
 def open_relay_cursors(store: Store) -> RelayCursors:
     """The relay cursors kept in the store's database."""
-    database = getattr(store, "database", None)
-    if database is None:
-        raise StorageError(f"{type(store).__name__} keeps no relay cursors; only the SQL store (SQLite, PostgreSQL) does")
+    from bot.sql_db import database_of
     from bot.sql_delivery import SQLRelayCursors
 
-    return SQLRelayCursors(database)
+    return SQLRelayCursors(database_of(store, "relay cursors"))
 
 
 class Relay:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Protocol
@@ -67,11 +67,38 @@ class Database(Protocol):
     def is_unique_violation(self, error: BaseException | None) -> bool: ...
 
 
+def database_of(store: object, keeps: str) -> Database:
+    """The SQL database behind `store`, for the modules that keep `keeps` (the outbox, seen
+    keys…) beside its conversations; StorageError for a store that has none (a test fake)."""
+    database = getattr(store, "database", None)
+    if database is None:
+        raise StorageError(f"{type(store).__name__} keeps no {keeps}; only the SQL store (SQLite, PostgreSQL) does")
+    return database
+
+
+def aware(moment: datetime, name: str = "clock") -> datetime:
+    """`moment` in UTC; ValueError for a naive datetime, which would be stored as if it were UTC."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware; use datetime.now(timezone.utc)")
+    return moment.astimezone(timezone.utc)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
     name: str  # the file name, e.g. "0001_initial.sql"
     sql: str
+
+
+def refuse_newer(name: str, current: int, migrations: list[Migration], target: str) -> None:
+    """StorageError when the database's schema is newer than the migrations this Answerdesk has."""
+    latest = migrations[-1] if migrations else None
+    known = latest.version if latest else 0
+    if current > known:
+        raise StorageError(
+            f"{name} has schema version {current}, newer than this Answerdesk knows "
+            f"(up to {known}{', ' + latest.name if latest else ''}); upgrade Answerdesk or set ANSWERDESK_DB to another {target}"
+        )
 
 
 def read_migrations(folder: Traversable | Path) -> list[Migration]:

@@ -7,8 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.notify import Card
-from bot.sql_db import Database
-from bot.sql_outbox import aware
+from bot.sql_db import Database, aware
 from bot.store import utc_now
 
 _CARD = "id, desk, conversation_id, episode, ref, announced, shown_state, last_message_id, active, created_at"

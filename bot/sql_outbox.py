@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.outbox import Enqueued, OutboxItem
-from bot.sql_db import Database
+from bot.sql_db import Database, aware
 
 _ITEM = "id, channel, target, payload, dedup_key, status, attempts, next_attempt, created_at, sent_at, last_error, result"
-
-
-def aware(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("clock must be timezone-aware; use datetime.now(timezone.utc)")
-    return moment.astimezone(timezone.utc)
 
 
 def _item(db: Database, row: Any) -> OutboxItem:

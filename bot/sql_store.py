@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 from bot.errors import StorageError
-from bot.sql_db import Connection, Database, Migration
+from bot.sql_db import Connection, Database, Migration, aware
 from bot.store import (
     AUTHORS,
     KEEP,
@@ -43,12 +43,6 @@ _AGENT = "id, name, email, password_hash, languages, created_at"
 _OPEN_OF = f"SELECT {_CONVERSATION} FROM conversations WHERE channel = ? AND external_user = ? AND state <> 'closed'"
 
 Row = Any  # sqlite3.Row or a psycopg dict row: both are read by column name
-
-
-def _aware(moment: datetime, name: str = "clock") -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware; use datetime.now(timezone.utc)")
-    return moment.astimezone(timezone.utc)
 
 
 def _json(name: str, value: Any) -> str:
@@ -113,10 +107,10 @@ def _period(db: Database, column: str, since: datetime | None, until: datetime |
     params: list[Any] = []
     if since is not None:
         where.append(f"{column} >= ?")
-        params.append(db.stamp(_aware(since, "since")))
+        params.append(db.stamp(aware(since, "since")))
     if until is not None:
         where.append(f"{column} < ?")
-        params.append(db.stamp(_aware(until, "until")))
+        params.append(db.stamp(aware(until, "until")))
     return where, params
 
 
@@ -128,7 +122,7 @@ class SQLStore:
     """`bot.store.Store` on a SQL database: one SQLite file or one PostgreSQL database."""
 
     def __init__(self, database: Database, migrations: list[Migration], clock: Callable[[], datetime] = utc_now) -> None:
-        _aware(clock())  # a naive clock would store local times as UTC; refuse it before any write
+        aware(clock())  # a naive clock would store local times as UTC; refuse it before any write
         self._clock = clock
         self._db = database
         self.path = database.name  # the file, or the URL without its password
@@ -141,7 +135,7 @@ class SQLStore:
 
     def _now(self) -> Any:
         """Now, as the database stores it."""
-        return self._db.stamp(_aware(self._clock()))
+        return self._db.stamp(aware(self._clock()))
 
     @property
     def database(self) -> Database:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import StorageError
-from bot.sql_db import Migration, read_migrations
+from bot.sql_db import Migration, read_migrations, refuse_newer
 
 MEMORY = ":memory:"
 
@@ -168,7 +168,6 @@ class SQLiteDatabase:
 
     def migrate(self, migrations: list[Migration], applied_at: datetime) -> None:
         """Apply the migrations newer than the database, each in its own transaction."""
-        latest = migrations[-1] if migrations else None
         with self.connection() as conn:
             try:
                 if self.path != MEMORY:
@@ -180,12 +179,7 @@ class SQLiteDatabase:
                 current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
             except sqlite3.Error as e:
                 raise self.error("read the schema version", e) from e
-            known = latest.version if latest else 0
-            if current > known:
-                raise StorageError(
-                    f"{self.path} has schema version {current}, newer than this Answerdesk knows "
-                    f"(up to {known}{', ' + latest.name if latest else ''}); upgrade Answerdesk or set ANSWERDESK_DB to another file"
-                )
+            refuse_newer(self.path, current, migrations, "file")
             for migration in migrations:
                 if migration.version > current:
                     self._apply(conn, migration, self.stamp(applied_at))

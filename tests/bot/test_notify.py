@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pytest
 
 from bot.agents_desk import channel_agent, handoff_card
 from bot.agents import verify_password
@@ -26,13 +25,6 @@ class Recorder:
 
     def state_changed(self, card: Card, conversation: Conversation) -> None:
         self.calls.append(("state", conversation.id, conversation.state))
-
-
-@pytest.fixture
-def store(db_url: str) -> Store:
-    opened = open_store(db_url)
-    yield opened
-    opened.close()
 
 
 def test_a_handoff_is_announced_once_then_followed_until_closed(store: Store, db_url: str) -> None:

@@ -29,13 +29,6 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def store(db_url: str) -> Store:
-    opened = open_store(db_url)
-    yield opened
-    opened.close()
-
-
 def test_the_same_key_is_one_row(store: Store, clock: Clock) -> None:
     outbox = open_outbox(store, clock)
     first = outbox.enqueue("slack", "D1", {"text": "hi"}, "msg:1")

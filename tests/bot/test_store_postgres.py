@@ -48,18 +48,6 @@ def test_the_shared_tests_are_collected_here() -> None:
     assert globals()["test_a_redelivered_message_is_stored_once"] is not test_store.test_a_redelivered_message_is_stored_once
 
 
-def test_the_postgres_store_has_every_method_of_the_protocol_with_its_signature() -> None:
-    from bot.sql_store import PostgresStore
-
-    methods = [name for name, value in vars(Store).items() if callable(value) and not name.startswith("_")]
-    assert len(methods) >= 20
-    for name in methods:
-        expected, actual = inspect.signature(getattr(Store, name)), inspect.signature(getattr(PostgresStore, name))
-        assert [(p.name, p.kind, p.default) for p in actual.parameters.values()] == [
-            (p.name, p.kind, p.default) for p in expected.parameters.values()
-        ], name
-
-
 def test_migrations_apply_once_and_keep_step_with_sqlite(pg_url: str, clock: Clock) -> None:
     from bot.postgres_db import load_pg_migrations
     from bot.sql_store import PostgresStore
