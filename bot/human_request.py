@@ -26,6 +26,7 @@ class Rules:
     requests: tuple[re.Pattern[str], ...]
     short: re.Pattern[str] | None
     about: tuple[re.Pattern[str], ...]
+    feedback: tuple[re.Pattern[str], ...]
 
 
 def normalize(text: str) -> str:
@@ -70,6 +71,7 @@ def rules() -> Mapping[str, Rules]:
             requests=tuple(_compile(lang, "requests", p) for p in table.get("requests", ())),
             short=short,
             about=tuple(_compile(lang, "about", p) for p in table.get("about", ())),
+            feedback=tuple(_compile(lang, "feedback", p) for p in table.get("feedback", ())),
         )
     return compiled
 
@@ -85,8 +87,13 @@ def asks_for_human(text: str, lang: str | None = None) -> bool:
     chosen = [table[name] for name in dict.fromkeys(langs) if name in table]
     if any(pattern.search(message) for r in chosen for pattern in r.about):
         return False
+    words = len(message.split())
+    # An agent named as the one to rate, thank or complain about is not the one asked for; the
+    # rest of the message still counts ("complain about the agent, let me talk to a manager").
+    for pattern in (p for r in chosen for p in r.feedback):
+        message = pattern.sub(" ", message)
     if any(pattern.search(message) for r in chosen for pattern in r.requests):
         return True
-    if len(message.split()) > _SHORT_WORDS:
+    if words > _SHORT_WORDS:
         return False
     return any(r.short is not None and r.short.search(message) for r in chosen)

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.human_request import asks_for_human, normalize
+from bot.human_request import asks_for_human, normalize, rules
 
 POSITIVE = [
     ("talk to a human", "en"),
@@ -64,6 +64,77 @@ NEGATIVE = [
 ]
 
 
+# Questions about agents: how, where or whether to rate, review, thank or complain about one, what
+# agents do, how many there are. The knowledge base answers these (its feedback article).
+AGENT_QUESTIONS = [
+    ("How can I rate my chat with an agent?", "en"),
+    ("can I review the support agent", "en"),
+    ("how do i complain about an agent", "en"),
+    ("how do I file a complaint against an agent", "en"),
+    ("I'd like to thank the operator who helped me", "en"),
+    ("how do I give feedback on my conversation with the agent", "en"),
+    ("Is there a way to evaluate the person I spoke to?", "en"),
+    ("how to report a rude agent", "en"),
+    ("agent rating", "en"),
+    ("what do your agents do all day", "en"),
+    ("musteri temsilcisini nasil puanlarim", "tr"),
+    ("TEMSİLCİYİ NASIL PUANLARIM", "tr"),
+    ("temsilciyi nasıl değerlendirebilirim", "tr"),
+    ("temsilciye nasil puan veririm", "tr"),
+    ("görüştüğüm temsilciyi puanlamak istiyorum", "tr"),
+    ("temsilciye teşekkür etmek istiyorum", "tr"),
+    ("temsilciden memnun kalmadım", "tr"),
+    ("canlı desteği nasıl değerlendiririm", "tr"),
+    ("temsilci puanı", "tr"),
+    ("temsilciler ne yapar", "tr"),
+    ("كيف أقيّم الموظف؟", "ar"),
+    ("ابي اقيم الموظف", "ar"),
+    ("وين اقدر اعطي تقييم للموظف", "ar"),
+    ("كيف اقيم التواصل مع الموظف", "ar"),
+    ("كيف يمكنني تقييم محادثتي مع الموظف؟", "ar"),
+    ("اريد ان اشكر الموظف", "ar"),
+    ("شكرا للموظف", "ar"),
+    ("أريد تقديم شكوى ضد موظف", "ar"),
+    ("ماذا يفعل موظف خدمة العملاء؟", "ar"),
+    ("como califico al agente", "es"),
+    ("¿Dónde puedo evaluar al asesor?", "es"),
+    ("¿Cómo puedo valorar mi chat con un agente?", "es"),
+    ("¿Puedo valorar la atención del representante?", "es"),
+    ("quiero agradecer al operador", "es"),
+    ("¿Cómo me quejo de un agente?", "es"),
+    ("opinión sobre el agente", "es"),
+    ("dar las gracias al agente", "es"),
+    ("¿Qué hace un asesor?", "es"),
+    ("Como avalio o atendente?", "pt"),
+    ("Wie kann ich den Mitarbeiter bewerten?", "de"),
+    ("Ich möchte mich über den Mitarbeiter beschweren", "de"),
+    ("Comment noter le conseiller ?", "fr"),
+    ("Come valuto l'operatore?", "it"),
+    ("Hoe beoordeel ik de medewerker?", "nl"),
+    ("Hvordan bedømmer jeg medarbejderen?", "da"),
+    ("bagaimana cara menilai agen", "id"),
+    ("Как оценить оператора?", "ru"),
+    ("Операторды қалай бағалаймын", "kk"),
+    ("如何给客服打分", "zh"),
+    ("オペレーターを評価するには", "ja"),
+]
+
+# Feedback on one agent next to a request for a person: the request still counts.
+FEEDBACK_AND_REQUEST = [
+    ("I want to complain about the agent, let me talk to a manager", "en"),
+    ("complaint, agent please", "en"),
+    ("thanks, connect me to an agent", "en"),
+    ("temsilciden şikayetçiyim, yetkiliye bağlar mısınız", "tr"),
+    ("temsilciye bağlayın teşekkürler", "tr"),
+    ("ابي اشتكي على الموظف حولني لموظف ثاني", "ar"),
+    ("اريد تقييم الخدمة، اريد التحدث مع موظف", "ar"),
+    ("quiero poner una queja, pasame con un asesor", "es"),
+    ("Ich will mich beschweren, verbinden Sie mich mit einem Mitarbeiter", "de"),
+    ("我要投诉 转人工", "zh"),
+    ("オペレーターにつないでください、苦情です", "ja"),
+]
+
+
 @pytest.mark.parametrize(("text", "lang"), POSITIVE)
 def test_requests_for_a_person(text: str, lang: str) -> None:
     assert asks_for_human(text, lang)
@@ -93,3 +164,36 @@ def test_normalize() -> None:
     assert normalize("CANLI DESTEĞE bağla!") == "canli destege bagla"
     assert normalize("أُرِيدُ مُوَظَّفًا") == "اريد موظفا"
     assert normalize("/human") == "/human"
+
+
+@pytest.mark.parametrize(("text", "lang"), AGENT_QUESTIONS)
+def test_questions_about_an_agent_are_not_requests(text: str, lang: str) -> None:
+    assert not asks_for_human(text, lang)
+    assert not asks_for_human(text)
+
+
+@pytest.mark.parametrize(("text", "lang"), FEEDBACK_AND_REQUEST)
+def test_feedback_on_an_agent_does_not_hide_a_request(text: str, lang: str) -> None:
+    assert asks_for_human(text, lang)
+    assert asks_for_human(text)
+
+
+@pytest.mark.parametrize(
+    ("lang", "written", "typed", "asks"),
+    [
+        ("tr", "Müşteri temsilcisini nasıl puanlarım?", "musteri temsilcisini nasil puanlarim", False),
+        ("tr", "Temsilciyi şikâyet etmek istiyorum", "temsilciyi sikayet etmek istiyorum", False),
+        ("tr", "Temsilciye bağlar mısınız?", "temsilciye baglar misiniz", True),
+        ("ar", "كيف أقيّم الموظف؟", "كيف اقيم الموظف", False),
+        ("ar", "أبي أكلّم موظفاً", "ابي اكلم موظفا", True),
+        ("es", "¿Cómo califico al agente?", "como califico al agente", False),
+    ],
+)
+def test_typing_without_diacritics_changes_nothing(lang: str, written: str, typed: str, asks: bool) -> None:
+    assert normalize(written) == normalize(typed)
+    assert asks_for_human(written, lang) == asks_for_human(typed, lang) == asks
+
+
+def test_every_language_binds_feedback_to_its_agent_words() -> None:
+    missing = [lang for lang, table in rules().items() if table.requests and not table.feedback and lang != "any"]
+    assert not missing, f"add `feedback` patterns to bot/phrases/human_requests.toml for {missing}"
