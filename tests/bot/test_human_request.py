@@ -64,6 +64,22 @@ NEGATIVE = [
 ]
 
 
+# The same person word, once as the one to rate, thank or complain about, once as the one asked for.
+SPLIT = [
+    ("en", "how do I rate the agent?", "can you connect me with an agent?"),
+    ("en", "rate agent", "agent please"),
+    ("en", "where can I leave feedback about the representative", "i would like to speak to a representative"),
+    ("tr", "müşteri temsilcisini nasıl puanlarım", "müşteri temsilcisine nasıl bağlanırım"),
+    ("tr", "temsilciyi değerlendir", "temsilciye bağla"),
+    ("tr", "yetkili hakkında şikayette bulunmak istiyorum", "yetkili biriyle görüşmek istiyorum"),
+    ("ar", "كيف اقيم الموظف بعد المحادثة", "كيف اكلم الموظف بعد المحادثة"),
+    ("ar", "تقييم الموظف", "موظف لو سمحت"),
+    ("ar", "ابي اشتكي على الموظف", "ابي اكلم الموظف"),
+    ("es", "¿Cómo califico al agente?", "¿Cómo hablo con un agente?"),
+    ("es", "calificar agente", "agente por favor"),
+    ("es", "quiero dejar una queja sobre el asesor", "quiero hablar con un asesor"),
+]
+
 # Questions about agents: how, where or whether to rate, review, thank or complain about one, what
 # agents do, how many there are. The knowledge base answers these (its feedback article).
 AGENT_QUESTIONS = [
@@ -119,6 +135,39 @@ AGENT_QUESTIONS = [
     ("オペレーターを評価するには", "ja"),
 ]
 
+# Requests typed the way customers type: lower case, without diacritics or hamza, telegraphic.
+MORE_REQUESTS = [
+    ("can i speak with a real person", "en"),
+    ("i want to talk to someone", "en"),
+    ("get me a human please", "en"),
+    ("transfer me to customer service", "en"),
+    ("pls connect me to an agent", "en"),
+    ("put me through to an operator", "en"),
+    ("temsilciye baglar misiniz", "tr"),
+    ("canli destege baglanmak istiyorum", "tr"),
+    ("bir insanla konusmak istiyorum", "tr"),
+    ("yetkili biriyle gorusebilir miyim", "tr"),
+    ("musteri hizmetlerine aktarin", "tr"),
+    ("temsilci istiyorum", "tr"),
+    ("operatore bagla", "tr"),
+    ("ابي اكلم موظف", "ar"),
+    ("ابغى اتكلم مع موظف", "ar"),
+    ("حولني لموظف", "ar"),
+    ("ممكن اتواصل مع خدمه العملاء", "ar"),
+    ("بدي احكي مع موظف", "ar"),
+    ("وصلني بموظف", "ar"),
+    ("اريد التحدث مع شخص حقيقي", "ar"),
+    ("quiero hablar con un agente", "es"),
+    ("necesito hablar con una persona real", "es"),
+    ("pasame con un humano", "es"),
+    ("me pueden comunicar con un asesor", "es"),
+    ("quiero un agente", "es"),
+    ("atencion al cliente", "es"),
+    ("necesito un asesor", "es"),
+    ("quero falar com um atendente, obrigado", "pt"),
+    ("Соедините с оператором, пожалуйста", "ru"),
+]
+
 # Feedback on one agent next to a request for a person: the request still counts.
 FEEDBACK_AND_REQUEST = [
     ("I want to complain about the agent, let me talk to a manager", "en"),
@@ -126,8 +175,11 @@ FEEDBACK_AND_REQUEST = [
     ("thanks, connect me to an agent", "en"),
     ("temsilciden şikayetçiyim, yetkiliye bağlar mısınız", "tr"),
     ("temsilciye bağlayın teşekkürler", "tr"),
+    ("temsilci istiyorum şikayetim var", "tr"),
     ("ابي اشتكي على الموظف حولني لموظف ثاني", "ar"),
+    ("عندي شكوى ابي اكلم المدير", "ar"),
     ("اريد تقييم الخدمة، اريد التحدث مع موظف", "ar"),
+    ("tengo una queja del agente, quiero hablar con un supervisor", "es"),
     ("quiero poner una queja, pasame con un asesor", "es"),
     ("Ich will mich beschweren, verbinden Sie mich mit einem Mitarbeiter", "de"),
     ("我要投诉 转人工", "zh"),
@@ -166,14 +218,20 @@ def test_normalize() -> None:
     assert normalize("/human") == "/human"
 
 
+@pytest.mark.parametrize(("lang", "question", "asking"), SPLIT)
+def test_an_agent_talked_about_is_not_an_agent_asked_for(lang: str, question: str, asking: str) -> None:
+    assert not asks_for_human(question, lang)
+    assert asks_for_human(asking, lang)
+
+
 @pytest.mark.parametrize(("text", "lang"), AGENT_QUESTIONS)
 def test_questions_about_an_agent_are_not_requests(text: str, lang: str) -> None:
     assert not asks_for_human(text, lang)
     assert not asks_for_human(text)
 
 
-@pytest.mark.parametrize(("text", "lang"), FEEDBACK_AND_REQUEST)
-def test_feedback_on_an_agent_does_not_hide_a_request(text: str, lang: str) -> None:
+@pytest.mark.parametrize(("text", "lang"), MORE_REQUESTS + FEEDBACK_AND_REQUEST)
+def test_requests_typed_loosely_or_next_to_feedback(text: str, lang: str) -> None:
     assert asks_for_human(text, lang)
     assert asks_for_human(text)
 
@@ -184,6 +242,7 @@ def test_feedback_on_an_agent_does_not_hide_a_request(text: str, lang: str) -> N
         ("tr", "Müşteri temsilcisini nasıl puanlarım?", "musteri temsilcisini nasil puanlarim", False),
         ("tr", "Temsilciyi şikâyet etmek istiyorum", "temsilciyi sikayet etmek istiyorum", False),
         ("tr", "Temsilciye bağlar mısınız?", "temsilciye baglar misiniz", True),
+        ("tr", "Canlı desteğe bağlanmak istiyorum", "canli destege baglanmak istiyorum", True),
         ("ar", "كيف أقيّم الموظف؟", "كيف اقيم الموظف", False),
         ("ar", "أبي أكلّم موظفاً", "ابي اكلم موظفا", True),
         ("es", "¿Cómo califico al agente?", "como califico al agente", False),
