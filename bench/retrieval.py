@@ -1,199 +1,265 @@
-"""Retrieval quality: CLINC150 10-shot (with out-of-scope) and xSID cross-lingual.
+"""Retrieval quality of the answer engine against plain baselines, on the same data in one run.
 
-Each section builds a KB in the article format, reindexes it with the product's own
-pipeline, asks every query through the engine, and runs the plain baselines in the same
-process: cosine nearest neighbour over USE example questions, and BM25 alone.
-Usage: python bench/retrieval.py [clinc] [xsid]
+Sets (bench/datasets.py): stackfaq (title-and-body help center), stackfaq-noisy, CLINC150
+10-shot with out-of-scope, xSID cross-lingual (English KB) and xsid-noisy.
+Systems:
+- answerdesk with each encoder choice (ANSWERDESK_ENCODER: e5+use, e5, use), through the
+  real engine (language, retrieval, decision) after a real reindex and its label-free
+  calibration;
+- the chosen pipeline with BM25 (bm25s) fused into its top 10, and with a rerank of its top 10
+  by whole-article e5 similarity;
+- baselines: nearest neighbour over the KB's parts with USE and with e5, and BM25 alone.
+Figures: top-1 and top-3 (all rows, tuning half, held-out half), answered right, false
+handoffs (a question the KB covers handed off) and, for CLINC, out-of-scope handoff recall.
+Usage: python bench/retrieval.py [stackfaq] [clinc] [xsid] [--noisy-only] [--systems a,b]
 """
 
 from __future__ import annotations
 
-import collections
-import random
+import argparse
 import sys
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 
-from common import eval_dir, progress, read_jsonl, table, write_kb  # noqa: E402  (adds the repo to sys.path)
+from common import progress, table  # noqa: E402  (adds the repo to sys.path)
+from datasets import EvalSet, Query, clinc, noisy, stackfaq, xsid
 
-from bot.calibration import Case, calibrate_labelled
 from bot.config import Settings
-from bot.decision import ANSWER, CLARIFY, HANDOFF
+from bot.decision import ANSWER, HANDOFF
 from bot.engine import Engine, Inbound
-from bot.reindex import reindex, write_calibration
-from index.encoders import USEEncoder
+from bot.language import fold_text
+from bot.reindex import reindex
+from index.encoders import E5Encoder, Encoders, USEEncoder
+from index.kb import load_kb
+from index.passages import plain_text, split_article
 from index.search import LiveIndex
 
-SHOTS = 10
+RERANK_DEPTH = 10
+BM25_WEIGHT = 0.05
+ARTICLE_WEIGHT = 0.5
 
 
-def engine_for(kb_root: Path, encoder: USEEncoder) -> Engine:
-    settings = Settings(kb_dir=str(kb_root), index_dir=str(kb_root.parent / "index"), languages="en")
-    reindex(settings, encoder=encoder)
-    return Engine(settings, encoder, LiveIndex(settings.index_dir))
+@dataclass
+class Result:
+    """What one system said for each question: its ranked article ids, and its action if it decides."""
+
+    ranked: list[list[str]]
+    actions: list[str | None]
+    seconds: float
 
 
-def ask_all(engine: Engine, texts: list[str], label: str, hint: str | None = None) -> list:
-    out = []
-    for i, text in enumerate(texts, 1):
-        out.append(engine.respond(Inbound(text, lang_hint=hint)).decision)
-        progress(label, i, len(texts))
-    return out
+class Product:
+    """The real engine over a real reindex of the set's KB."""
+
+    def __init__(self, kb: Path, work: Path, encoders: Encoders, spec: str) -> None:
+        # One index folder for every encoder choice, so they share the embedding cache; each
+        # engine then reads its own snapshot through a link of its own.
+        settings = Settings(kb_dir=str(kb), index_dir=str(work / "index"), encoder=spec)
+        started = time.perf_counter()
+        reindex(settings, encoder=encoders)
+        self.build_seconds = time.perf_counter() - started
+        link = work / f"index-{spec}"
+        if link.is_symlink():
+            link.unlink()
+        link.symlink_to(Path(settings.index_dir).resolve())
+        self.engine = Engine(settings.with_overrides(index_dir=str(link)), encoders, LiveIndex(link))
+
+    def run(self, queries: Sequence[Query], label: str) -> Result:
+        ranked, actions = [], []
+        started = time.perf_counter()
+        for i, q in enumerate(queries, 1):
+            decision = self.engine.respond(Inbound(q.text)).decision
+            ranked.append([c.article_id for c in decision.candidates])
+            actions.append(decision.action)
+            progress(label, i, len(queries))
+        return Result(ranked, actions, time.perf_counter() - started)
+
+    def top(self, text: str, k: int) -> tuple[list, str]:
+        snapshot = self.engine.snapshot()
+        lang = self.engine.detector(snapshot).detect(text).lang
+        vectors = self.engine.encoders.encode_queries([text])
+        return snapshot.search([v[0] for v in vectors], k=k, lang=lang), lang
 
 
-class NearestNeighbour:
-    """Baseline: cosine nearest neighbour over the example questions."""
+class Rescored:
+    """The chosen pipeline's top RERANK_DEPTH, re-scored with one more signal per article."""
 
-    def __init__(self, encoder: USEEncoder, questions: list[str], labels: list[str]) -> None:
-        self.encoder, self.labels = encoder, np.array(labels)
-        self.vectors = encoder.encode(questions)
+    def __init__(self, product: Product, signal: Callable[[str, list[str]], np.ndarray], weight: float) -> None:
+        self.product, self.signal, self.weight = product, signal, weight
 
-    def scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        sims = self.encoder.encode(texts) @ self.vectors.T
-        best = sims.argmax(1)
-        return self.labels[best], sims.max(1)
+    def run(self, queries: Sequence[Query], label: str) -> Result:
+        ranked = []
+        started = time.perf_counter()
+        for i, q in enumerate(queries, 1):
+            top, _ = self.product.top(q.text, RERANK_DEPTH)
+            ids = [c.article_id for c in top]
+            scores = np.array([c.score for c in top]) + self.weight * self.signal(q.text, ids) if ids else np.zeros(0)
+            ranked.append([ids[j] for j in np.argsort(-scores, kind="stable")])
+            progress(label, i, len(queries))
+        return Result(ranked, [None] * len(queries), time.perf_counter() - started)
+
+
+class Parts:
+    """The KB's parts (titles, example questions, body passages) and their articles."""
+
+    def __init__(self, kb: Path) -> None:
+        parts = [p for a in load_kb(kb).articles for p in split_article(a)]
+        self.texts = [p.text for p in parts]
+        self.ids = np.array([p.article_id for p in parts])
+        self.articles = {a.id: f"{a.title}\n\n{plain_text(a.body)}" for a in load_kb(kb).articles}
+
+    def best_per_article(self, sims: np.ndarray) -> list[list[str]]:
+        out = []
+        for row in sims:
+            order = np.argsort(-row)
+            seen: dict[str, None] = {}
+            for j in order:
+                seen.setdefault(self.ids[j])
+                if len(seen) == 3:
+                    break
+            out.append(list(seen))
+        return out
+
+
+class Nearest:
+    """Baseline: the article of the nearest part, by one encoder's cosine."""
+
+    def __init__(self, parts: Parts, encoder, name: str) -> None:
+        self.parts, self.encoder = parts, encoder
+        self.vectors = encoder.encode(parts.texts)
+
+    def run(self, queries: Sequence[Query], label: str) -> Result:
+        started = time.perf_counter()
+        sims = self.encoder.encode_queries([q.text for q in queries]) @ self.vectors.T
+        return Result(self.parts.best_per_article(sims), [None] * len(queries), time.perf_counter() - started)
 
 
 class BM25:
-    """Baseline: BM25 alone over the example questions."""
+    """Baseline: BM25 (bm25s) over the parts, words folded (case, accents)."""
 
-    def __init__(self, questions: list[str], labels: list[str]) -> None:
+    def __init__(self, parts: Parts) -> None:
         import bm25s
 
-        self.bm25s, self.labels = bm25s, np.array(labels)
+        self.bm25s, self.parts = bm25s, parts
         self.model = bm25s.BM25()
-        self.model.index(bm25s.tokenize(questions, stopwords="en", show_progress=False), show_progress=False)
+        self.model.index(bm25s.tokenize([fold_text(t) for t in parts.texts], show_progress=False), show_progress=False)
 
-    def scores(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        tokens = self.bm25s.tokenize(texts, stopwords="en", show_progress=False)
-        docs, sims = self.model.retrieve(tokens, k=1, show_progress=False, n_threads=1)
-        return self.labels[docs[:, 0]], sims[:, 0]
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        tokens = self.bm25s.tokenize([fold_text(t) for t in texts], show_progress=False)
+        docs, sims = self.model.retrieve(tokens, k=len(self.parts.texts), show_progress=False, n_threads=1)
+        out = np.zeros((len(texts), len(self.parts.texts)), np.float32)
+        for i in range(len(texts)):
+            out[i, docs[i]] = sims[i]
+        return out
 
+    def run(self, queries: Sequence[Query], label: str) -> Result:
+        started = time.perf_counter()
+        return Result(self.parts.best_per_article(self.scores([q.text for q in queries])), [None] * len(queries), time.perf_counter() - started)
 
-def tuned_threshold(pred: np.ndarray, score: np.ndarray, gold: np.ndarray, oos_score: np.ndarray) -> float:
-    """The threshold maximising in-scope accuracy + out-of-scope recall on a tuning split."""
-    best, best_value = 0.0, -1.0
-    for t in np.unique(np.concatenate([score, oos_score])):
-        value = ((pred == gold) & (score >= t)).mean() + (oos_score < t).mean()
-        if value > best_value:
-            best, best_value = float(t), value
-    return best
-
-
-def clinc(encoder: USEEncoder, work: Path) -> None:
-    data = eval_dir() / "clinc150"
-    by_intent: dict[str, list[str]] = collections.defaultdict(list)
-    for row in read_jsonl(data / "train.jsonl"):
-        by_intent[row["intent"]].append(row["text"])
-    rng = random.Random(0)
-    shots, tune = {}, []
-    for intent in sorted(by_intent):
-        rows = by_intent[intent][:]
-        rng.shuffle(rows)
-        shots[intent] = rows[:SHOTS]
-        tune += [(t, intent) for t in rows[SHOTS : SHOTS + 10]]
-    oos_tune = [r["text"] for r in read_jsonl(data / "oos_train.jsonl")]
-    val = read_jsonl(data / "val.jsonl")
-    oos_val = [r["text"] for r in read_jsonl(data / "oos_val.jsonl")]
-    val_texts, val_gold = [r["text"] for r in val], np.array([r["intent"] for r in val])
-
-    kb = write_kb(work / "clinc" / "kb", ((("en", i, i.replace("_", " "), qs, "")) for i, qs in shots.items()))
-    engine = engine_for(kb, encoder)
-    rows = []
-
-    def report(name: str, decisions_in: list, decisions_out: list) -> None:
-        strict = np.mean([d.action == ANSWER and d.article_id == g for d, g in zip(decisions_in, val_gold)])
-        lenient = np.mean([d.action in (ANSWER, CLARIFY) and d.candidates[0].article_id == g for d, g in zip(decisions_in, val_gold)])
-        clar = np.mean([d.action == CLARIFY for d in decisions_in])
-        top1 = np.mean([bool(d.candidates) and d.candidates[0].article_id == g for d, g in zip(decisions_in, val_gold)])
-        recall = np.mean([d.action == HANDOFF for d in decisions_out])
-        rows.append((name, top1, strict, lenient, clar, recall))
-
-    cal = engine.index.current().calibration["thresholds"]
-    print(f"  auto-calibrated thresholds: {cal}", file=sys.stderr)
-    report("answerdesk, auto-calibrated (no labels)", ask_all(engine, val_texts, "clinc val"), ask_all(engine, oos_val, "clinc oos"))
-    cases = [Case(t, i) for t, i in tune] + [Case(t, None) for t in oos_tune]
-    calibration = calibrate_labelled(engine.index.current(), encoder, cases)
-    write_calibration(engine.settings.index_dir, calibration)
-    engine.index = LiveIndex(engine.settings.index_dir)  # pick up the new calibration
-    print(f"  labelled thresholds: {calibration.thresholds}", file=sys.stderr)
-    report("answerdesk, calibrated on train/oos_train", ask_all(engine, val_texts, "clinc val"), ask_all(engine, oos_val, "clinc oos"))
-
-    questions = [q for qs in shots.values() for q in qs]
-    labels = [i for i, qs in shots.items() for _ in qs]
-    tune_texts, tune_gold = [t for t, _ in tune], np.array([i for _, i in tune])
-    for name, model in (("baseline: USE nearest neighbour", NearestNeighbour(encoder, questions, labels)), ("baseline: BM25 alone", BM25(questions, labels))):
-        pred_t, score_t = model.scores(tune_texts)
-        _, oos_t = model.scores(oos_tune)
-        threshold = tuned_threshold(pred_t, score_t, tune_gold, oos_t)
-        pred, score = model.scores(val_texts)
-        _, oos_score = model.scores(oos_val)
-        strict = ((pred == val_gold) & (score >= threshold)).mean()
-        rows.append((name + " (threshold tuned on train/oos_train)", (pred == val_gold).mean(), strict, strict, 0.0, (oos_score < threshold).mean()))
-    table(
-        f"CLINC150 {SHOTS}-shot: {len(val_texts)} in-scope val queries, {len(oos_val)} out-of-scope",
-        ["system", "top-1 (no threshold)", "in-scope answered right", "right incl. clarify", "clarify rate", "oos handoff recall"],
-        rows,
-    )
+    def per_article(self, text: str, ids: list[str]) -> np.ndarray:
+        row = self.scores([text])[0]
+        best = {a: float(row[self.parts.ids == a].max()) for a in ids}
+        top = max(best.values()) or 1.0
+        return np.array([best[a] / top for a in ids])
 
 
-WEAK = ("da", "kk", "sr")
+def metrics(result: Result, queries: Sequence[Query]) -> dict[str, float]:
+    gold = [q.article_id for q in queries]
+    inscope = [i for i, g in enumerate(gold) if g is not None]
+    hit1 = np.array([bool(result.ranked[i]) and result.ranked[i][0] == gold[i] for i in inscope])
+    hit3 = np.array([gold[i] in result.ranked[i][:3] for i in inscope])
+    tuning = np.array([queries[i].tuning for i in inscope])
+    out = {
+        "top-1": hit1.mean(), "top-1 tune": hit1[tuning].mean(), "top-1 held-out": hit1[~tuning].mean(), "top-3": hit3.mean(),
+    }
+    if result.actions[0] is not None:
+        out["answered right"] = np.mean([result.actions[i] == ANSWER and hit1[n] for n, i in enumerate(inscope)])
+        out["false handoff"] = np.mean([result.actions[i] == HANDOFF for i in inscope])
+        oos = [i for i, g in enumerate(gold) if g is None]
+        if oos:
+            out["oos handoff recall"] = np.mean([result.actions[i] == HANDOFF for i in oos])
+    return out
 
 
-def xsid(encoder: USEEncoder, work: Path) -> None:
-    data = eval_dir() / "xsid"
-    by_intent: dict[str, list[str]] = collections.defaultdict(list)
-    weak_questions: dict[str, list[str]] = collections.defaultdict(list)
-    for lang in ("en", *WEAK):
-        for row in read_jsonl(data / f"{lang}.valid.jsonl"):
-            if row["n"] % 2 == 0:
-                (by_intent if lang == "en" else weak_questions)[row["intent"]].append(row["text"])
-    kb = write_kb(work / "xsid" / "kb", (("en", i.replace("/", "-"), i.replace("/", " ").replace("_", " "), qs, "") for i, qs in by_intent.items()))
-    engine = engine_for(kb, encoder)
-    # What helps the languages the encoder does not know: example questions written in them
-    # (even-n rows, so still no query is a translation of a KB question).
-    kb_plus = write_kb(
-        work / "xsid-plus" / "kb",
-        (("en", i.replace("/", "-"), i.replace("/", " ").replace("_", " "), qs + weak_questions.get(i, []), "") for i, qs in by_intent.items()),
-    )
-    engine_plus = engine_for(kb_plus, encoder)
-    questions = [q for qs in by_intent.values() for q in qs]
-    labels = [i.replace("/", "-") for i, qs in by_intent.items() for _ in qs]
-    nn, bm25 = NearestNeighbour(encoder, questions, labels), BM25(questions, labels)
-    rows, ours_all, nn_all, plus_all = [], [], [], []
-    langs = sorted(p.name.split(".")[0] for p in data.glob("*.valid.jsonl"))
-    for lang in langs:
-        queries = [r for r in read_jsonl(data / f"{lang}.valid.jsonl") if r["n"] % 2 == 1 and r["intent"].replace("/", "-") in engine.index.current().versions]
-        texts, gold = [r["text"] for r in queries], np.array([r["intent"].replace("/", "-") for r in queries])
-        decisions = ask_all(engine, texts, f"xsid {lang}")
-        ours = np.mean([bool(d.candidates) and d.candidates[0].article_id == g for d, g in zip(decisions, gold)])
-        plus = ask_all(engine_plus, texts, f"xsid+ {lang}")
-        ours_plus = np.mean([bool(d.candidates) and d.candidates[0].article_id == g for d, g in zip(plus, gold)])
-        plus_all.append(ours_plus)
-        answered = np.mean([d.action == ANSWER and d.article_id == g for d, g in zip(decisions, gold)])
-        base = (nn.scores(texts)[0] == gold).mean()
-        lexical = (bm25.scores(texts)[0] == gold).mean()
-        ours_all.append(ours)
-        nn_all.append(base)
-        rows.append((lang, len(texts), base, lexical, ours, answered, ours_plus))
-    rows.append(("mean", "", float(np.mean(nn_all)), "", float(np.mean(ours_all)), "", float(np.mean(plus_all))))
-    table(
-        "xSID cross-lingual: English KB from even-n rows; queries are odd-n rows of each language (top-1 accuracy)",
-        ["lang", "queries", "USE nearest neighbour", "BM25 alone", "answerdesk top-1", "answerdesk answered right", "top-1, KB with da/kk/sr questions too"],
-        rows,
-    )
+def by_language(result: Result, queries: Sequence[Query]) -> dict[str, float]:
+    out: dict[str, list[bool]] = {}
+    for r, q in zip(result.ranked, queries):
+        out.setdefault(q.lang, []).append(bool(r) and r[0] == q.article_id)
+    return {lang: float(np.mean(v)) for lang, v in out.items()}
+
+
+COLUMNS = ["top-1", "top-1 tune", "top-1 held-out", "top-3", "answered right", "false handoff", "oos handoff recall"]
+
+
+def run_set(dataset: EvalSet, work: Path, encoders: dict[str, object], systems: list[str], with_noisy: bool) -> None:
+    kb = dataset.write(work)
+    variants = [dataset, noisy(dataset)] if with_noisy else [dataset]
+    parts = Parts(kb)
+    runners: dict[str, object] = {}
+    builds: list[tuple[str, float]] = []
+    for spec in ("e5+use", "e5", "use"):
+        if f"answerdesk {spec}" in systems or (spec == "e5+use" and any(s.startswith("e5+use +") for s in systems)):
+            members = Encoders(tuple(encoders[name] for name in spec.split("+")))  # type: ignore[misc]
+            product = Product(kb, work / dataset.name, members, spec)
+            builds.append((spec, product.build_seconds))
+            runners[f"answerdesk {spec}"] = product
+    if "e5+use +BM25" in systems:
+        runners["e5+use +BM25"] = Rescored(runners["answerdesk e5+use"], BM25(parts).per_article, BM25_WEIGHT)  # type: ignore[arg-type]
+    if "e5+use +rerank" in systems:
+        e5 = encoders["e5"]
+        article_vectors = dict(zip(parts.articles, e5.encode(list(parts.articles.values()))))  # type: ignore[attr-defined]
+
+        def whole_article(text: str, ids: list[str]) -> np.ndarray:
+            q = e5.encode_queries([text])[0]  # type: ignore[attr-defined]
+            return np.array([float(article_vectors[a] @ q) for a in ids])
+
+        runners["e5+use +rerank"] = Rescored(runners["answerdesk e5+use"], whole_article, ARTICLE_WEIGHT)  # type: ignore[arg-type]
+    if "USE NN" in systems:
+        runners["USE NN"] = Nearest(parts, encoders["use"], "use")
+    if "e5 NN" in systems:
+        runners["e5 NN"] = Nearest(parts, encoders["e5"], "e5")
+    if "BM25" in systems:
+        runners["BM25"] = BM25(parts)
+    for variant in variants:
+        rows, langs = [], {}
+        for name in systems:
+            if name not in runners:
+                continue
+            result = runners[name].run(variant.queries, f"{variant.name} {name}")  # type: ignore[attr-defined]
+            m = metrics(result, variant.queries)
+            rows.append((name, *[m.get(c, "") for c in COLUMNS], result.seconds / len(variant.queries) * 1000))
+            if variant.name.startswith("xsid"):
+                langs[name] = by_language(result, variant.queries)
+        table(f"{variant.name}: {len(variant.queries)} questions, {len(variant.articles)} articles", ["system", *COLUMNS, "ms/question"], rows)
+        if langs:
+            codes = sorted(next(iter(langs.values())))
+            table(f"{variant.name}: top-1 per language", ["system", *codes, "mean"], [(n, *[v[c] for c in codes], float(np.mean(list(v.values())))) for n, v in langs.items()])
+    if builds:
+        table(f"{dataset.name}: reindex seconds (encoding cached across systems)", ["encoders", "seconds"], builds)
+
+
+ALL_SYSTEMS = ["answerdesk e5+use", "answerdesk e5", "answerdesk use", "e5+use +BM25", "e5+use +rerank", "USE NN", "e5 NN", "BM25"]
 
 
 def main(argv: list[str]) -> None:
-    sections = argv or ["clinc", "xsid"]
-    encoder = USEEncoder(threads=2)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sets", nargs="*", default=["stackfaq", "clinc", "xsid"])
+    parser.add_argument("--systems", default=",".join(ALL_SYSTEMS), help="comma-separated, from: " + ", ".join(ALL_SYSTEMS))
+    parser.add_argument("--no-noisy", action="store_true", help="skip the noisy variants")
+    parser.add_argument("--work", help="keep KBs, indexes and embedding caches in this folder between runs (default: a temporary one)")
+    args = parser.parse_args(argv)
+    systems = args.systems.split(",")
+    encoders = {"e5": E5Encoder(threads=2), "use": USEEncoder(threads=1)}
+    loaders = {"stackfaq": stackfaq, "clinc": clinc, "xsid": xsid}
     with tempfile.TemporaryDirectory() as tmp:
-        if "clinc" in sections:
-            clinc(encoder, Path(tmp))
-        if "xsid" in sections:
-            xsid(encoder, Path(tmp))
+        work = Path(args.work or tmp)
+        for name in args.sets:
+            run_set(loaders[name](), work, encoders, systems, with_noisy=not args.no_noisy and name != "clinc")
 
 
 if __name__ == "__main__":

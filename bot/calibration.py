@@ -22,7 +22,7 @@ import numpy as np
 
 from bot.decision import ANSWER, HANDOFF, Thresholds, decide
 from index.classifier import Classifier, train_classifier
-from index.encoders import Encoder
+from index.encoders import Encoder, Encoders, as_encoders
 from index.passages import KINDS
 from index.search import ArticleScore, SearchIndex
 
@@ -79,12 +79,12 @@ def load_probes() -> list[tuple[str, str]]:
     return [(lang, question) for lang, question in rows]
 
 
-def calibrate_estimated(index: SearchIndex, encoder: Encoder, handoff_recall: float = HANDOFF_RECALL) -> Calibration:
+def calibrate_estimated(index: SearchIndex, encoder: Encoder | Encoders, handoff_recall: float = HANDOFF_RECALL) -> Calibration:
     """Thresholds from the KB's own held-out questions and the shipped off-topic probes."""
     covered = _held_out(index)
     probes = load_probes()
-    vectors = encoder.encode([q for _, q in probes])
-    uncovered = [_Scored(index.search(v, k=3), None, lang) for (lang, _), v in zip(probes, vectors)]
+    vectors = as_encoders(encoder).encode_queries([q for _, q in probes])
+    uncovered = [_Scored(index.search([v[i] for v in vectors], k=3, lang=lang), None, lang) for i, (lang, _) in enumerate(probes)]
     if covered:
         # Probes scoring like the KB's own questions are questions this KB covers: drop them.
         typical = float(np.median([s.ranked[0].score for s in covered if s.ranked]))
@@ -92,60 +92,75 @@ def calibrate_estimated(index: SearchIndex, encoder: Encoder, handoff_recall: fl
     return _choose(covered, uncovered, "estimated", handoff_recall)
 
 
-def calibrate_labelled(index: SearchIndex, encoder: Encoder, cases: Sequence[Case], handoff_recall: float = HANDOFF_RECALL) -> Calibration:
+def calibrate_labelled(index: SearchIndex, encoder: Encoder | Encoders, cases: Sequence[Case], handoff_recall: float = HANDOFF_RECALL) -> Calibration:
     """Thresholds from questions a person labelled with the right article (or none)."""
-    vectors = encoder.encode([c.text for c in cases])
-    scored = [_Scored(index.search(v, k=3), c.article_id, c.lang) for c, v in zip(cases, vectors)]
+    vectors = as_encoders(encoder).encode_queries([c.text for c in cases])
+    scored = [_Scored(index.search([v[i] for v in vectors], k=3, lang=c.lang or None), c.article_id, c.lang) for i, c in enumerate(cases)]
     return _choose([s for s in scored if s.expected], [s for s in scored if not s.expected], "labelled", handoff_recall)
 
 
 def _held_out(index: SearchIndex) -> list[_Scored]:
-    """Each title and example question searched with itself taken out of the index.
+    """Titles and example questions searched as customers ask them, each taken out of the index.
 
-    Its own vector is excluded, its article's prototype is recomputed without it, and the
-    classifier (if the KB has one) is a fold model that never saw it.
+    Its own row is excluded, its article's prototype is recomputed without it, and the
+    classifier (if the KB has one) is a fold model that never saw it. An article left with
+    nothing once the example is out (a title alone) cannot be found, so it is not asked.
     """
+    try:
+        with np.load(index.path / "heldout.npz") as data:
+            sample = data["rows"]
+            queries = [data[f"queries_{e}"] for e in range(len(index.tables))]
+    except (OSError, KeyError):
+        return []
     kinds, article_of = index.row_kind, index.row_article
     is_example = ((kinds == KINDS.index("title")) | (kinds == KINDS.index("question"))) & (article_of >= 0)
     example_rows = np.flatnonzero(is_example)
-    has_questions = np.zeros(len(index.ids), bool)
-    has_questions[article_of[(kinds == KINDS.index("question")) & (article_of >= 0)]] = True
-    # An article with only a title has nothing left to stand for it once the title is out.
-    probe_rows = [int(r) for r in example_rows if has_questions[article_of[r]]]
-    if len(probe_rows) > MAX_PROBES:
-        probe_rows = sorted(random.Random(0).sample(probe_rows, MAX_PROBES))
-    if not probe_rows:
+    parts = np.diff(index.part_start)
+    picked = [i for i, r in enumerate(sample.tolist()) if article_of[r] >= 0 and parts[article_of[r]] > 1]
+    if len(picked) > MAX_PROBES:
+        picked = sorted(random.Random(0).sample(picked, MAX_PROBES))
+    if not picked:
         return []
-    vectors = index.faiss.reconstruct_n(0, index.faiss.ntotal)
-    proto_rows = {int(article_of[r]): int(r) for r in np.flatnonzero((kinds == KINDS.index("proto")) & (article_of >= 0))}
-    sums: dict[int, np.ndarray] = {}
-    for r in example_rows:
-        sums[int(article_of[r])] = sums.get(int(article_of[r]), 0) + vectors[r]
-    fold_of, models = _fold_models(index, vectors, example_rows)
-    proto_weight = float(index.kind_weight[KINDS.index("proto")])
+    sums = [_example_sums(table, example_rows, article_of) for table in index.tables]
+    fold_of, models = _fold_models(index, example_rows)
     out = []
-    for row in probe_rows:
+    for i in picked:
+        row = int(sample[i])
         article = int(article_of[row])
-        query = vectors[row]
-        rest = sums[article] - query
-        norm = float(np.linalg.norm(rest))
-        extra = (article, float(query @ rest) / norm * proto_weight, proto_rows[article]) if norm > 0 else None
-        ranked = index.search(query, k=3, exclude_rows={row, proto_rows[article]}, classifier=models[fold_of[row]], extra=extra)
-        out.append(_Scored(ranked, index.ids[article], index.langs[int(index.row_lang[row])]))
+        rest = [_unit_or_none(s[article] - table[row]) for s, table in zip(sums, index.tables)]
+        lang = index.langs[int(index.row_lang[row])]
+        ranked = index.search(
+            [q[i] for q in queries], k=3, lang=lang, exclude_rows={row}, classifier=models[fold_of[row]], prototypes={article: rest}
+        )
+        out.append(_Scored(ranked, index.ids[article], lang))
     return out
 
 
-def _fold_models(index: SearchIndex, vectors: np.ndarray, example_rows: np.ndarray) -> tuple[dict[int, int], list[Classifier | None]]:
+def _example_sums(table: np.ndarray, example_rows: np.ndarray, article_of: np.ndarray) -> dict[int, np.ndarray]:
+    sums: dict[int, np.ndarray] = {}
+    for r in example_rows.tolist():
+        a = int(article_of[r])
+        sums[a] = sums.get(a, 0) + table[r]
+    return sums
+
+
+def _unit_or_none(vector: np.ndarray) -> np.ndarray | None:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 1e-6 else None
+
+
+def _fold_models(index: SearchIndex, example_rows: np.ndarray) -> tuple[dict[int, int], list[Classifier | None]]:
     """Classifiers each trained without one fold of the examples (none if the KB has none)."""
     shuffled = [int(r) for r in example_rows]
     random.Random(0).shuffle(shuffled)
     fold_of = {row: i % FOLDS for i, row in enumerate(shuffled)}
     if index.classifier is None:
         return fold_of, [None] * FOLDS
+    features = np.hstack([table[example_rows] for table in index.tables])
     models = []
     for fold in range(FOLDS):
-        train = np.array([r for r in example_rows if fold_of[int(r)] != fold])
-        models.append(train_classifier(vectors[train], index.row_article[train]))
+        keep = np.array([fold_of[int(r)] != fold for r in example_rows])
+        models.append(train_classifier(features[keep], index.row_article[example_rows[keep]]))
     return fold_of, models
 
 

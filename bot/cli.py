@@ -244,7 +244,7 @@ def _calibrate(settings: Settings, args: argparse.Namespace) -> int:
     unknown = sorted({c.article_id for c in cases if c.article_id and c.article_id not in snapshot.versions})
     if unknown:
         raise AnswerdeskError(f"{args.cases}: article ids not in the index: {', '.join(unknown[:5])}")
-    calibration = calibrate_labelled(snapshot, engine.encoder, cases)
+    calibration = calibrate_labelled(snapshot, engine.encoders, cases)
     path = write_calibration(settings.index_dir, calibration)
     t = calibration.thresholds
     print(f"calibrated on {calibration.covered} covered and {calibration.uncovered} uncovered questions: answer >= {t.answer:.3f}, handoff < {t.handoff:.3f}, margin {t.margin:.3f} -> {path}")

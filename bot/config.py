@@ -25,10 +25,11 @@ class Settings:
     kb_dir: str = _setting("kb_source", "ANSWERDESK_KB", "Folder of the knowledge base: <lang>/<article-id>.md files.")
     index_dir: str = _setting("var/index", "ANSWERDESK_INDEX", "Folder the search index is built into and served from.")
     encoder: str = _setting(
-        "use",
+        "e5+use",
         "ANSWERDESK_ENCODER",
-        "Sentence encoder: 'use' (multilingual USE, offline, no torch), 'st:<model name or path>' "
-        "(sentence-transformers, needs the 'st' extra) or 'hash' (tests only).",
+        "Sentence encoders, joined by '+': 'e5' (multilingual-e5-small, about 100 languages), 'use' "
+        "(multilingual USE, 16 languages), 'st:<model name or path>' (sentence-transformers, needs the "
+        "'st' extra) or 'hash' (tests only). All run offline without torch except 'st:'.",
     )
     threads: int = _setting(1, "ANSWERDESK_THREADS", "BLAS/OpenMP threads for encoding and search of one message.")
     build_threads: int = _setting(2, "ANSWERDESK_BUILD_THREADS", "Processes that encode passages while reindexing a large KB.")

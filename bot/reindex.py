@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.calibration import Calibration, calibrate_estimated
 from bot.config import Settings
 from index.build import BuildReport, build_snapshot, builds_folder, publish
-from index.encoders import Encoder, make_encoder
+from index.encoders import Encoder, Encoders, make_encoders
 from index.kb import KnowledgeBase, ParsedArticles, load_kb
 from index.search import SearchIndex
 
@@ -29,15 +29,16 @@ class ReindexReport:
     calibration: Calibration | None
 
 
-def reindex(settings: Settings, check: bool = False, encoder: Encoder | None = None, show_progress: bool | None = None) -> ReindexReport:
+def reindex(settings: Settings, check: bool = False, encoder: Encoder | Encoders | None = None, show_progress: bool | None = None) -> ReindexReport:
     """Rebuild the index from settings.kb_dir into settings.index_dir (or only validate)."""
     parsed = ParsedArticles(builds_folder(settings.index_dir) / "parsed-articles.pickle")
     kb = load_kb(settings.kb_dir, parsed)
     if check:
         return ReindexReport(kb, None, None)
     parsed.save(kb)
-    # One BLAS thread per encoding process: on 2 cores two processes beat one with two threads.
-    encoder = encoder or make_encoder(settings.encoder, threads=1)
+    # One BLAS thread per encoding process: on 2 cores two processes beat one with two threads;
+    # an encoder that cannot be forked (e5) takes the build's threads itself.
+    encoder = encoder or make_encoders(settings.encoder, threads=1, unforkable_threads=settings.build_threads)
     snapshot, build = build_snapshot(kb, encoder, settings.index_dir, settings.ann_min_vectors, show_progress, workers=settings.build_threads)
     try:
         calibration = _carried_forward(settings.index_dir, snapshot) or calibrate_estimated(SearchIndex(snapshot), encoder)

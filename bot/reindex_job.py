@@ -26,7 +26,7 @@ except ImportError:  # Windows: one job at a time per process only
 from bot.config import Settings
 from bot.reindex import reindex
 from index.build import builds_folder
-from index.encoders import Encoder
+from index.encoders import Encoder, Encoders
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class ReindexStatus:
 class ReindexJob:
     """Runs `bot.reindex.reindex` on a thread, one run at a time, and reports its status."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], datetime], encoder: Encoder | None = None) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime], encoder: Encoder | Encoders | None = None) -> None:
         self.settings = settings
         self.clock = clock
         self.encoder = encoder  # the serving encoder: no second copy of the model in memory

@@ -471,14 +471,12 @@ def run_report(
     """`answerdesk report`: print the figures and gaps of [since, until); with `html`, also write the page."""
     from bot.report_text import format_report
     from bot.store import open_store
-    from index.encoders import make_encoder
-
     tz = report_zone(settings)
     now = now or datetime.now(timezone.utc)
     start, end = parse_period(since, until, tz, now)
     store = open_store(settings.db, busy_timeout=settings.db_busy_timeout)
     try:
-        report = make_report(store, start, end, load_encoder=lambda: encoder or make_encoder(settings.encoder, threads=1), tz=tz, now=now, channel=channel)
+        report = make_report(store, start, end, load_encoder=lambda: encoder or _gap_encoder(settings.encoder), tz=tz, now=now, channel=channel)
     finally:
         store.close()
     out.write(format_report(report))
@@ -491,3 +489,12 @@ def run_report(
             raise ReportError("--html", f"--html {html}: cannot write it: {e}; check the folder exists and is writable") from e
         out.write(f"\nHTML report written to {html}\n")
     return 0
+
+
+def _gap_encoder(spec: str) -> "Encoder":
+    """The encoder gaps are grouped with: USE when the ensemble has it (the grouping distance
+    was set on its similarities), else the ensemble's first."""
+    from index.encoders import make_encoder
+
+    names = [name.strip() for name in spec.split("+")]
+    return make_encoder("use" if "use" in names else names[0], threads=1)

@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import faiss
 import numpy as np
@@ -29,20 +28,20 @@ except ImportError:  # Windows: abandoned build folders are not removed there
 
 from bot.errors import SearchIndexError
 from index.classifier import train_classifier
-from index.embedding_cache import EmbeddingCache, text_key
+from index.embedding_cache import SAVE_EVERY, EmbeddingCache, text_key
+from index.encoders import Encoder, Encoders, as_encoders
 from index.incremental import Rows, extend_previous
-from index.encoders import Encoder
 from index.kb import KnowledgeBase
-from index.passages import KINDS, split_article
+from index.passages import KINDS, Passage, split_article
+from index.scoring import HUB_WEIGHT, Fusion, background, default_weights, hub_scores
+from index.search import FORMAT_VERSION, vector_table
+from index.spelling import kb_words
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
-# Which part of an article speaks for it, and how loudly: measured in bench/retrieval.py.
-# The prototype (mean of title and example questions over all language versions) is the
-# most reliable; one close example question is nearly as good; a body passage matches
-# generic wording more easily, so it is damped.
-KIND_WEIGHTS = {"proto": 1.0, "title": 0.9, "question": 0.9, "passage": 0.85}
+# Example questions searched as customers ask them (query-encoded) give each part its hub score,
+# each encoder its background, and calibration its held-out questions; a sample is enough.
+MAX_REFERENCE = 2000
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def builds_folder(index_dir: str | Path) -> Path:
 
 def build_snapshot(
     kb: KnowledgeBase,
-    encoder: Encoder,
+    encoder: Encoder | Encoders,
     index_dir: str | Path,
     ann_min_vectors: int = 20000,
     show_progress: bool | None = None,
@@ -82,7 +81,7 @@ def build_snapshot(
     lock = _lock(tmp)  # tells remove_abandoned_builds in other processes that this build is alive
     try:
         previous = Path(index_dir).resolve() if Path(index_dir).is_symlink() else None
-        report = _write_snapshot(kb, encoder, tmp, folder, ann_min_vectors, show_progress, started, workers, previous)
+        report = _write_snapshot(kb, as_encoders(encoder), tmp, folder, ann_min_vectors, show_progress, started, workers, previous)
         os.replace(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -93,33 +92,65 @@ def build_snapshot(
     return dest, BuildReport(**{**report.__dict__, "path": str(dest)})
 
 
-def _write_snapshot(kb, encoder, out: Path, cache_dir: Path, ann_min_vectors, show_progress, started, workers, previous) -> BuildReport:
+def _write_snapshot(kb, encoders: Encoders, out: Path, cache_dir: Path, ann_min_vectors, show_progress, started, workers, previous) -> BuildReport:
     ids = list(kb.article_ids)
     position = {article_id: i for i, article_id in enumerate(ids)}
     langs = sorted(kb.languages)
-    passages = [p for article in kb.articles for p in split_article(article)]
+    passages: list[Passage] = []
+    parts: list[int] = []
+    for article in kb.articles:
+        split = split_article(article)
+        passages += split
+        parts += range(len(split))
     texts = [p.text for p in passages]
 
-    cache = EmbeddingCache(cache_dir, encoder.name, encoder.dim)
-    bar = _progress(len(texts), "embedding", show_progress)
-    vectors = cache.embed(texts, encoder, workers=workers, progress=bar.update if bar else None)
-    if bar:
-        bar.close()
-    cache.save()
+    encoded, reused, vectors = 0, 0, []
+    for encoder in encoders.members:
+        cache = EmbeddingCache(cache_dir, encoder.name, encoder.dim)
+        bar = _progress(len(texts), f"embedding ({encoder.name})", show_progress)
+        vectors.append(cache.embed(texts, encoder, workers=workers, progress=bar.update if bar else None, save_every=SAVE_EVERY))
+        if bar:
+            bar.close()
+        cache.save()
+        encoded, reused = encoded + len(texts) - cache.hits, reused + cache.hits
 
-    rows, all_vectors = _rows(passages, vectors, position, langs)
+    rows, all_vectors = _rows(passages, parts, vectors, position, langs)
+    reference = _reference_rows(rows)
+    queries = _reference_queries(encoders, [texts[r] for r in reference], cache_dir, show_progress)
     examples = np.isin(rows.kind, (KINDS.index("title"), KINDS.index("question")))
-    classifier = train_classifier(all_vectors[examples], rows.article[examples])
+    classifier = train_classifier(np.hstack([v[examples] for v in all_vectors]), rows.article[examples])
     if classifier is not None:
         classifier.save(out / "classifier.npz")
-    reused = extend_previous(previous, encoder.name, ids, langs, rows, all_vectors) if previous and len(all_vectors) >= ann_min_vectors else None
-    if reused is not None:
-        index, rows, appended = reused
+    reference_article = rows.article[reference]
+    reused_index = (
+        extend_previous(previous, encoders.name, ids, langs, rows, all_vectors)
+        if previous and len(all_vectors[0]) >= ann_min_vectors
+        else None
+    )
+    if reused_index is not None:
+        indexes, rows, where, appended = reused_index
         index_type = f"hnsw16 (previous graph, {appended} vectors added)"
+        fresh = where[where >= len(rows.article) - appended]
+        reference = [int(where[r]) for r in reference]
     else:
-        index, index_type = _faiss_index(all_vectors, ann_min_vectors)
-    faiss.write_index(index, str(out / "vectors.faiss"))
+        built = [_faiss_index(v, ann_min_vectors) for v in all_vectors]
+        indexes, index_type = [i for i, _ in built], built[0][1]
+        fresh = np.arange(len(rows.article), dtype=np.int64)
+    fresh = fresh[rows.article[fresh] >= 0]
+    live = np.flatnonzero(rows.article >= 0)
+    backgrounds = []
+    for e, (index, q) in enumerate(zip(indexes, queries)):
+        table = vector_table(index)
+        rows.hub[e][fresh] = hub_scores(table[fresh], q, rows.article[fresh], reference_article)
+        backgrounds.append(background(table[live], rows.hub[e][live] * HUB_WEIGHT, q, rows.article[live], reference_article))
+        faiss.write_index(index, str(out / f"vectors-{e}.faiss"))
+    fusion = Fusion(
+        background=tuple(backgrounds),
+        weights=default_weights(len(encoders.members)),
+        languages=tuple(tuple(sorted(e.languages)) if e.languages is not None else None for e in encoders.members),
+    )
     rows.save(out / "rows.npz")
+    np.savez(out / "heldout.npz", rows=np.asarray(reference, np.int64), **{f"queries_{e}": q for e, q in enumerate(queries)})
     versions = {
         article_id: {
             a.lang: {"title": a.title, "body": a.body, "path": a.path, "updated": a.updated or _mtime(a.path), "questions": list(a.questions)}
@@ -133,55 +164,93 @@ def _write_snapshot(kb, encoder, out: Path, cache_dir: Path, ann_min_vectors, sh
     }
     (out / "article_hashes.json").write_text(json.dumps(hashes), encoding="utf-8")
     (out / "articles.json").write_text(json.dumps({"ids": ids, "langs": langs, "versions": versions}, ensure_ascii=False), encoding="utf-8")
+    (out / "vocabulary.json").write_text(json.dumps(kb_words(texts), ensure_ascii=False), encoding="utf-8")
     seconds = time.perf_counter() - started
     manifest = {
         "format": FORMAT_VERSION,
-        "encoder": encoder.name,
-        "dim": encoder.dim,
+        "encoder": encoders.name,
+        "encoders": [e.name for e in encoders.members],
+        "dims": [e.dim for e in encoders.members],
         "kb_hash": kb.content_hash,
         "kb_root": kb.root,
         "articles": len(ids),
         "versions": len(kb.articles),
         "languages": langs,
-        "vectors": int(all_vectors.shape[0]),
+        "vectors": int(all_vectors[0].shape[0]),
         "dead_vectors": int((rows.article < 0).sum()),
         "index_type": index_type,
-        "kind_weights": KIND_WEIGHTS,
+        "fusion": fusion.to_dict(),
         "classifier": classifier is not None,
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "build_seconds": round(seconds, 3),
-        "encoded": len(texts) - cache.hits,
-        "reused": cache.hits,
+        "encoded": encoded,
+        "reused": reused,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    return BuildReport(str(out), len(ids), len(kb.articles), int(all_vectors.shape[0]), len(texts) - cache.hits, cache.hits, index_type, seconds)
+    return BuildReport(str(out), len(ids), len(kb.articles), int(all_vectors[0].shape[0]), encoded, reused, index_type, seconds)
 
 
-def _rows(passages: list, vectors: np.ndarray, position: dict[str, int], langs: list[str]) -> tuple[Rows, np.ndarray]:
-    """Row tables and vectors: every passage, then one prototype per article.
+def _rows(passages: list[Passage], parts: list[int], vectors: list[np.ndarray], position: dict[str, int], langs: list[str]) -> tuple[Rows, list[np.ndarray]]:
+    """Row tables and each encoder's vectors: every passage, then one prototype per article.
 
     The prototype is the normalised mean of an article's titles and example questions in all
     its languages; its key hashes its members' keys, so it changes exactly when they do.
     """
     keys = [text_key(p.text) for p in passages]
-    sums: dict[int, np.ndarray] = {}
-    members: dict[int, list[bytes]] = {}
-    for passage, vector, key in zip(passages, vectors, keys):
+    members: dict[int, list[int]] = {}
+    for i, passage in enumerate(passages):
         if passage.kind in ("title", "question"):
-            i = position[passage.article_id]
-            sums[i] = sums.get(i, 0) + vector
-            members.setdefault(i, []).append(key)
-    protos = sorted(sums)
-    proto_vectors = [sums[i] / (np.linalg.norm(sums[i]) or 1.0) for i in protos]
-    proto_keys = [hashlib.blake2b(b"".join(sorted(members[i])), digest_size=16).digest() for i in protos]
+            members.setdefault(position[passage.article_id], []).append(i)
+    protos = sorted(members)
+    proto_keys = [hashlib.blake2b(b"".join(sorted(keys[i] for i in members[a])), digest_size=16).digest() for a in protos]
     rows = Rows(
         article=np.asarray([position[p.article_id] for p in passages] + protos, np.int32),
         kind=np.asarray([KINDS.index(p.kind) for p in passages] + [KINDS.index("proto")] * len(protos), np.int8),
         lang=np.asarray([langs.index(p.lang) for p in passages] + [-1] * len(protos), np.int16),
         key=np.frombuffer(b"".join(keys + proto_keys), dtype=np.uint8).reshape(-1, 16) if keys else np.zeros((0, 16), np.uint8),
+        part=np.asarray(parts + [-1] * len(protos), np.int16),
+        hub=[np.zeros(len(passages) + len(protos), np.float32) for _ in vectors],
     )
-    all_vectors = np.vstack([vectors, np.stack(proto_vectors)]) if protos else vectors
-    return rows, np.ascontiguousarray(all_vectors, dtype=np.float32)
+    out = []
+    for v in vectors:
+        proto_vectors = [_unit(v[members[a]].sum(axis=0)) for a in protos]
+        out.append(np.ascontiguousarray(np.vstack([v, np.stack(proto_vectors)]) if protos else v, dtype=np.float32))
+    return rows, out
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / (np.linalg.norm(vector) or 1.0)
+
+
+def _reference_rows(rows: Rows) -> list[int]:
+    """Up to MAX_REFERENCE titles and example questions, spread over the KB (seeded)."""
+    examples = np.flatnonzero(np.isin(rows.kind, (KINDS.index("title"), KINDS.index("question"))) & (rows.article >= 0))
+    if len(examples) > MAX_REFERENCE:
+        examples = np.sort(np.random.default_rng(0).choice(examples, size=MAX_REFERENCE, replace=False))
+    return [int(r) for r in examples]
+
+
+def _reference_queries(encoders: Encoders, texts: list[str], cache_dir: Path, show_progress: bool | None) -> list[np.ndarray]:
+    """The reference questions encoded as customers' questions, by each encoder (cached)."""
+    out = []
+    for encoder in encoders.members:
+        cache = EmbeddingCache(cache_dir, f"{encoder.name}:query", encoder.dim)
+        bar = _progress(len(texts), f"questions ({encoder.name})", show_progress)
+        out.append(cache.embed(texts, _Queries(encoder), progress=bar.update if bar else None))
+        if bar:
+            bar.close()
+        cache.save()
+    return out
+
+
+class _Queries:
+    """An encoder seen through its question side, for the embedding cache."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+
+    def encode(self, texts):
+        return self.encoder.encode_queries(texts)
 
 
 def _faiss_index(vectors: np.ndarray, ann_min_vectors: int):

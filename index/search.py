@@ -1,4 +1,9 @@
-"""Loading a published index snapshot and searching it: a question in, articles scored out."""
+"""Loading a published index snapshot and searching it: a question in, articles scored out.
+
+FAISS finds each encoder's nearest parts; the articles they belong to are the candidates,
+and every candidate is then scored on all its parts by every encoder (index/scoring.py), so
+an article one encoder missed still gets the others' evidence.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +12,21 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import faiss
 import numpy as np
 
 from bot.errors import SearchIndexError
-from index.classifier import WEIGHT as CLASSIFIER_WEIGHT
 from index.classifier import Classifier
-from index.passages import KINDS
+from index.kb import Article
+from index.passages import KINDS, split_article
+from index.scoring import Fusion, article_scores, damp, fuse
+from index.spelling import Speller
 
+FORMAT_VERSION = 2
 EF_SEARCH = 128
+HITS = 64  # nearest parts per encoder whose articles become candidates
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,8 @@ class ArticleScore:
     score: float
     kind: str  # which part of the article matched best
     lang: str  # the language version that matched ("*" for the cross-language prototype)
+    part: int = -1  # that part's place among the version's parts (index/passages.py), -1 for the prototype
+    passage: str = ""  # the body passage that matched best, when it was one
 
 
 def read_vectors(path: Path) -> faiss.Index:
@@ -35,32 +46,74 @@ def read_vectors(path: Path) -> faiss.Index:
     return faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
 
 
+def vector_table(index: faiss.Index) -> np.ndarray:
+    """The stored vectors of a flat or HNSW index as a read-only array, without a copy."""
+    flat = faiss.downcast_index(index.storage) if hasattr(index, "storage") else index
+    table = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
+    table.flags.writeable = False
+    return table
+
+
 class SearchIndex:
-    """One immutable snapshot: FAISS vectors, their rows, the articles and the manifest."""
+    """One immutable snapshot: FAISS vectors per encoder, their rows, the articles and the manifest."""
 
     def __init__(self, path: str | Path) -> None:
         path = Path(path)
         self.path = path
         try:
             self.manifest: dict[str, Any] = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-            self.faiss = read_vectors(path / "vectors.faiss")
+            if self.manifest.get("format") != FORMAT_VERSION:
+                raise ValueError(f"format {self.manifest.get('format')!r}, this version reads format {FORMAT_VERSION}")
+            self.indexes = [read_vectors(path / f"vectors-{i}.faiss") for i in range(len(self.manifest["encoders"]))]
             with np.load(path / "rows.npz") as rows:
                 self.row_article = rows["article"]
                 self.row_kind = rows["kind"]
                 self.row_lang = rows["lang"]
+                self.row_part = rows["part"]
+                self.row_hub = [rows[f"hub_{i}"] for i in range(len(self.indexes))]
             articles = json.loads((path / "articles.json").read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError, RuntimeError) as e:
             raise SearchIndexError(f"cannot load the index at {path}: {e}; run 'answerdesk reindex'") from e
+        self.tables = [vector_table(index) for index in self.indexes]
         self.ids: list[str] = articles["ids"]
         self.langs: list[str] = articles["langs"]
         self.versions: dict[str, dict[str, dict[str, Any]]] = articles["versions"]
         calibration = path / "calibration.json"
         self.calibration: dict[str, Any] = json.loads(calibration.read_text(encoding="utf-8")) if calibration.exists() else {}
-        weights = self.manifest.get("kind_weights", {})
-        self.kind_weight = np.array([weights.get(k, 1.0) for k in KINDS], dtype=np.float32)
+        self.fusion = Fusion.from_dict(self.manifest["fusion"])
         self.classifier = Classifier.load(path / "classifier.npz")
-        if hasattr(self.faiss, "hnsw"):
-            self.faiss.hnsw.efSearch = EF_SEARCH
+        self._speller: Speller | None = None
+        for index in self.indexes:
+            if hasattr(index, "hnsw"):
+                index.hnsw.efSearch = EF_SEARCH
+        self._group_rows()
+
+    def _group_rows(self) -> None:
+        """Each article's live parts as one contiguous range of `part_rows`, and its prototype row."""
+        live = self.row_article >= 0
+        is_proto = self.row_kind == KINDS.index("proto")
+        parts = np.flatnonzero(live & ~is_proto)
+        self.part_rows = parts[np.argsort(self.row_article[parts], kind="stable")]
+        counts = np.bincount(self.row_article[self.part_rows], minlength=len(self.ids))
+        self.part_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.proto_row = np.full(len(self.ids), -1, np.int64)
+        protos = np.flatnonzero(live & is_proto)
+        self.proto_row[self.row_article[protos]] = protos
+        questions = np.flatnonzero(live & (self.row_kind == KINDS.index("question")))
+        self.has_examples = np.zeros(len(self.ids), bool)
+        self.has_examples[self.row_article[questions]] = True
+        self.article_langs = [frozenset(self.versions.get(article_id, {})) for article_id in self.ids]
+
+    @property
+    def speller(self) -> Speller:
+        """Puts customers' typing right against this KB's words (loaded on first use)."""
+        if self._speller is None:
+            try:
+                words = json.loads((self.path / "vocabulary.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError) as e:
+                raise SearchIndexError(f"cannot load the index at {self.path}: {e}; run 'answerdesk reindex'") from e
+            self._speller = Speller(words)
+        return self._speller
 
     @property
     def encoder_name(self) -> str:
@@ -68,58 +121,105 @@ class SearchIndex:
 
     def search(
         self,
-        vector: np.ndarray,
+        vectors: Sequence[np.ndarray],
         k: int = 5,
-        hits: int = 64,
-        exclude_rows: set[int] | None = None,
+        lang: str | None = None,
+        hits: int = HITS,
+        exclude_rows: set[int] | frozenset[int] = frozenset(),
         classifier: Classifier | None | str = "own",
-        extra: tuple[int, float, int] | None = None,
+        prototypes: dict[int, list[np.ndarray | None]] | None = None,
     ) -> list[ArticleScore]:
-        """The `k` best articles for one query vector, each scored by its best-matching part.
+        """The `k` best articles for one question, given its vector from each encoder.
 
-        `exclude_rows`, `classifier` and `extra` (article, score, row) let calibration search
-        as if one example question were not in the index.
+        `lang` is the question's language (weights the encoders, and favours articles written
+        in it). `exclude_rows`, `classifier` and `prototypes` (article -> a replacement
+        prototype vector per encoder) let calibration search as if one example were not there.
         """
-        query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
-        sims, rows = self.faiss.search(query, min(hits, self.faiss.ntotal))
-        best = self._best_per_article(sims[0], rows[0], exclude_rows)
-        if extra is not None and (extra[0] not in best or extra[1] > best[extra[0]][0]):
-            best[extra[0]] = (extra[1], extra[2])
+        queries = [np.ascontiguousarray(v.reshape(1, -1), dtype=np.float32) for v in vectors]
+        candidates = self._candidates(queries, hits, exclude_rows, prototypes)
+        if not len(candidates):
+            return []
+        scores, best_rows = self._score(queries, candidates, lang, exclude_rows, prototypes)
         model = self.classifier if classifier == "own" else classifier
         if model is not None:
-            log_p = model.log_proba(query[0])
-            best = {a: (s + CLASSIFIER_WEIGHT * log_p.get(a, -20.0), row) for a, (s, row) in best.items()}
-        return self._top(best, k)
+            log_p = model.log_proba(np.concatenate([q[0] for q in queries]))
+            scores = scores + self.fusion.classifier_weight * np.array([log_p.get(int(a), -20.0) for a in candidates])
+        if lang is not None and self.fusion.same_language_bonus:
+            scores = scores + self.fusion.same_language_bonus * np.array([lang in self.article_langs[a] for a in candidates])
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [self._result(int(candidates[i]), float(scores[i]), int(best_rows[i]), first=n == 0) for n, i in enumerate(order)]
 
-    def rank(self, sims: np.ndarray, rows: np.ndarray, k: int) -> list[ArticleScore]:
-        """Articles from raw FAISS hits by similarity alone (no classifier)."""
-        return self._top(self._best_per_article(sims, rows, None), k)
+    def _candidates(self, queries: list[np.ndarray], hits: int, exclude_rows, prototypes) -> np.ndarray:
+        found: set[int] = set(prototypes or ())
+        for index, query in zip(self.indexes, queries):
+            _, rows = index.search(query, min(hits, index.ntotal))
+            for row in rows[0].tolist():
+                if row >= 0 and row not in exclude_rows and self.row_article[row] >= 0:
+                    found.add(int(self.row_article[row]))
+        return np.array(sorted(found), dtype=np.int64)
 
-    def _best_per_article(self, sims: np.ndarray, rows: np.ndarray, exclude_rows: set[int] | None) -> dict[int, tuple[float, int]]:
-        """Group raw vector hits by article, weighting each by what kind of passage it is."""
-        best: dict[int, tuple[float, int]] = {}
-        for sim, row in zip(sims.tolist(), rows.tolist()):
-            if row < 0 or (exclude_rows and row in exclude_rows):
-                continue
-            article = int(self.row_article[row])
-            if article < 0:  # a dead row of an incrementally updated index
-                continue
-            score = sim * float(self.kind_weight[self.row_kind[row]])
-            if article not in best or score > best[article][0]:
-                best[article] = (score, row)
+    def _score(self, queries, candidates: np.ndarray, lang, exclude_rows, prototypes) -> tuple[np.ndarray, np.ndarray]:
+        """Fused scores of the candidate articles, and the row that matched best in each (primary encoder)."""
+        spans = [self.part_rows[self.part_start[a] : self.part_start[a + 1]] for a in candidates]
+        if exclude_rows:
+            spans = [s[~np.isin(s, list(exclude_rows))] for s in spans]
+        rows = np.concatenate(spans) if spans else np.zeros(0, np.int64)
+        lengths = np.array([len(s) for s in spans])
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        empty = lengths == 0
+        per_encoder, best_rows = [], None
+        for e, (table, query) in enumerate(zip(self.tables, queries)):
+            sims = table[rows] @ query[0] if len(rows) else np.zeros(0, np.float32)
+            proto = np.array([self._proto_sim(e, int(a), query[0], exclude_rows, prototypes) for a in candidates])
+            safe_starts = np.minimum(starts, max(len(rows) - 1, 0))
+            foreign = self._foreign_parts(rows, lang) * (self.fusion.other_language_penalty * self.fusion.background[e][1])
+            scores = article_scores(sims - foreign, self.row_kind[rows], self.row_hub[e][rows], safe_starts, proto, self.has_examples[candidates], self.fusion)
+            scores = np.where(empty, np.nan_to_num(proto, nan=-1.0), scores)
+            per_encoder.append(scores)
+            if e == 0:
+                best_rows = self._best_rows(sims, rows, starts, lengths, candidates)
+        return fuse(per_encoder, self.fusion, lang), best_rows
+
+    def _foreign_parts(self, rows: np.ndarray, lang: str | None) -> np.ndarray:
+        """1 for a part written in another language than the question, of an article that has a
+        version in the question's language (its own-language parts speak for it), else 0."""
+        if lang is None or lang not in self.langs or not self.fusion.other_language_penalty:
+            return np.zeros(len(rows), np.float32)
+        own = self.langs.index(lang)
+        has_own = np.array([lang in self.article_langs[a] for a in range(len(self.ids))])
+        return ((self.row_lang[rows] != own) & has_own[self.row_article[rows]]).astype(np.float32)
+
+    def _proto_sim(self, encoder: int, article: int, query: np.ndarray, exclude_rows, prototypes) -> float:
+        row = self.proto_row[article]
+        hub = float(self.row_hub[encoder][row]) if row >= 0 else 0.0
+        if prototypes is not None and article in prototypes:
+            vector = prototypes[article][encoder]
+            return damp(float(vector @ query), hub, self.fusion) if vector is not None else float("nan")
+        if row < 0 or row in exclude_rows:
+            return float("nan")
+        return damp(float(self.tables[encoder][row] @ query), hub, self.fusion)
+
+    def _best_rows(self, sims: np.ndarray, rows: np.ndarray, starts: np.ndarray, lengths: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        best = np.empty(len(candidates), np.int64)
+        for i, (start, length) in enumerate(zip(starts.tolist(), lengths.tolist())):
+            best[i] = rows[start + int(np.argmax(sims[start : start + length]))] if length else self.proto_row[candidates[i]]
         return best
 
-    def _top(self, best: dict[int, tuple[float, int]], k: int) -> list[ArticleScore]:
-        ranked = sorted(best.items(), key=lambda item: -item[1][0])[:k]
-        return [
-            ArticleScore(
-                self.ids[a],
-                round(s, 6),
-                KINDS[int(self.row_kind[row])],
-                self.langs[int(self.row_lang[row])] if self.row_lang[row] >= 0 else "*",
-            )
-            for a, (s, row) in ranked
-        ]
+    def _result(self, article: int, score: float, row: int, first: bool) -> ArticleScore:
+        if row < 0:
+            return ArticleScore(self.ids[article], round(score, 6), "proto", "*")
+        lang = self.langs[int(self.row_lang[row])] if self.row_lang[row] >= 0 else "*"
+        kind, part = KINDS[int(self.row_kind[row])], int(self.row_part[row])
+        passage = self.passage_text(self.ids[article], lang, part) if first and kind == "passage" else ""
+        return ArticleScore(self.ids[article], round(score, 6), kind, lang, part, passage)
+
+    def passage_text(self, article_id: str, lang: str, part: int) -> str:
+        """The text of one part of an article version, as it was embedded."""
+        version = self.article(article_id, lang)
+        if version is None or part < 0:
+            return ""
+        parts = split_article(Article(article_id, lang, version["title"], version["body"], tuple(version.get("questions", ()))))
+        return parts[part].text if part < len(parts) else ""
 
     def article(self, article_id: str, lang: str) -> dict[str, Any] | None:
         return self.versions.get(article_id, {}).get(lang)

@@ -41,6 +41,7 @@ from bot.hours import parse_hours
 from bot.store import open_store
 from channels.web.app import create_app
 from index.build import remove_abandoned_builds
+from index.encoders import as_encoders
 from index.search import ArticleScore, LiveIndex
 from tests.conftest import SMALL_KB, write_article
 
@@ -105,7 +106,7 @@ class Site:
 
     def search(self, live: LiveIndex | None = None) -> list[list[ArticleScore]]:
         snapshot = (live or self.live).current()
-        return [snapshot.search(self.encoder.encode([q])[0]) for q in QUESTIONS]
+        return [snapshot.search([v[0] for v in as_encoders(self.encoder).encode_queries([q])]) for q in QUESTIONS]
 
     def ask(self, question: str) -> tuple[str | None, str | None]:
         """(action, article id) of the web app's first reply to `question` in a new conversation."""

@@ -21,8 +21,8 @@ def test_build_writes_a_complete_snapshot(small_kb: Path, tmp_path: Path) -> Non
     report = reindex(settings, encoder=HashEncoder())
     index = SearchIndex(settings.index_dir)
     m = index.manifest
-    assert m["encoder"] == "hash-3gram:1" and m["dim"] == 256 and m["articles"] == 5 and m["versions"] == 7
-    assert m["vectors"] == index.faiss.ntotal == report.build.vectors
+    assert m["encoder"] == "hash-3gram:1" and m["dims"] == [256] and m["articles"] == 5 and m["versions"] == 7
+    assert m["vectors"] == index.indexes[0].ntotal == report.build.vectors
     assert m["kb_hash"] and m["built_at"] and m["index_type"] == "flat"
     assert index.calibration["thresholds"]["handoff"] <= index.calibration["thresholds"]["answer"]
     assert os.path.islink(settings.index_dir)
@@ -33,7 +33,7 @@ def test_exact_match_finds_its_article(small_kb: Path, tmp_path: Path) -> None:
     encoder = HashEncoder()
     reindex(settings, encoder=encoder)
     index = SearchIndex(settings.index_dir)
-    [best, *_] = index.search(encoder.encode(["how much is delivery"])[0])
+    [best, *_] = index.search([encoder.encode(["how much is delivery"])[0]])
     assert best.article_id == "shipping" and best.kind == "question"
 
 
@@ -55,7 +55,7 @@ def test_failed_reindex_leaves_the_old_index_serving(small_kb: Path, tmp_path: P
     with pytest.raises(KBErrors):
         reindex(settings, encoder=HashEncoder())
     assert live.current() is before
-    assert before.search(HashEncoder().encode(["refund policy"])[0])[0].article_id == "refund"
+    assert before.search([HashEncoder().encode(["refund policy"])[0]])[0].article_id == "refund"
 
 
 def test_build_failure_midway_keeps_old_snapshot(small_kb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,7 +91,7 @@ def test_approximate_index_above_threshold(small_kb: Path, tmp_path: Path) -> No
     reindex(settings, encoder=HashEncoder())
     index = SearchIndex(settings.index_dir)
     assert index.manifest["index_type"].startswith("hnsw")
-    assert index.search(HashEncoder().encode(["I forgot my password"])[0])[0].article_id == "reset-password"
+    assert index.search([HashEncoder().encode(["I forgot my password"])[0]])[0].article_id == "reset-password"
 
 
 def test_edit_reuses_the_approximate_index_and_marks_old_rows_dead(small_kb: Path, tmp_path: Path) -> None:
@@ -106,11 +106,11 @@ def test_edit_reuses_the_approximate_index_and_marks_old_rows_dead(small_kb: Pat
     second = SearchIndex(settings.index_dir)
     assert "previous graph" in second.manifest["index_type"]
     assert second.manifest["dead_vectors"] > 0
-    assert second.faiss.ntotal > first.faiss.ntotal
-    [best, *_] = second.search(encoder.encode(["is shipping free"])[0])
+    assert second.indexes[0].ntotal > first.indexes[0].ntotal
+    [best, *_] = second.search([encoder.encode(["is shipping free"])[0]])
     assert best.article_id == "shipping"
     old_title = encoder.encode(["Shipping times and costs"])[0]
-    assert all(r.kind != "title" or r.article_id != "shipping" or r.score < 0.99 for r in second.search(old_title))
+    assert all(r.kind != "title" or r.article_id != "shipping" or r.score < 0.99 for r in second.search([old_title]))
 
 
 def test_many_changes_rebuild_the_approximate_index(small_kb: Path, tmp_path: Path) -> None:

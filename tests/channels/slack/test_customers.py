@@ -99,7 +99,7 @@ def test_the_bot_never_answers_itself_or_other_bots(rig: Rig, extra: dict[str, s
 
 
 def test_a_choice_answers_in_the_thread_and_replaces_the_buttons(make_rig: Callable[..., Rig], slack_engine: Engine) -> None:
-    unsure = Engine(replace(slack_engine.settings, answer_threshold=0.999, handoff_threshold=0.0), slack_engine.encoder, slack_engine.index)
+    unsure = Engine(replace(slack_engine.settings, answer_threshold=0.999, handoff_threshold=0.0), slack_engine.encoders, slack_engine.index)
     rig = make_rig(engine=unsure)
     _, ts = rig.dm("U0JOHN", "I forgot my password")
     [question] = rig.fake.wait_sent(channel="DU0JOHN", thread_ts=ts)

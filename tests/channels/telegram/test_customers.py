@@ -31,7 +31,7 @@ def test_start_greets_in_the_users_language_and_help_helps(rig: Rig) -> None:
 
 
 def test_a_clarification_button_picks_the_article(make_rig: Callable[..., Rig], telegram_engine: Engine) -> None:
-    unsure = Engine(replace(telegram_engine.settings, answer_threshold=0.999, handoff_threshold=0.0), telegram_engine.encoder, telegram_engine.index)
+    unsure = Engine(replace(telegram_engine.settings, answer_threshold=0.999, handoff_threshold=0.0), telegram_engine.encoders, telegram_engine.index)
     rig = make_rig(engine=unsure)
     rig.say(503, "I forgot my password")
     [question] = rig.fake.wait_sent(chat_id=503)

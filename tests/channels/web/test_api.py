@@ -32,7 +32,7 @@ def test_healthz_reports_the_live_index(web: Web) -> None:
 
 
 def test_healthz_without_an_index_is_503(make_web: Any, web_engine: Engine, tmp_path: Any) -> None:
-    engine = Engine(web_engine.settings.with_overrides(index_dir=str(tmp_path / "none")), web_engine.encoder, LiveIndex(tmp_path / "none"))
+    engine = Engine(web_engine.settings.with_overrides(index_dir=str(tmp_path / "none")), web_engine.encoders, LiveIndex(tmp_path / "none"))
     broken = make_web(engine=engine)
     response = broken.client().get("/healthz")
     assert response.status_code == 503 and "answerdesk reindex" in response.get_json()["error"]
@@ -130,7 +130,7 @@ def test_the_person_button(web: Web) -> None:
 
 
 def test_clarify_then_choose(make_web: Any, web_engine: Engine) -> None:
-    unsure = Engine(web_engine.settings.with_overrides(answer_threshold=5.0, handoff_threshold=0.0, clarify_margin=1.0), web_engine.encoder, web_engine.index)
+    unsure = Engine(web_engine.settings.with_overrides(answer_threshold=5.0, handoff_threshold=0.0, clarify_margin=1.0), web_engine.encoders, web_engine.index)
     web = make_web(engine=unsure)
     client = web.client()
     cid = start(client)["id"]
