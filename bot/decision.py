@@ -24,6 +24,7 @@ class Decision:
     article_id: str | None
     candidates: tuple[ArticleScore, ...]
     reason: str  # confident | close_candidates | low_confidence | not_covered | asked_for_person | greeting | thanks
+    read_with: str | None = None  # the earlier question a follow-up was read with
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -52,3 +53,15 @@ def hand_off_requested(candidates: Sequence[ArticleScore]) -> Decision:
 def small_talk_decision(kind: str) -> Decision:
     """A greeting or thanks: reply in kind, search nothing."""
     return Decision(SMALLTALK, None, (), kind)
+
+
+_RANK = {ANSWER: 2, CLARIFY: 1, HANDOFF: 0}
+
+
+def reads_better(candidate: Decision, current: Decision) -> bool:
+    """Whether one reading of a message decides better than another: a surer action, else a
+    higher best score for the same action."""
+    if _RANK.get(candidate.action, 0) != _RANK.get(current.action, 0):
+        return _RANK.get(candidate.action, 0) > _RANK.get(current.action, 0)
+    best = candidate.candidates[0].score if candidate.candidates else float("-inf")
+    return best > (current.candidates[0].score if current.candidates else float("-inf"))

@@ -97,8 +97,12 @@ class Desk:
         if conversation.meta.get("pending") == PENDING_EMAIL and "@" in text:
             said = self._take_email(conversation, text.strip())
             return Turn(self._get(conversation.id), added.message, said)
-        history = [m.lang for m in self.store.list_messages(conversation.id) if m.author == "bot" and m.lang]
-        outcome = self.engine.respond(Inbound(text, lang_hint=lang_hint or conversation.lang, history_langs=tuple(history[-5:])))
+        earlier = self.store.list_messages(conversation.id)
+        history = [m.lang for m in earlier if m.author == "bot" and m.lang]
+        asked = [m.text for m in earlier if m.author == "customer" and m.id != added.message.id and m.action != NOTE]
+        outcome = self.engine.respond(
+            Inbound(text, lang_hint=lang_hint or conversation.lang, history_langs=tuple(history[-5:]), history_texts=tuple(asked[-1:]))
+        )
         conversation = self.store.update_conversation(
             conversation.id,
             lang=outcome.lang.lang,
@@ -315,6 +319,7 @@ def _evidence(decision: Decision, outcome: Outcome) -> dict[str, Any]:
         "reason": decision.reason,
         "candidates": [{"id": c.article_id, "score": round(c.score, 4), "kind": c.kind, "lang": c.lang} for c in decision.candidates],
         "lang": {"lang": outcome.lang.lang, "confidence": round(outcome.lang.confidence, 3), "source": outcome.lang.source},
+        **({"read_with": decision.read_with} if decision.read_with else {}),
     }
 
 

@@ -7,7 +7,7 @@ nothing. Storing conversations around this path is the conversation layer's job.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import faiss
@@ -15,15 +15,18 @@ import faiss
 from bot.articles import ArticleVersion, find_version
 from bot.calibration import Calibration
 from bot.config import Settings
-from bot.decision import ANSWER, CLARIFY, HANDOFF, SMALLTALK, Decision, Thresholds, decide, hand_off_requested, small_talk_decision
+from bot.decision import (
+    ANSWER, CLARIFY, HANDOFF, MAX_CHOICES, SMALLTALK, Decision, Thresholds, decide, hand_off_requested, reads_better, small_talk_decision,
+)
+from bot.follow_up import joined, may_follow_up, starts_with_cue
 from bot.errors import SearchIndexError
 from bot.human_request import asks_for_human
 from bot.language import LanguageDecision, LanguageDetector
 from bot.phrases import language_name, phrase, phrase_languages
 from bot.smalltalk import small_talk
 from bot.store import Choice
-from index.encoders import Encoder, make_encoder
-from index.search import LiveIndex, SearchIndex
+from index.encoders import Encoder, Encoders, as_encoders, make_encoders
+from index.search import ArticleScore, LiveIndex, SearchIndex
 
 FALLBACK_THRESHOLDS = Thresholds(answer=0.6, handoff=0.45, margin=0.03)
 
@@ -35,6 +38,7 @@ class Inbound:
     text: str
     lang_hint: str | None = None  # raw: "tr-TR", "ar,en;q=0.8", Telegram's language_code
     history_langs: Sequence[str] = ()  # languages of the conversation's earlier messages
+    history_texts: Sequence[str] = ()  # the customer's earlier questions, the last one last
 
 
 @dataclass(frozen=True)
@@ -59,9 +63,9 @@ class Outcome:
 class Engine:
     """Answers one message at a time from the live index, in the customer's language."""
 
-    def __init__(self, settings: Settings, encoder: Encoder, index: LiveIndex) -> None:
+    def __init__(self, settings: Settings, encoder: Encoder | Encoders, index: LiveIndex) -> None:
         self.settings = settings
-        self.encoder = encoder
+        self.encoders = as_encoders(encoder)
         self.index = index
         self._detectors: dict[tuple[str, ...], LanguageDetector] = {}
         self._lock = threading.Lock()
@@ -77,12 +81,26 @@ class Engine:
             decision = small_talk_decision(chat)
             return Outcome(lang, decision, (self.render(snapshot, decision, lang.lang),))
         _search_threads(self.settings.threads)
-        candidates = snapshot.search(self.encoder.encode([message.text])[0], k=3)
+        candidates = self.search(snapshot, message.text, lang.lang)
         if asks_for_human(message.text, lang.lang):
             decision = hand_off_requested(candidates)
         else:
-            decision = decide(candidates, self.thresholds(snapshot))
+            decision = self._with_context(snapshot, message, lang.lang, decide(candidates, self.thresholds(snapshot)))
         return Outcome(lang, decision, (self.render(snapshot, decision, lang.lang),))
+
+    def search(self, snapshot: SearchIndex, text: str, lang: str | None, k: int = MAX_CHOICES) -> list[ArticleScore]:
+        """The best articles for a question, its typing put right first."""
+        vectors = self.encoders.encode_queries([snapshot.speller.correct(text, lang)])
+        return snapshot.search([v[0] for v in vectors], k=k, lang=lang)
+
+    def _with_context(self, snapshot: SearchIndex, message: Inbound, lang: str, alone: Decision) -> Decision:
+        """A follow-up read with the conversation's last question, when that reading answers better."""
+        previous = message.history_texts[-1] if message.history_texts else ""
+        cue = starts_with_cue(message.text, lang)
+        if not previous or not may_follow_up(message.text, lang) or (alone.action == ANSWER and not cue):
+            return alone
+        together = decide(self.search(snapshot, joined(previous, message.text), lang), self.thresholds(snapshot))
+        return replace(together, read_with=previous) if reads_better(together, alone) else alone
 
     def answer_article(self, article_id: str, lang: str) -> Reply | None:
         """The reply for an article the customer picked from the choices."""
@@ -95,10 +113,10 @@ class Engine:
     def snapshot(self) -> SearchIndex:
         """The live index, refusing one built with another encoder (its vectors mean nothing here)."""
         snapshot = self.index.current()
-        if snapshot.encoder_name != self.encoder.name:
+        if snapshot.encoder_name != self.encoders.name:
             raise SearchIndexError(
                 f"the index at {self.index.index_dir} was built with encoder {snapshot.encoder_name!r}, "
-                f"but ANSWERDESK_ENCODER gives {self.encoder.name!r}: run 'answerdesk reindex'"
+                f"but ANSWERDESK_ENCODER gives {self.encoders.name!r}: run 'answerdesk reindex'"
             )
         return snapshot
 
@@ -188,5 +206,5 @@ def _search_threads(threads: int) -> None:
 def build_engine(settings: Settings) -> Engine:
     """An engine over the index published at settings.index_dir."""
     _search_threads(settings.threads)  # one query gains nothing from more threads
-    encoder = make_encoder(settings.encoder, threads=settings.threads)
-    return Engine(settings, encoder, LiveIndex(settings.index_dir))
+    encoders = make_encoders(settings.encoder, threads=settings.threads)
+    return Engine(settings, encoders, LiveIndex(settings.index_dir))
