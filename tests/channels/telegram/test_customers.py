@@ -39,7 +39,7 @@ def test_a_clarification_button_picks_the_article(make_rig: Callable[..., Rig], 
     assert choices and buttons(question)[-1]["text"] == "None of these"
     assert rig.post(press_update(503, question, choices[0]["callback_data"])).status_code == 200
     answer = rig.fake.wait_sent(chat_id=503, count=2)[1]
-    assert answer.args["text"].startswith(choices[0]["text"])
+    assert f"Full article: <b>{choices[0]['text']}</b>" in answer.args["text"]  # the picked article's line
     [edit] = rig.fake.wait_sent("editMessageReplyMarkup", chat_id=503, message_id=question.response["result"]["message_id"])
     assert "reply_markup" not in edit.args  # the buttons are gone
     rig.fake.wait_sent("answerCallbackQuery")
