@@ -1,10 +1,15 @@
 """The part of an article that answers: a focused excerpt instead of the whole article.
 
-Pure: text in, text out. The part is the section (or paragraph) the matched passage came from,
-else the section the customer's question names, else the article's lead. It is cut to at most
-`limit` characters at a paragraph, line or sentence end (a word end only when one sentence is
-longer than the limit), and stays valid Markdown: no half of a `**bold**` pair or a code fence
-is left open.
+Pure: text in, text out. `focus(body, matched, question)` returns the whole body when it fits
+in `limit` characters; else the section (or paragraph) that `matched`, the passage retrieval
+matched ("<title>: <heading>. <words of one paragraph>", index/passages.py), came from; else
+the section whose words overlap the customer's `question` most; else the article's lead.
+`matched_body` is the body the passage came from when that is another language version of this
+article: the section in the same place is shown, when both versions have the same sections.
+
+The part keeps its heading and is cut at a paragraph, line or sentence end (a word end only
+when one sentence is longer than the limit). It stays valid Markdown: no half of a `**bold**`
+pair or of inline code, and no open code fence.
 """
 
 from __future__ import annotations
@@ -81,13 +86,7 @@ def focus(
     limit: int = LIMIT,
     matched_body: str | None = None,
 ) -> Excerpt:
-    """The part of an article that answers, at most `limit` characters; the whole body when it fits.
-
-    `matched` is the passage retrieval matched ("<title>: <heading>. <words>", index/passages.py);
-    `matched_body` is the body it came from when that is another language version of this article
-    (the section in the same place is shown). Without a passage, the question's words choose the
-    section; without those, the lead is shown.
-    """
+    """The part of `body_markdown` that answers, at most `limit` characters (see the module docstring)."""
     body = body_markdown.strip()
     if len(body) <= limit:
         return Excerpt(body, False, WHOLE)
@@ -264,15 +263,19 @@ def _show(section: _Section, anchor: _Anchor, limit: int) -> str:
     first = section.blocks[anchor.block]
     chosen[anchor.block] = first.text if len(first.text) <= budget else _cut(first.text, budget, anchor.offset)
     used = len(chosen[anchor.block])
-    for j in [*range(anchor.block + 1, len(section.blocks)), *range(anchor.block - 1, -1, -1)]:
-        room = budget - used - 2
-        text = section.blocks[j].text
+    for j in range(anchor.block + 1, len(section.blocks)):  # what follows first: the rest of the steps
+        room, text = budget - used - 2, section.blocks[j].text
         if len(text) > room:
-            if j > anchor.block and room > 0:
-                partial = _cut(text, room, 0, allow_word_cut=False)
-                if partial:
-                    chosen[j] = partial
-                    used += len(partial) + 2
+            partial = _cut(text, room, 0, allow_word_cut=False) if room > 0 else ""
+            if partial:
+                chosen[j] = partial
+                used += len(partial) + 2
+            break
+        chosen[j] = text
+        used += len(text) + 2
+    for j in range(anchor.block - 1, -1, -1):  # then what leads up to it, whole paragraphs only
+        text = section.blocks[j].text
+        if len(text) > budget - used - 2:
             break
         chosen[j] = text
         used += len(text) + 2

@@ -54,8 +54,7 @@ def mrkdwn(text: str) -> str:
 def customer_message(
     conversation: Conversation, message: Message, agent_name: str | None = None, link: ArticleLink | None = None
 ) -> tuple[str, list[Block]]:
-    """A bot or agent message for the customer: (fallback text, blocks), with the full article's
-    line under an answer (`link`, from the desk) and buttons where the bot asks."""
+    """A bot or agent message for the customer: (fallback text, blocks); `link` (from the desk) under an answer, buttons where the bot asks."""
     lang = message.lang or conversation.lang
     text = message.text
     if message.author == "agent":

@@ -104,8 +104,7 @@ def _hard_split(text: str, limit: int) -> list[str]:
 def customer_messages(
     conversation: Conversation, message: Message, agent_name: str | None = None, link: ArticleLink | None = None
 ) -> list[dict[str, Any]]:
-    """sendMessage arguments (without chat_id) for one bot or agent message; the full article's line
-    under an answer (`link`, from the desk) and the buttons on the last piece."""
+    """sendMessage arguments (without chat_id) for one bot or agent message; `link` (from the desk) and buttons on the last piece."""
     lang = message.lang or conversation.lang
     prefix, suffix = "", ""
     reserved = 0

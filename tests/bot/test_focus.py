@@ -170,3 +170,15 @@ def test_a_passage_of_another_language_version_shows_the_same_section() -> None:
     assert excerpt.source == PASSAGE and excerpt.text.startswith("## Çevrimdışı kullanım\n\n")
     # Versions that differ in shape: no guess, the question (here none) or the lead instead.
     assert focus(TURKISH_BODY, passage, None, matched_body=MOBILE_APP_BODY).source == LEAD
+
+
+def test_a_paragraph_inside_a_section_comes_with_what_follows_then_what_leads_up_to_it() -> None:
+    intro = "Exports are CSV files you can open in any spreadsheet."
+    steps = "Open Reports and press Export. The file arrives by e-mail within five minutes."
+    columns = "Each column is explained in the table of the next section, one by one. " * 12
+    body = f"## Exports\n\n{intro}\n\n{steps}\n\n{columns}\n\n## Imports\n\n" + "Imports read the same format. " * 20
+    excerpt = focus(body, f"Reports guide: Exports. {steps}", None, limit=300)
+    assert excerpt.source == PASSAGE
+    assert excerpt.text.startswith(f"## Exports\n\n{intro}\n\n{steps}\n\nEach column is explained")
+    assert "Imports" not in excerpt.text
+    assert_valid(excerpt.text, body, 300)
