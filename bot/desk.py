@@ -191,7 +191,6 @@ class Desk:
         self.store.add_feedback(conversation.id, csat=int(score))
         return Turn(conversation, None, (self._system(conversation, "csat_thanks"),))
 
-    # -- agents ------------------------------------------------------------------
     def article_link(self, conversation: Conversation, message: Message) -> ArticleLink | None:
         """The full article under a bot answer, for chat platforms: linked at ANSWERDESK_PUBLIC_URL when it is set."""
         if message.author != "bot" or message.action != ANSWER or not message.article_id:
@@ -204,6 +203,7 @@ class Desk:
         public_url = self.engine.settings.public_url or None
         return article_link(snapshot, message.article_id, message.lang or conversation.lang, public_url)
 
+    # -- agents ------------------------------------------------------------------
     def take(self, conversation_id: str, agent_id: str, agent_name: str) -> bool:
         """An agent takes a conversation; False if someone else was first or it is not open."""
         if not self.store.transition(conversation_id, ("waiting", "bot"), "agent", agent=agent_id):
