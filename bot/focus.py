@@ -110,8 +110,9 @@ def focus(
 # -- reading an article ------------------------------------------------------------------------
 def _sections(body: str) -> list[_Section]:
     sections: list[_Section] = []
-    heading, blocks, lines = "", [], []
-    fenced = False
+    heading, fenced = "", False
+    blocks: list[_Block] = []
+    lines: list[str] = []
 
     def flush_block() -> None:
         text = "\n".join(lines).strip("\n")
