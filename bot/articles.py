@@ -7,6 +7,7 @@ else any language the article has.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from index.search import SearchIndex
 
@@ -34,6 +35,29 @@ def find_version(snapshot: SearchIndex, article_id: str, lang: str, fallback: bo
         if candidate in versions:
             return _version(article_id, candidate, versions)
     return None
+
+
+@dataclass(frozen=True)
+class ArticleLink:
+    """The full article under an answer: what to call it and where it is."""
+
+    title: str
+    updated: str  # ISO date, "" when unknown
+    url: str  # "" when there is no address to give (no public URL for a chat platform)
+
+
+def article_path(root: str, lang: str, article_id: str) -> str:
+    """The help-center page of one article version, under `root` (a path or an absolute URL)."""
+    return f"{root.rstrip('/')}/articles/{quote(lang, safe='')}/{quote(article_id, safe='')}"
+
+
+def article_link(snapshot: SearchIndex, article_id: str, lang: str, root: str | None) -> ArticleLink | None:
+    """The link to the version of an article that `lang` gets; no URL when `root` is None."""
+    version = find_version(snapshot, article_id, lang)
+    if version is None:
+        return None
+    url = "" if root is None else article_path(root, version.lang, version.article_id)
+    return ArticleLink(version.title, version.updated, url)
 
 
 def versions_by_language(snapshot: SearchIndex) -> dict[str, list[ArticleVersion]]:

@@ -8,12 +8,16 @@ TOML file named by ANSWERDESK_CONFIG, then the default.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
 from bot.errors import ConfigError
+
+
+_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 
 
 def _setting(default: Any, env: str, help: str) -> Any:
@@ -75,6 +79,12 @@ class Settings:
         "ANSWERDESK_SECRET_KEY",
         "Signs the agent console's session cookies; set it so sign-ins survive restarts and work across workers (empty: random per process).",
     )
+    public_url: str = _setting(
+        "",
+        "ANSWERDESK_PUBLIC_URL",
+        "Public address of the help center (https://help.example.com): Slack and Telegram answers link to the full article "
+        "there; empty: they name the article without a link.",
+    )
     slack_bot_token: str = _setting("", "SLACK_BOT_TOKEN", "Slack bot token (xoxb-…); with the signing secret it turns the Slack channel on.")
     slack_signing_secret: str = _setting("", "SLACK_SIGNING_SECRET", "Slack signing secret, to verify requests to /slack/events.")
     slack_agents_channel: str = _setting("", "SLACK_AGENTS_CHANNEL", "Id (C0…) of the Slack channel where handoffs from every channel appear as cards.")
@@ -97,6 +107,10 @@ class Settings:
     ann_min_vectors: int = _setting(
         20000, "ANSWERDESK_ANN_MIN_VECTORS", "Vectors from which the index is approximate (HNSW) instead of exact."
     )
+
+    def __post_init__(self) -> None:
+        if self.public_url and not _URL.fullmatch(self.public_url):
+            raise ConfigError("ANSWERDESK_PUBLIC_URL", self.public_url, "Use an http:// or https:// address, e.g. https://help.example.com.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from bot.articles import ArticleLink, article_link
 from bot.decision import ANSWER, HANDOFF, Decision
 from bot.engine import Engine, Inbound, Outcome, Reply
 from bot.config import Settings
-from bot.errors import AnswerdeskError
+from bot.errors import AnswerdeskError, SearchIndexError
 from bot.hours import BusinessHours, describe_next_open
 from bot.phrases import phrase
 from bot.store import OPEN_STATES, AddedMessage, Conversation, Message, Store, utc_now
@@ -193,6 +194,18 @@ class Desk:
         conversation = self._get(conversation_id)
         self.store.add_feedback(conversation.id, csat=int(score))
         return Turn(conversation, None, (self._system(conversation, "csat_thanks"),))
+
+    def article_link(self, conversation: Conversation, message: Message) -> ArticleLink | None:
+        """The full article under a bot answer, for chat platforms: linked at ANSWERDESK_PUBLIC_URL when it is set."""
+        if message.author != "bot" or message.action != ANSWER or not message.article_id:
+            return None
+        try:
+            snapshot = self.engine.snapshot()
+        except SearchIndexError:  # the answer still goes out, without the line under it
+            log.warning("no index to link article %s of message %s", message.article_id, message.id, exc_info=True)
+            return None
+        public_url = self.engine.settings.public_url or None
+        return article_link(snapshot, message.article_id, message.lang or conversation.lang, public_url)
 
     # -- agents ------------------------------------------------------------------
     def take(self, conversation_id: str, agent_id: str, agent_name: str) -> bool:

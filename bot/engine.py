@@ -20,6 +20,7 @@ from bot.decision import (
 )
 from bot.follow_up import joined, may_follow_up, starts_with_cue
 from bot.errors import SearchIndexError
+from bot.focus import focus
 from bot.human_request import asks_for_human
 from bot.language import LanguageDecision, LanguageDetector
 from bot.phrases import language_name, phrase, phrase_languages
@@ -51,6 +52,7 @@ class Reply:
     title: str | None = None
     updated: str | None = None
     choices: tuple[Choice, ...] = ()
+    cut: bool = False  # an answer shows part of its article: the full article has more
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,8 @@ class Engine:
             decision = hand_off_requested(candidates)
         else:
             decision = self._with_context(snapshot, message, lang.lang, decide(candidates, self.thresholds(snapshot)))
-        return Outcome(lang, decision, (self.render(snapshot, decision, lang.lang),))
+        question = joined(decision.read_with, message.text) if decision.read_with else message.text
+        return Outcome(lang, decision, (self.render(snapshot, decision, lang.lang, question=question),))
 
     def search(self, snapshot: SearchIndex, text: str, lang: str | None, k: int = MAX_CHOICES) -> list[ArticleScore]:
         """The best articles for a question, its typing put right first."""
@@ -159,9 +162,15 @@ class Engine:
                     self._detectors[served] = detector
         return detector
 
-    def render(self, snapshot: SearchIndex, decision: Decision, lang: str) -> Reply:
+    def render(self, snapshot: SearchIndex, decision: Decision, lang: str, question: str | None = None) -> Reply:
+        """The reply for a decision; an answer shows the part of the article that answers `question`."""
         if decision.action == ANSWER and decision.article_id:
-            return self._answer(snapshot, decision.article_id, lang)
+            best = decision.candidates[0] if decision.candidates else None
+            if best is None or best.article_id != decision.article_id:
+                return self._answer(snapshot, decision.article_id, lang, question=question)
+            # The passage retrieval matched, where it offers one (ArticleScore.passage).
+            matched = str(getattr(best, "passage", "") or "")
+            return self._answer(snapshot, decision.article_id, lang, matched, question, best.lang)
         if decision.action == CLARIFY:
             choices = tuple(Choice(c.article_id, _version(snapshot, c.article_id, lang).title) for c in decision.candidates)
             return Reply("bot", phrase("clarify_prompt", lang), CLARIFY, choices=choices)
@@ -170,9 +179,17 @@ class Engine:
         key = "handoff_requested" if decision.reason == "asked_for_person" else "handoff_not_covered"
         return Reply("bot", phrase(key, lang), HANDOFF)
 
-    def _answer(self, snapshot: SearchIndex, article_id: str, lang: str) -> Reply:
+    def _answer(
+        self, snapshot: SearchIndex, article_id: str, lang: str, matched: str = "", question: str | None = None, matched_lang: str | None = None
+    ) -> Reply:
         version = _version(snapshot, article_id, lang)
-        text = f"{version.title}\n\n{version.body}".strip()
+        source = None  # a passage of another language version points at the same section of this one
+        if matched and matched_lang and matched_lang not in ("*", version.lang):
+            source = find_version(snapshot, article_id, matched_lang, fallback=False)
+        excerpt = focus(version.body, matched, question, matched_body=source.body if source else None)
+        text = excerpt.text or version.title
+        if excerpt.cut:
+            text = f"{text}\n\n{phrase('answer_more', lang)}"
         if version.lang != lang:
             note = phrase(
                 "answer_other_language",
@@ -181,7 +198,7 @@ class Engine:
                 article_lang_name=language_name(version.lang, lang),
             )
             text = f"{note}\n\n{text}"
-        return Reply("bot", text, ANSWER, article_id, version.lang, version.title, version.updated or None)
+        return Reply("bot", text, ANSWER, article_id, version.lang, version.title, version.updated or None, cut=excerpt.cut)
 
 
 

@@ -84,6 +84,59 @@ SMALL_KB = [
 ]
 
 
+# A long article (about 2,300 characters, five sections) for focused replies: answers show the
+# section that answers, not the whole article. Its crash checklist is short lines, so on a phone
+# that section alone is taller than the chat panel.
+MOBILE_APP_BODY = """The Answerdesk mobile app lets you follow your orders, chat with us and manage your account from your phone. It works on iOS 16 and Android 11 or newer.
+
+## Installing the app
+
+Search for **Answerdesk** in the App Store or on Google Play and tap Install. Sign in with the e-mail address and password of your account; you do not need a new account for the app. If you use single sign-on at work, tap *Sign in with your company* instead and enter your work e-mail.
+
+## Turning on notifications
+
+Open the app, tap your picture, then **Settings › Notifications**. Switch on *Order updates* to hear when a parcel ships and when it is out for delivery. Switch on *Messages* to be told when our team answers you. If nothing arrives, check that your phone allows notifications for Answerdesk: on iOS under Settings › Notifications, on Android under Settings › Apps › Answerdesk › Notifications.
+
+## Working offline
+
+The app keeps your last 50 orders and their receipts on the phone, so you can show a receipt in a shop without a connection. Changes you make offline, such as a new delivery address, are sent the next time the phone is online. Chat needs a connection.
+
+## Connecting a smart watch
+
+Alerts appear on a paired Apple Watch or Wear OS watch once they are on in the app. To see the tracking code of a parcel on the watch, open the Answerdesk app on the watch and tap the order.
+
+## When the app keeps crashing
+
+Try these steps in order:
+
+1. Update the app.
+2. Restart your phone.
+3. Free up some storage.
+4. Turn off battery saver.
+5. Allow mobile data.
+6. Check the date and time.
+7. Sign out of the app.
+8. Sign in again.
+9. Clear the app cache.
+10. Reinstall the app.
+11. Try Wi-Fi instead.
+12. Update your phone.
+13. Remove old widgets.
+14. Allow notifications.
+15. Turn off VPN apps.
+16. Close other apps.
+17. Charge the phone.
+18. Try again tomorrow.
+19. Note the app version.
+20. Note the time it crashed.
+21. Write to us with both.
+"""
+MOBILE_APP = (
+    "en", "mobile-app", "Using the mobile app", MOBILE_APP_BODY,
+    ["how do I use the mobile app", "the app keeps crashing", "how do I turn on notifications in the app", "can I use the app offline"],
+)
+
+
 @pytest.fixture
 def small_kb(tmp_path: Path) -> Path:
     root = tmp_path / "kb"

@@ -102,7 +102,8 @@ class Customers:
         for message in outward:
             thread = address.thread_ts or question_ts(history, message)
             agent = self.desk.store.get_agent(message.agent) if message.agent else None
-            text, blocks = render.customer_message(conversation, message, agent.name if agent else None)
+            link = self.desk.article_link(conversation, message)
+            text, blocks = render.customer_message(conversation, message, agent.name if agent else None, link)
             args: dict[str, Any] = {"channel": address.channel, "text": text, "blocks": blocks, "unfurl_links": False}
             if thread:
                 args["thread_ts"] = thread

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.agents_desk import HandoffCard
+from bot.articles import ArticleLink
 from bot.phrases import language_name, phrase
 from bot.store import Conversation, Message
 
@@ -50,8 +51,10 @@ def mrkdwn(text: str) -> str:
     return _LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1)}>", out)
 
 
-def customer_message(conversation: Conversation, message: Message, agent_name: str | None = None) -> tuple[str, list[Block]]:
-    """A bot or agent message for the customer: (fallback text, blocks), with buttons where the bot asks."""
+def customer_message(
+    conversation: Conversation, message: Message, agent_name: str | None = None, link: ArticleLink | None = None
+) -> tuple[str, list[Block]]:
+    """A bot or agent message for the customer: (fallback text, blocks); `link` (from the desk) under an answer, buttons where the bot asks."""
     lang = message.lang or conversation.lang
     text = message.text
     if message.author == "agent":
@@ -59,6 +62,10 @@ def customer_message(conversation: Conversation, message: Message, agent_name: s
         blocks = _sections(f"*{escape(agent_name or 'Agent')}:* {mrkdwn(message.text)}")
         return _clip(text), blocks
     blocks = _sections(mrkdwn(text))
+    if link is not None:
+        plain, formatted = link_line(link, lang)
+        text = f"{text}\n\n{plain}"
+        blocks.append(_section(formatted))
     conversation_id = conversation.id
     if message.action == "answer":
         blocks.append(_section(escape(phrase("feedback_question", lang))))
@@ -73,6 +80,14 @@ def customer_message(conversation: Conversation, message: Message, agent_name: s
     elif message.action == "csat_question":
         blocks.append(_actions([_button(str(score), f"{CSAT}.{score}", f"{conversation_id}|{score}") for score in range(1, 6)]))
     return _clip(text), blocks
+
+
+def link_line(link: ArticleLink, lang: str) -> tuple[str, str]:
+    """"Full article: <title> · updated <date>" as (plain text, mrkdwn with the title linked when there is a URL)."""
+    label = phrase("full_article", lang)
+    updated = f" · {phrase('article_updated', lang, date=link.updated)}" if link.updated else ""
+    title = f"<{escape(link.url)}|{escape(link.title)}>" if link.url else f"*{escape(link.title)}*"
+    return f"{label} {link.title}{updated}", f"{escape(label)} {title}{escape(updated)}"
 
 
 def kind_of(action_id: str) -> str:

@@ -127,7 +127,8 @@ class Customers:
         history = self.desk.store.list_messages(conversation.id) if group else []
         for message in outward:
             agent = self.desk.store.get_agent(message.agent) if message.agent else None
-            calls = render.customer_messages(conversation, message, agent.name if agent else None)
+            link = self.desk.article_link(conversation, message)
+            calls = render.customer_messages(conversation, message, agent.name if agent else None, link)
             reply_to = question_id(history, message) if group else None
             for piece, args in enumerate(render.with_chat(calls, chat, reply_to)):
                 self.post(str(chat), {"method": "sendMessage", "args": args}, f"msg:{message.id}:{piece}")

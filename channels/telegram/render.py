@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.articles import ArticleLink
 from bot.phrases import phrase
 from bot.store import Conversation, Message
 
@@ -100,8 +101,10 @@ def _hard_split(text: str, limit: int) -> list[str]:
     return pieces
 
 
-def customer_messages(conversation: Conversation, message: Message, agent_name: str | None = None) -> list[dict[str, Any]]:
-    """sendMessage arguments (without chat_id) for one bot or agent message, buttons on the last piece."""
+def customer_messages(
+    conversation: Conversation, message: Message, agent_name: str | None = None, link: ArticleLink | None = None
+) -> list[dict[str, Any]]:
+    """sendMessage arguments (without chat_id) for one bot or agent message; `link` (from the desk) and buttons on the last piece."""
     lang = message.lang or conversation.lang
     prefix, suffix = "", ""
     reserved = 0
@@ -109,10 +112,14 @@ def customer_messages(conversation: Conversation, message: Message, agent_name: 
         name = agent_name or "Agent"
         prefix, reserved = f"<b>{html.escape(name, quote=False)}:</b> ", utf16_len(name) + 2
     keyboard = keyboard_for(conversation, message, lang)
+    if link is not None:
+        plain, formatted = link_line(link, lang)
+        suffix += f"\n\n{formatted}"
+        reserved += utf16_len(plain) + 2
     if message.author == "bot" and message.action == "answer":
         question = phrase("feedback_question", lang)
-        suffix = f"\n\n<i>{html.escape(question, quote=False)}</i>"
-        reserved = max(reserved, utf16_len(question) + 2)
+        suffix += f"\n\n<i>{html.escape(question, quote=False)}</i>"
+        reserved += utf16_len(question) + 2
     pieces = split_text(message.text, MESSAGE_LIMIT - reserved) or [" "]
     calls: list[dict[str, Any]] = [
         {"text": to_html(piece), "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}} for piece in pieces
@@ -122,6 +129,15 @@ def customer_messages(conversation: Conversation, message: Message, agent_name: 
     if keyboard:
         calls[-1]["reply_markup"] = {"inline_keyboard": keyboard}
     return calls
+
+
+def link_line(link: ArticleLink, lang: str) -> tuple[str, str]:
+    """"Full article: <title> · updated <date>" as (plain text, HTML with the title linked when there is a URL)."""
+    label = phrase("full_article", lang)
+    updated = f" · {phrase('article_updated', lang, date=link.updated)}" if link.updated else ""
+    title = html.escape(link.title, quote=False)
+    linked = f'<a href="{html.escape(link.url, quote=True)}">{title}</a>' if link.url else f"<b>{title}</b>"
+    return f"{label} {link.title}{updated}", f"{html.escape(label, quote=False)} {linked}{html.escape(updated, quote=False)}"
 
 
 def keyboard_for(conversation: Conversation, message: Message, lang: str) -> Keyboard:

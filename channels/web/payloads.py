@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 from typing import Any, Iterable
-from urllib.parse import quote
 
-from bot.articles import find_version
+from bot.articles import article_link
 from bot.desk import Turn
 from bot.store import Conversation, Message
 from index.search import SearchIndex
 
 
-def article_path(root: str, lang: str, article_id: str) -> str:
-    """The help-center page of one article version."""
-    return f"{root}/articles/{quote(lang, safe='')}/{quote(article_id, safe='')}"
-
-
 def message_json(message: Message, snapshot: SearchIndex | None, root: str = "", lang: str | None = None) -> dict[str, Any]:
     """One stored message as the widget sees it (never the bot's internal evidence)."""
-    title = url = updated = None
+    link = None
     if message.article_id and snapshot is not None:
-        version = find_version(snapshot, message.article_id, message.lang or lang or "en")
-        if version is not None:
-            title, updated = version.title, version.updated or None
-            url = article_path(root, version.lang, version.article_id)
+        link = article_link(snapshot, message.article_id, message.lang or lang or "en", root)
     return {
         "id": message.id,
         "author": message.author,
@@ -31,9 +22,9 @@ def message_json(message: Message, snapshot: SearchIndex | None, root: str = "",
         "lang": message.lang,
         "action": message.action,
         "article_id": message.article_id,
-        "article_title": title,
-        "article_url": url,
-        "article_updated": updated,
+        "article_title": link.title if link else None,
+        "article_url": link.url if link else None,
+        "article_updated": (link.updated or None) if link else None,
         "choices": [{"article_id": c.article_id, "title": c.title} for c in message.choices],
         "created_at": message.created_at.isoformat(),
     }

@@ -23,7 +23,7 @@
       title: "Customer support", launcher: "Chat with us", launcherUnread: "Chat with us (new message)",
       close: "Close chat", placeholder: "Type your question…", inputLabel: "Your message", send: "Send",
       human: "Talk to a person", feedback: "Did this answer your question?", yes: "Yes", no: "No",
-      updated: "updated {date}", typing: "The assistant is typing…", retry: "Retry",
+      updated: "updated {date}", fullArticle: "Full article:", typing: "The assistant is typing…", retry: "Retry",
       sendFailed: "Your message was not sent.", failed: "Something went wrong.", startFailed: "Could not start the chat.",
       you: "You", bot: "Assistant", agent: "Support team", waiting: "Waiting for a person…",
       withAgent: "You are chatting with a person", closed: "Conversation closed", choices: "Suggested articles",
@@ -33,7 +33,7 @@
       title: "خدمة العملاء", launcher: "تحدث معنا", launcherUnread: "تحدث معنا (رسالة جديدة)",
       close: "إغلاق المحادثة", placeholder: "اكتب سؤالك…", inputLabel: "رسالتك", send: "إرسال",
       human: "التحدث مع شخص", feedback: "هل أجاب هذا عن سؤالك؟", yes: "نعم", no: "لا",
-      updated: "آخر تحديث {date}", typing: "المساعد يكتب…", retry: "إعادة المحاولة",
+      updated: "آخر تحديث {date}", fullArticle: "المقالة كاملة:", typing: "المساعد يكتب…", retry: "إعادة المحاولة",
       sendFailed: "لم تُرسل رسالتك.", failed: "حدث خطأ ما.", startFailed: "تعذر بدء المحادثة.",
       you: "أنت", bot: "المساعد", agent: "فريق الدعم", waiting: "في انتظار موظف…",
       withAgent: "أنت تتحدث مع شخص", closed: "المحادثة مغلقة", choices: "مقالات مقترحة",
@@ -43,7 +43,7 @@
       title: "Müşteri desteği", launcher: "Bize yazın", launcherUnread: "Bize yazın (yeni mesaj)",
       close: "Sohbeti kapat", placeholder: "Sorunuzu yazın…", inputLabel: "Mesajınız", send: "Gönder",
       human: "Bir kişiyle konuş", feedback: "Bu, sorunuzu yanıtladı mı?", yes: "Evet", no: "Hayır",
-      updated: "güncellendi: {date}", typing: "Asistan yazıyor…", retry: "Tekrar dene",
+      updated: "güncellendi: {date}", fullArticle: "Makalenin tamamı:", typing: "Asistan yazıyor…", retry: "Tekrar dene",
       sendFailed: "Mesajınız gönderilemedi.", failed: "Bir sorun oluştu.", startFailed: "Sohbet başlatılamadı.",
       you: "Siz", bot: "Asistan", agent: "Destek ekibi", waiting: "Bir temsilci bekleniyor…",
       withAgent: "Bir kişiyle konuşuyorsunuz", closed: "Sohbet kapandı", choices: "Önerilen makaleler",
@@ -53,7 +53,7 @@
       title: "Atención al cliente", launcher: "Chatea con nosotros", launcherUnread: "Chatea con nosotros (mensaje nuevo)",
       close: "Cerrar el chat", placeholder: "Escribe tu pregunta…", inputLabel: "Tu mensaje", send: "Enviar",
       human: "Hablar con una persona", feedback: "¿Respondió esto a tu pregunta?", yes: "Sí", no: "No",
-      updated: "actualizado el {date}", typing: "El asistente está escribiendo…", retry: "Reintentar",
+      updated: "actualizado el {date}", fullArticle: "Artículo completo:", typing: "El asistente está escribiendo…", retry: "Reintentar",
       sendFailed: "Tu mensaje no se envió.", failed: "Algo salió mal.", startFailed: "No se pudo iniciar el chat.",
       you: "Tú", bot: "Asistente", agent: "Equipo de soporte", waiting: "Esperando a una persona…",
       withAgent: "Estás hablando con una persona", closed: "Conversación cerrada", choices: "Artículos sugeridos",
@@ -245,13 +245,17 @@
     return t("bot");
   }
 
+  /* "Full article: <title> · updated <date>" under an answer: the answer is the part that answers. */
   function articleLink(msg) {
     const href = safeUrl(msg.article_url || (msg.article_id ? `/articles/${encodeURIComponent(msg.article_lang || msg.lang || uiLang)}/${encodeURIComponent(msg.article_id)}` : ""));
     if (!href) return null;
     const link = el("a", { class: "ad-article-link", href, target: "_blank", rel: "noopener" },
       el("span", { class: "ad-article-title", text: msg.article_title || msg.article_id }));
-    const box = el("div", { class: "ad-article" }, link);
-    if (msg.article_updated) box.append(el("span", { class: "ad-article-updated", text: t("updated", { date: formatDate(msg.article_updated) }) }));
+    const box = el("p", { class: "ad-article" }, el("span", { class: "ad-article-label", text: t("fullArticle") }), " ", link);
+    if (msg.article_updated) {
+      box.append(el("span", { class: "ad-article-sep", "aria-hidden": "true", text: " · " }),
+        el("span", { class: "ad-article-updated", text: t("updated", { date: formatDate(msg.article_updated) }) }));
+    }
     return box;
   }
 
@@ -312,8 +316,9 @@
     return node.dataset.id === undefined ? Infinity : Number(node.dataset.id);
   }
 
-  /* Add a message once, in id order; a richer copy (with the article link) replaces a plain one. */
-  function addMessage(msg, { live = false } = {}) {
+  /* Add a message once, in id order; a richer copy (with the article link) replaces a plain one.
+     `reveal`: scroll it into view (handleTurn reveals a turn's replies together instead). */
+  function addMessage(msg, { live = false, reveal = true } = {}) {
     if (!msg || msg.id === undefined || msg.id === null) return;
     const id = Number(msg.id);
     const known = seen.get(id);
@@ -344,7 +349,7 @@
     settleEarlier(msg, id);
     followLanguage(msg);
     if (live && msg.author !== "customer" && panel.hidden) markUnread(true);
-    scrollToEnd();
+    if (reveal) revealMessage(node);
   }
 
   /* Once answered, the buttons of earlier questions stop working. */
@@ -377,6 +382,25 @@
 
   function scrollToEnd() {
     transcript.scrollTop = transcript.scrollHeight;
+  }
+
+  /* The customer's own message: the end. Anything said to them: as far down as possible while the
+     message's first line stays in view, so a long answer is read from its start (on a phone too). */
+  function revealMessage(node) {
+    if (!node || node.dataset.author === "customer") {
+      scrollToEnd();
+      return;
+    }
+    const gap = 8;
+    const start = transcript.scrollTop + node.getBoundingClientRect().top - transcript.getBoundingClientRect().top - gap;
+    const end = transcript.scrollHeight - transcript.clientHeight;
+    transcript.scrollTop = Math.max(0, Math.min(start, end));
+  }
+
+  /* The newest message, as revealMessage shows it (opening the panel, an answer that arrived while it was closed). */
+  function revealLatest() {
+    const all = transcript.querySelectorAll(".ad-msg");
+    revealMessage(all.length ? all[all.length - 1] : null);
   }
 
   function showTyping(delta) {
@@ -537,7 +561,11 @@
 
   function handleTurn(data) {
     if (data.message) addMessage(data.message);
-    for (const reply of data.replies || []) addMessage(reply);
+    for (const reply of data.replies || []) addMessage(reply, { reveal: false });
+    // The first reply's start (the stream may have shown it already): several replies are read from the top.
+    const first = (data.replies || []).find((r) => r && r.id !== undefined && r.id !== null);
+    const node = first ? transcript.querySelector(`.ad-msg[data-id="${Number(first.id)}"]`) : null;
+    if (node) revealMessage(node);
     if (data.state) {
       state = data.state;
       applyState();
@@ -620,7 +648,7 @@
     launcher.setAttribute("aria-expanded", "true");
     markUnread(false);
     store(OPEN_KEY, "1");
-    scrollToEnd();
+    revealLatest();
     input.focus();
     start();
   }

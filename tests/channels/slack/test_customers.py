@@ -107,7 +107,7 @@ def test_a_choice_answers_in_the_thread_and_replaces_the_buttons(make_rig: Calla
     assert choices and buttons(question)[-1]["text"]["text"] == "None of these"
     rig.click("U0JOHN", "DU0JOHN", posted_message(question), choices[0])
     [answer] = rig.fake.wait_for(lambda: [c for c in rig.fake.sent(channel="DU0JOHN", thread_ts=ts) if c is not question and c.args["text"] != question.args["text"]])
-    assert answer.args["text"].startswith(choices[0]["text"]["text"])
+    assert f"Full article: {choices[0]['text']['text']}" in answer.args["text"]  # the picked article's line
     [update] = rig.fake.wait_sent("chat.update", ts=question.response["ts"])
     assert f"✓ {choices[0]['text']['text']}" in str(update.args["blocks"])
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.agents import create_agent
 from bot.engine import Engine
-from tests.channels.telegram.conftest import Rig
+from tests.channels.telegram.conftest import LONG_KB, Rig
 from tests.channels.telegram.fake_telegram import BOT_USER, BOT_USERNAME, buttons, message_update, press_update, sticker_update
 
 
@@ -39,7 +39,7 @@ def test_a_clarification_button_picks_the_article(make_rig: Callable[..., Rig], 
     assert choices and buttons(question)[-1]["text"] == "None of these"
     assert rig.post(press_update(503, question, choices[0]["callback_data"])).status_code == 200
     answer = rig.fake.wait_sent(chat_id=503, count=2)[1]
-    assert answer.args["text"].startswith(choices[0]["text"])
+    assert f"Full article: <b>{choices[0]['text']}</b>" in answer.args["text"]  # the picked article's line
     [edit] = rig.fake.wait_sent("editMessageReplyMarkup", chat_id=503, message_id=question.response["result"]["message_id"])
     assert "reply_markup" not in edit.args  # the buttons are gone
     rig.fake.wait_sent("answerCallbackQuery")
@@ -79,16 +79,31 @@ def test_a_sticker_gets_a_polite_reply_and_is_kept_for_the_agent(rig: Rig) -> No
     assert [m.text for m in rig.messages("customer")] == ["[sticker]"]
 
 
-def test_a_9000_character_article_arrives_as_three_messages_in_order(rig: Rig) -> None:
+def test_a_long_article_is_answered_with_its_focused_start_and_a_link(rig: Rig) -> None:
     rig.say(507, "how do I connect my warehouse")
-    parts = rig.fake.wait_sent(chat_id=507, count=3)
+    [answer] = rig.fake.wait_sent(chat_id=507)
     rig.idle()
-    assert len(rig.fake.sent(chat_id=507)) == 3
+    assert len(rig.fake.sent(chat_id=507)) == 1  # 9,000 characters of article, one short message
+    text = answer.args["text"]
+    assert text.startswith("Step 1. The warehouse integration") and len(text) < 900
+    assert "There is more in the full article.\n\nFull article: <b>Warehouse integration guide</b> · updated " in text
+    assert buttons(answer)
+
+
+def test_a_9000_character_agent_message_arrives_as_three_messages_in_order(rig: Rig) -> None:
+    rig.say(509, "/human")
+    rig.fake.wait_for(lambda: rig.desk.store.list_conversations(state="waiting"))
+    [conversation] = rig.desk.store.list_conversations(state="waiting")
+    ana = create_agent(rig.desk.store, "ana@example.com", "Ana", "correct horse battery", ["en"])
+    assert rig.desk.take(conversation.id, ana.id, ana.name)
+    rig.desk.agent_reply(conversation.id, ana.id, LONG_KB[0][3])
+    parts = rig.fake.wait_sent(chat_id=509, count=5)[2:]  # after "Connecting you…" and "Ana has joined"
+    rig.idle()
+    assert len(rig.fake.sent(chat_id=509)) == 5
     texts = [c.args["text"] for c in parts]
-    assert texts[0].startswith("Warehouse integration guide\n\nStep 1.")
+    assert texts[0].startswith("<b>Ana:</b> Step 1.")
     assert texts[1].startswith("Step 2.") and texts[2].startswith("Step 3.")
     assert all(len(t) <= 4096 for t in texts)
-    assert buttons(parts[2]) and not buttons(parts[0]) and not buttons(parts[1])
     assert [c.response["result"]["message_id"] for c in parts] == sorted(c.response["result"]["message_id"] for c in parts)
 
 

@@ -25,7 +25,7 @@ def test_a_server_error_is_retried_and_later_replies_wait_their_turn(rig: Rig) -
     rig.say(702, "I forgot my password")
     rig.say(702, "how much is delivery")
     first, second = rig.fake.wait_sent(chat_id=702, count=2, timeout=20)
-    assert first.args["text"].startswith("How to reset your password") and second.args["text"].startswith("Shipping times")
+    assert first.args["text"].startswith("Open Settings, choose Security") and second.args["text"].startswith("Orders ship in 2 business days")
 
 
 def test_a_request_telegram_refuses_for_good_is_kept_as_failed(rig: Rig) -> None:

@@ -78,10 +78,10 @@ class Site:
 
 @pytest.fixture(scope="module")
 def web_index(tmp_path_factory: pytest.TempPathFactory, use_encoder: Any) -> Path:
-    """SMALL_KB indexed with the real encoder, shared by the module's servers."""
+    """SMALL_KB, a gift-card article with markup and a long article, indexed with the real encoder, shared by the module's servers."""
     from bot.config import Settings
     from bot.reindex import reindex
-    from tests.conftest import SMALL_KB, write_article
+    from tests.conftest import MOBILE_APP, SMALL_KB, write_article
 
     root = tmp_path_factory.mktemp("browser")
     for lang, article_id, title, body, questions in SMALL_KB:
@@ -92,6 +92,7 @@ def web_index(tmp_path_factory: pytest.TempPathFactory, use_encoder: Any) -> Pat
         "Gift cards never expire.\n\n## Lost a card?\n\n**Contact us** with the order number. <script>alert('kb')</script>",
         ["do gift cards expire", "I lost my gift card", "how do gift cards work"],
     )
+    write_article(root / "kb", *MOBILE_APP)  # long: answers show one section of it
     settings = Settings(kb_dir=str(root / "kb"), index_dir=str(root / "index"))
     reindex(settings, encoder=use_encoder)
     return root

@@ -20,7 +20,7 @@ from bot.engine import Engine
 from bot.hours import parse_hours
 from bot.store import Agent, open_store
 from channels.web.app import create_app
-from tests.conftest import small_index, warm_engine, write_article
+from tests.conftest import MOBILE_APP, small_index, warm_engine, write_article
 
 PASSWORD = "correct horse battery"
 WEDNESDAY_10_UTC = datetime(2026, 1, 7, 10, 0, tzinfo=timezone.utc)
@@ -67,9 +67,11 @@ class Web:
 
 @pytest.fixture(scope="session")
 def web_settings(tmp_path_factory: pytest.TempPathFactory, use_encoder: Any) -> Settings:
-    return small_index(
-        tmp_path_factory.mktemp("web"), use_encoder, lambda kb: write_article(kb, "en", "gift-cards", "", raw_front=ARTICLE_WITH_MARKUP)
-    )
+    def extra(kb: Path) -> None:
+        write_article(kb, "en", "gift-cards", "", raw_front=ARTICLE_WITH_MARKUP)
+        write_article(kb, *MOBILE_APP)
+
+    return small_index(tmp_path_factory.mktemp("web"), use_encoder, extra)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 import threading
 import time
 from typing import Any
@@ -12,6 +13,7 @@ import yaml
 from bot.engine import Engine
 from channels.web.server import expire_waiting_forever
 from index.search import LiveIndex
+from tests.conftest import MOBILE_APP
 from tests.channels.web.conftest import (
     Web,
     actions,
@@ -28,7 +30,7 @@ def test_healthz_reports_the_live_index(web: Web) -> None:
     response = web.client().get("/healthz")
     assert response.status_code == 200
     body = response.get_json()
-    assert body["status"] == "ok" and body["articles"] == 6 and body["index_built_at"]
+    assert body["status"] == "ok" and body["articles"] == 7 and body["index_built_at"]
 
 
 def test_healthz_without_an_index_is_503(make_web: Any, web_engine: Engine, tmp_path: Any) -> None:
@@ -71,6 +73,24 @@ def test_answer_then_helpful_yes(web: Web) -> None:
     assert turn["message"]["author"] == "customer" and turn["message"]["id"] < reply["id"]
     thanks = post_json(client, f"/api/conversations/{conversation['id']}/feedback", {"message_id": reply["id"], "helpful": True})
     assert actions(thanks) == ["feedback_thanks"] and thanks["state"] == "bot"
+
+
+def test_a_long_article_is_answered_with_the_section_that_answers_and_a_link(web: Web) -> None:
+    client = web.client()
+    conversation = start(client)
+    turn = say(client, conversation["id"], "How do I turn on notifications for my orders?")
+    assert actions(turn) == ["answer"]
+    reply = turn["replies"][0]
+    assert reply["article_id"] == "mobile-app" and len(MOBILE_APP[3]) > 1500
+    assert reply["text"].startswith("## Turning on notifications\n\nOpen the app, tap your picture")
+    assert reply["text"].endswith("\n\nThere is more in the full article.") and len(reply["text"]) < 700
+    assert "Installing the app" not in reply["text"] and "keeps crashing" not in reply["text"]
+    assert (reply["article_title"], reply["article_url"]) == ("Using the mobile app", "/articles/en/mobile-app")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", reply["article_updated"])
+    page = client.get(reply["article_url"]).get_data(as_text=True)  # the link opens the whole article
+    for heading in ("Installing the app", "Turning on notifications", "Working offline", "When the app keeps crashing"):
+        assert heading in page
+    assert "Write to us with both." in page
 
 
 def test_the_whole_waterfall_through_the_console(web: Web) -> None:

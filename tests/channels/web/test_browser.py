@@ -263,3 +263,34 @@ def test_on_a_phone_the_panel_fills_the_screen(site: Site, contexts: Contexts, e
     expect(panel.locator(".ad-status")).to_have_text("Waiting for a person…")
     panel.get_by_role("button", name="Close chat").click()
     expect(page.get_by_role("button", name="Chat with us")).to_be_visible()
+
+
+def test_on_a_phone_a_long_answer_is_shown_from_its_start(site: Site, contexts: Contexts, expect: Any) -> None:
+    phone = contexts.open(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = phone.new_page()
+    panel = open_widget(page, site.url + "/", expect)
+    ask(page, "how much is delivery")  # an earlier exchange above it
+    expect(last_answer(panel)).to_contain_text("Orders ship in 2 business days")
+    ask(page, "The app keeps crashing on my phone, what can I do?")
+    answer = panel.locator('.ad-msg[data-action="answer"]', has_text="Try these steps in order")
+    expect(answer).to_contain_text("When the app keeps crashing")  # the section, not the whole article
+    expect(answer).not_to_contain_text("Installing the app")
+    expect(answer.locator(".ad-article")).to_contain_text(re.compile(r"^Full article: Using the mobile app\W* · updated \w+"))
+    expect(answer.get_by_role("link", name="Using the mobile app")).to_have_attribute("href", re.compile(r"/articles/en/mobile-app$"))
+    expect(page.locator(".ad-typing")).to_be_hidden()
+    transcript = panel.locator(".ad-transcript")
+    assert answer.bounding_box()["height"] > transcript.bounding_box()["height"]  # scrolled to its end, its start would be hidden
+    settled(page, transcript)
+    top, box = answer.bounding_box()["y"], transcript.bounding_box()
+    assert box["y"] - 1 <= top <= box["y"] + box["height"] - 40 and 0 <= top <= 844 - 40, (top, box)
+
+
+def settled(page: Any, scroller: Any, timeout: float = 5.0) -> None:
+    """Wait until a smoothly scrolling element has stopped (its position the same for 300 ms)."""
+    seen: list[float] = []
+    for _ in range(int(timeout / 0.1)):
+        seen.append(scroller.evaluate("node => node.scrollTop"))
+        if len(seen) >= 4 and len(set(seen[-4:])) == 1:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"still scrolling after {timeout} s: {seen[-5:]}")

@@ -168,5 +168,5 @@ def test_reindex_runs_in_the_background_while_the_bot_answers(web: Web) -> None:
     assert status.state == "done", status.message
     assert agent.get("/agent/reindex").get_json()["state"] == "done"
     assert "Last reindex finished" in agent.get("/agent/").get_data(as_text=True)
-    assert web.client().get("/healthz").get_json()["articles"] == 6
+    assert web.client().get("/healthz").get_json()["articles"] == 7
     assert say(visitor, cid, "I can't remember my password, what do I do?")["replies"][0]["article_id"] == "reset-password"
