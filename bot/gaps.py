@@ -27,7 +27,7 @@ from bot.decision import ANSWER, HANDOFF
 from bot.store import Conversation, Feedback, Message
 
 if TYPE_CHECKING:
-    from index.encoders import Encoder
+    from index.encoders import Encoder, Encoders
 
 NOT_COVERED, UNHELPFUL = "not_covered", "unhelpful"
 DISTANCE_THRESHOLD = 0.5
@@ -110,6 +110,15 @@ def normalise(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+def clustering_encoder(encoder: "Encoder | Encoders") -> "Encoder":
+    """The encoder questions are grouped with: of an ensemble, USE (DISTANCE_THRESHOLD was set on
+    its similarities), else its first."""
+    members = getattr(encoder, "members", None)
+    if members is None:
+        return encoder  # type: ignore[return-value]
+    return next((e for e in members if e.name.startswith("use-")), members[0])
+
+
 def cluster(vectors: np.ndarray, threshold: float = DISTANCE_THRESHOLD) -> np.ndarray:
     """Group labels of L2-normalised rows: average linkage, cosine distance below `threshold`."""
     if len(vectors) < 2:
@@ -120,8 +129,9 @@ def cluster(vectors: np.ndarray, threshold: float = DISTANCE_THRESHOLD) -> np.nd
     return model.fit(vectors).labels_
 
 
-def group_gaps(questions: Sequence[GapQuestion], encoder: "Encoder", threshold: float = DISTANCE_THRESHOLD) -> list[GapGroup]:
+def group_gaps(questions: Sequence[GapQuestion], encoder: "Encoder | Encoders", threshold: float = DISTANCE_THRESHOLD) -> list[GapGroup]:
     """Group questions by meaning; the biggest group first, each titled by its most central question."""
+    encoder = clustering_encoder(encoder)
     kept = sorted(questions, key=lambda q: q.message_id)[-MAX_QUESTIONS:]
     # Distinct texts are clustered once each, so a question asked 50 times does not drag its group.
     by_text: dict[str, list[GapQuestion]] = defaultdict(list)

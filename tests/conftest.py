@@ -66,6 +66,14 @@ def use_encoder():
     return USEEncoder(threads=1)
 
 
+@pytest.fixture(scope="session")
+def real_encoders():
+    """The default ensemble (e5+use), loaded once: every end-to-end test uses the real encoders."""
+    from index.encoders import DEFAULT, make_encoders
+
+    return make_encoders(DEFAULT, threads=1)
+
+
 SMALL_KB = [
     ("en", "reset-password", "How to reset your password", "Open Settings, choose Security and press Reset password. We e-mail you a link.",
      ["I forgot my password", "how do I change my password", "can't log in, password lost"]),

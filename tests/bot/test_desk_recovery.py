@@ -11,10 +11,10 @@ from bot.store import open_store
 from index.search import LiveIndex
 
 
-def test_redelivered_message_without_reply_is_answered_once(small_kb: Path, tmp_path: Path, use_encoder) -> None:
+def test_redelivered_message_without_reply_is_answered_once(small_kb: Path, tmp_path: Path, real_encoders) -> None:
     settings = Settings(kb_dir=str(small_kb), index_dir=str(tmp_path / "index"))
-    reindex(settings, encoder=use_encoder)
-    desk = Desk(Engine(settings, use_encoder, LiveIndex(settings.index_dir)), open_store(str(tmp_path / "a.db")), parse_hours("24/7", "UTC", ""))
+    reindex(settings, encoder=real_encoders)
+    desk = Desk(Engine(settings, real_encoders, LiveIndex(settings.index_dir)), open_store(str(tmp_path / "a.db")), parse_hours("24/7", "UTC", ""))
     conversation = desk.open("slack", "T1:D1:U1")
     # The crash: the customer's message was committed, the reply never computed.
     desk.store.add_message(conversation.id, "customer", "how much is delivery", external_id="T1:D1:1.0")

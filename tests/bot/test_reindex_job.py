@@ -15,9 +15,9 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def test_two_workers_share_one_job_and_its_status(tmp_path: Path, use_encoder: object) -> None:
-    settings = small_index(tmp_path, use_encoder)
-    first, second = ReindexJob(settings, now, use_encoder), ReindexJob(settings, now, use_encoder)  # as two workers
+def test_two_workers_share_one_job_and_its_status(tmp_path: Path, real_encoders: object) -> None:
+    settings = small_index(tmp_path, real_encoders)
+    first, second = ReindexJob(settings, now, real_encoders), ReindexJob(settings, now, real_encoders)  # as two workers
     assert first.status.state == "done" or first.status.state == "idle"
     assert first.start()
     assert not second.start() and not first.start()
@@ -29,10 +29,10 @@ def test_two_workers_share_one_job_and_its_status(tmp_path: Path, use_encoder: o
     assert second.wait(120).state == "done"
 
 
-def test_a_job_whose_process_died_reads_as_interrupted(tmp_path: Path, use_encoder: object) -> None:
-    settings = small_index(tmp_path, use_encoder)
+def test_a_job_whose_process_died_reads_as_interrupted(tmp_path: Path, real_encoders: object) -> None:
+    settings = small_index(tmp_path, real_encoders)
     status = builds_folder(settings.index_dir) / "reindex-status.json"
     status.write_text(json.dumps({"state": "running", "started_at": now().isoformat(), "finished_at": None, "message": "x", "seconds": None}))
-    job = ReindexJob(settings, now, use_encoder)
+    job = ReindexJob(settings, now, real_encoders)
     assert job.status.state == "failed" and "interrupted" in job.status.message
     assert job.start() and job.wait(120).state == "done"

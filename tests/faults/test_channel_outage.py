@@ -163,8 +163,8 @@ def _ts() -> str:
 
 
 @pytest.fixture(scope="module")
-def outage_engine(tmp_path_factory: pytest.TempPathFactory, use_encoder: Any) -> Engine:
-    return warm_engine(small_index(tmp_path_factory.mktemp("outage"), use_encoder), use_encoder)
+def outage_engine(tmp_path_factory: pytest.TempPathFactory, real_encoders: Any) -> Engine:
+    return warm_engine(small_index(tmp_path_factory.mktemp("outage"), real_encoders), real_encoders)
 
 
 @pytest.fixture

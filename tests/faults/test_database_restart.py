@@ -17,13 +17,13 @@ from tests.served import Client, Served
 
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
-def test_the_database_restarted_under_load(tmp_path: Path, use_encoder: object, mode: str) -> None:
+def test_the_database_restarted_under_load(tmp_path: Path, real_encoders: object, mode: str) -> None:
     reason = missing_reason()
     if reason:
         if os.environ.get("ANSWERDESK_TEST_PG") == "required":
             pytest.fail(reason)
         pytest.skip(reason)
-    settings = small_index(tmp_path, use_encoder)
+    settings = small_index(tmp_path, real_encoders)
     with postgres_server() as pg:  # its own server: this test stops it
         url = pg.create_database()
         env = {"ANSWERDESK_KB": settings.kb_dir, "ANSWERDESK_INDEX": settings.index_dir, "ANSWERDESK_DB": url,

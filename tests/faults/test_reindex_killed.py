@@ -125,17 +125,17 @@ class Site:
 
 
 @pytest.fixture
-def site(served_once: Path, tmp_path: Path, use_encoder: Any) -> Iterator[Site]:
+def site(served_once: Path, tmp_path: Path, real_encoders: Any) -> Iterator[Site]:
     root = tmp_path / "site"
     shutil.copytree(served_once, root, symlinks=True)  # the link is relative: the copy serves its own snapshot
     settings = Settings(kb_dir=str(root / "kb"), index_dir=str(root / "index"))
     live = LiveIndex(settings.index_dir)
-    engine = Engine(settings, use_encoder, live)
+    engine = Engine(settings, real_encoders, live)
     store = open_store(str(tmp_path / "desk.db"))
     desk = Desk(engine, store, parse_hours("24/7", "UTC", ""), timedelta(seconds=180), clock=utc_now)
     app = create_app(settings, desk=desk)
     app.config.update(TESTING=True)
-    yield Site(root / "kb", root / "index", root / "index.builds", app, live, use_encoder)
+    yield Site(root / "kb", root / "index", root / "index.builds", app, live, real_encoders)
     app.extensions["answerdesk"].reindex.wait(60)
     store.close()
 

@@ -14,8 +14,8 @@ from tests.faults.chatters import Chatters, check_ledger
 from tests.served import Served
 
 
-def test_a_worker_killed_mid_message_loses_and_doubles_nothing(tmp_path: Path, use_encoder: object, db_url: str) -> None:
-    settings = small_index(tmp_path, use_encoder)
+def test_a_worker_killed_mid_message_loses_and_doubles_nothing(tmp_path: Path, real_encoders: object, db_url: str) -> None:
+    settings = small_index(tmp_path, real_encoders)
     env = {"ANSWERDESK_KB": settings.kb_dir, "ANSWERDESK_INDEX": settings.index_dir, "ANSWERDESK_DB": db_url}
     served = Served(env, tmp_path / "serve.log", workers=2)
     try:

@@ -15,15 +15,15 @@ from index.search import LiveIndex
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory, use_encoder) -> Engine:
+def engine(tmp_path_factory: pytest.TempPathFactory, real_encoders) -> Engine:
     from tests.conftest import SMALL_KB, write_article
 
     root = tmp_path_factory.mktemp("e2e")
     for lang, article_id, title, body, questions in SMALL_KB:
         write_article(root / "kb", lang, article_id, title, body, questions)
     settings = Settings(kb_dir=str(root / "kb"), index_dir=str(root / "index"))
-    reindex(settings, encoder=use_encoder)
-    engine = Engine(settings, use_encoder, LiveIndex(settings.index_dir))
+    reindex(settings, encoder=real_encoders)
+    engine = Engine(settings, real_encoders, LiveIndex(settings.index_dir))
     engine.warm_up()
     return engine
 

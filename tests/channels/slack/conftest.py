@@ -93,13 +93,13 @@ def buttons(call: Any) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def slack_base(tmp_path_factory: pytest.TempPathFactory, use_encoder: Any) -> Settings:
-    return small_index(tmp_path_factory.mktemp("slack"), use_encoder)
+def slack_base(tmp_path_factory: pytest.TempPathFactory, real_encoders: Any) -> Settings:
+    return small_index(tmp_path_factory.mktemp("slack"), real_encoders)
 
 
 @pytest.fixture(scope="session")
-def slack_engine(slack_base: Settings, use_encoder: Any) -> Engine:
-    return warm_engine(slack_base, use_encoder)
+def slack_engine(slack_base: Settings, real_encoders: Any) -> Engine:
+    return warm_engine(slack_base, real_encoders)
 
 
 @pytest.fixture

@@ -80,17 +80,17 @@ _dbs = itertools.count()
 
 
 @pytest.fixture(scope="session")
-def telegram_base(tmp_path_factory: pytest.TempPathFactory, use_encoder: Any) -> Settings:
+def telegram_base(tmp_path_factory: pytest.TempPathFactory, real_encoders: Any) -> Settings:
     def long_articles(kb: Path) -> None:
         for lang, article_id, title, body, questions in LONG_KB:
             write_article(kb, lang, article_id, title, body, questions)
 
-    return small_index(tmp_path_factory.mktemp("telegram"), use_encoder, long_articles)
+    return small_index(tmp_path_factory.mktemp("telegram"), real_encoders, long_articles)
 
 
 @pytest.fixture(scope="session")
-def telegram_engine(telegram_base: Settings, use_encoder: Any) -> Engine:
-    return warm_engine(telegram_base, use_encoder)
+def telegram_engine(telegram_base: Settings, real_encoders: Any) -> Engine:
+    return warm_engine(telegram_base, real_encoders)
 
 
 @pytest.fixture

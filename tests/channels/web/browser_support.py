@@ -77,7 +77,7 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def web_index(tmp_path_factory: pytest.TempPathFactory, use_encoder: Any) -> Path:
+def web_index(tmp_path_factory: pytest.TempPathFactory, real_encoders: Any) -> Path:
     """SMALL_KB, a gift-card article with markup and a long article, indexed with the real encoder, shared by the module's servers."""
     from bot.config import Settings
     from bot.reindex import reindex
@@ -94,7 +94,7 @@ def web_index(tmp_path_factory: pytest.TempPathFactory, use_encoder: Any) -> Pat
     )
     write_article(root / "kb", *MOBILE_APP)  # long: answers show one section of it
     settings = Settings(kb_dir=str(root / "kb"), index_dir=str(root / "index"))
-    reindex(settings, encoder=use_encoder)
+    reindex(settings, encoder=real_encoders)
     return root
 
 
@@ -125,17 +125,17 @@ def start_site(root: Path, encoder: Any, name: str, **overrides: Any) -> tuple[L
 
 
 @pytest.fixture(scope="module")
-def site(web_index: Path, use_encoder: Any) -> Iterator[Site]:
-    server, running = start_site(web_index, use_encoder, "main")
+def site(web_index: Path, real_encoders: Any) -> Iterator[Site]:
+    server, running = start_site(web_index, real_encoders, "main")
     with server:
         yield running
     # The store is left open: event streams of closed pages may still poll it for a moment.
 
 
 @pytest.fixture(scope="module")
-def clarify_site(web_index: Path, use_encoder: Any) -> Iterator[Site]:
+def clarify_site(web_index: Path, real_encoders: Any) -> Iterator[Site]:
     """Close candidates are always offered as choices: a wide clarify margin."""
-    server, running = start_site(web_index, use_encoder, "clarify", clarify_margin=0.5)
+    server, running = start_site(web_index, real_encoders, "clarify", clarify_margin=0.5)
     with server:
         yield running
     # The store is left open: event streams of closed pages may still poll it for a moment.

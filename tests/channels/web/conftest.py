@@ -66,17 +66,17 @@ class Web:
 
 
 @pytest.fixture(scope="session")
-def web_settings(tmp_path_factory: pytest.TempPathFactory, use_encoder: Any) -> Settings:
+def web_settings(tmp_path_factory: pytest.TempPathFactory, real_encoders: Any) -> Settings:
     def extra(kb: Path) -> None:
         write_article(kb, "en", "gift-cards", "", raw_front=ARTICLE_WITH_MARKUP)
         write_article(kb, *MOBILE_APP)
 
-    return small_index(tmp_path_factory.mktemp("web"), use_encoder, extra)
+    return small_index(tmp_path_factory.mktemp("web"), real_encoders, extra)
 
 
 @pytest.fixture(scope="session")
-def web_engine(web_settings: Settings, use_encoder: Any) -> Engine:
-    return warm_engine(web_settings, use_encoder)
+def web_engine(web_settings: Settings, real_encoders: Any) -> Engine:
+    return warm_engine(web_settings, real_encoders)
 
 
 @pytest.fixture

@@ -24,8 +24,8 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def served(tmp_path: Path, use_encoder: object, db_url: str) -> Iterator[Served]:
-    settings = small_index(tmp_path, use_encoder)
+def served(tmp_path: Path, real_encoders: object, db_url: str) -> Iterator[Served]:
+    settings = small_index(tmp_path, real_encoders)
     store = open_store(db_url)
     for email, name in (("ayse@example.com", "Ayşe"), ("omar@example.com", "Omar")):
         create_agent(store, email, name, PASSWORD, ["en"])
