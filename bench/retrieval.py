@@ -20,7 +20,7 @@ import argparse
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -56,7 +56,7 @@ class Result:
 class Product:
     """The real engine over a real reindex of the set's KB."""
 
-    def __init__(self, kb: Path, work: Path, encoders: Encoders, spec: str) -> None:
+    def __init__(self, kb: Path, work: Path, encoders: Encoders, spec: str, fusion: dict[str, float] | None = None, spelling: bool = True) -> None:
         # One index folder for every encoder choice, so they share the embedding cache; each
         # engine then reads its own snapshot through a link of its own.
         settings = Settings(kb_dir=str(kb), index_dir=str(work / "index"), encoder=spec)
@@ -68,6 +68,11 @@ class Product:
             link.unlink()
         link.symlink_to(Path(settings.index_dir).resolve())
         self.engine = Engine(settings.with_overrides(index_dir=str(link)), encoders, LiveIndex(link))
+        snapshot = self.engine.snapshot()
+        if fusion:  # tuning runs: scoring parameters other than the ones the build stored
+            snapshot.fusion = replace(snapshot.fusion, **fusion)
+        if not spelling:
+            snapshot._speller = _AsTyped()
 
     def run(self, queries: Sequence[Query], label: str) -> Result:
         ranked, actions = [], []
@@ -84,6 +89,11 @@ class Product:
         lang = self.engine.detector(snapshot).detect(text).lang
         vectors = self.engine.encoders.encode_queries([text])
         return snapshot.search([v[0] for v in vectors], k=k, lang=lang), lang
+
+
+class _AsTyped:
+    def correct(self, text: str, lang: str | None) -> str:
+        return text
 
 
 class Rescored:
@@ -175,7 +185,7 @@ def metrics(result: Result, queries: Sequence[Query]) -> dict[str, float]:
     hit3 = np.array([gold[i] in result.ranked[i][:3] for i in inscope])
     tuning = np.array([queries[i].tuning for i in inscope])
     out = {
-        "top-1": hit1.mean(), "top-1 tune": hit1[tuning].mean(), "top-1 held-out": hit1[~tuning].mean(), "top-3": hit3.mean(),
+        "top-1": hit1.mean(), "top-1 tune": hit1[tuning].mean(), "top-1 held-out": hit1[~tuning].mean() if (~tuning).any() else "", "top-3": hit3.mean(),
     }
     if result.actions[0] is not None:
         out["answered right"] = np.mean([result.actions[i] == ANSWER and hit1[n] for n, i in enumerate(inscope)])
@@ -196,7 +206,7 @@ def by_language(result: Result, queries: Sequence[Query]) -> dict[str, float]:
 COLUMNS = ["top-1", "top-1 tune", "top-1 held-out", "top-3", "answered right", "false handoff", "oos handoff recall"]
 
 
-def run_set(dataset: EvalSet, work: Path, encoders: dict[str, object], systems: list[str], with_noisy: bool) -> None:
+def run_set(dataset: EvalSet, work: Path, encoders: dict[str, object], systems: list[str], with_noisy: bool, fusion: dict[str, float], spelling: bool) -> None:
     kb = dataset.write(work)
     variants = [dataset, noisy(dataset)] if with_noisy else [dataset]
     parts = Parts(kb)
@@ -205,7 +215,7 @@ def run_set(dataset: EvalSet, work: Path, encoders: dict[str, object], systems: 
     for spec in ("e5+use", "e5", "use"):
         if f"answerdesk {spec}" in systems or (spec == "e5+use" and any(s.startswith("e5+use +") for s in systems)):
             members = Encoders(tuple(encoders[name] for name in spec.split("+")))  # type: ignore[misc]
-            product = Product(kb, work / dataset.name, members, spec)
+            product = Product(kb, work / dataset.name, members, spec, fusion, spelling)
             builds.append((spec, product.build_seconds))
             runners[f"answerdesk {spec}"] = product
     if "e5+use +BM25" in systems:
@@ -252,14 +262,21 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--systems", default=",".join(ALL_SYSTEMS), help="comma-separated, from: " + ", ".join(ALL_SYSTEMS))
     parser.add_argument("--no-noisy", action="store_true", help="skip the noisy variants")
     parser.add_argument("--work", help="keep KBs, indexes and embedding caches in this folder between runs (default: a temporary one)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="tuning: a scoring parameter of index/scoring.py Fusion")
+    parser.add_argument("--no-spelling", action="store_true", help="tuning: search the questions as typed")
+    parser.add_argument("--tuning-only", action="store_true", help="tuning: ask only the tuning half")
     args = parser.parse_args(argv)
+    fusion = {name: float(value) for name, value in (item.split("=", 1) for item in args.set)}
     systems = args.systems.split(",")
     encoders = {"e5": E5Encoder(threads=2), "use": USEEncoder(threads=1)}
     loaders = {"stackfaq": stackfaq, "clinc": clinc, "xsid": xsid}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.work or tmp)
         for name in args.sets:
-            run_set(loaders[name](), work, encoders, systems, with_noisy=not args.no_noisy and name != "clinc")
+            dataset = loaders[name]()
+            if args.tuning_only:
+                dataset = EvalSet(dataset.name, dataset.articles, [q for q in dataset.queries if q.tuning])
+            run_set(dataset, work, encoders, systems, not args.no_noisy and name != "clinc", fusion, not args.no_spelling)
 
 
 if __name__ == "__main__":
