@@ -6,13 +6,7 @@ import os
 from collections.abc import Collection
 from typing import Protocol
 
-# One written language for our purposes: Serbian (Latin), Croatian and Bosnian differ in a few
-# words, Bokmål and Nynorsk are both Norwegian. When only one member is allowed, the others
-# count as that member; when several are allowed, each stands for itself.
-SAME_LANGUAGE: tuple[frozenset[str], ...] = (
-    frozenset({"sr", "hr", "bs"}),
-    frozenset({"no", "nb", "nn"}),
-)
+from bot.language_codes import SAME_LANGUAGE
 
 
 class Backend(Protocol):
