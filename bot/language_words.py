@@ -18,6 +18,11 @@ WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _TITLE_SMALL_WORDS = frozenset("of the a an and in on at to for by with from".split())
 _APOSTROPHE = re.compile(r"['’]")
 _SENTENCE_END = re.compile(r"[.!?…。！？\n]")
+# Turkish writes a suffix after an apostrophe on names and numbers ("Deezer'da", "1995'ten",
+# "Ali'nin"): each such suffix counts as one Turkish common word.
+_TURKISH_SUFFIX = re.compile(
+    r"(?<=[^\W_])['’](?:y?[aeıiuüoö]|n?[ıiuü]n|[dt][ae]n?|l[ae]|yl[ae]|[dt][ıiuü]r|s[ıiuü]|k[ıi]|n[ae]|[dt][ae]ki)(?![^\W\d_])"
+)
 _ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ـ": None})
 
 
@@ -89,11 +94,17 @@ def lexicon() -> tuple[Mapping[str, frozenset[str]], frozenset[str]]:
 
 
 def lexicon_hits(words: Sequence[str], candidates: Collection[str]) -> dict[str, int]:
-    """Count, per candidate language, the words of the text that are common words of it."""
+    """Count, per candidate language, the words (and word pairs) of the text that are common in it."""
     index, _ = lexicon()
     hits = dict.fromkeys(candidates, 0)
-    for word in words:
+    pairs = [f"{first}_{second}" for first, second in zip(words, words[1:])]
+    for word in (*words, *pairs):
         for lang in index.get(word, ()):
             if lang in hits:
                 hits[lang] += 1
     return hits
+
+
+def turkish_suffixes(text: str) -> int:
+    """How many suffixes the text writes after an apostrophe, the Turkish way."""
+    return len(_TURKISH_SUFFIX.findall(text))
