@@ -8,10 +8,33 @@ from collections.abc import Collection, Mapping
 # One written language for our purposes: Serbian (Latin), Croatian and Bosnian differ in a few
 # words, Bokmål and Nynorsk are both Norwegian. When only one member is allowed, the others
 # count as that member; when several are allowed, each stands for itself.
-SAME_LANGUAGE: tuple[frozenset[str], ...] = (
-    frozenset({"sr", "hr", "bs"}),
-    frozenset({"no", "nb", "nn"}),
+SAME_LANGUAGE: tuple[tuple[str, ...], ...] = (
+    ("hr", "sr", "bs"),
+    ("no", "nb", "nn"),
 )
+# Languages the backends mix up in short text although each has a model of its own. In the open
+# set, these and each SAME_LANGUAGE group share one probability and the common words pick the
+# member; when no word does, the first listed: Croatian, the backends' Latin reading of
+# Serbo-Croatian, and Indonesian, which far more people write than Malay.
+POOLED: tuple[tuple[str, ...], ...] = (*SAME_LANGUAGE, ("id", "ms"))
+
+# Close relatives that n-gram detectors confuse in short text. When a message's common words
+# point at one of them, the others are weighed too: a Catalan sentence shares Spanish articles.
+RELATED: tuple[tuple[str, ...], ...] = (
+    ("en", "de", "nl", "af"),
+    ("da", "no", "nb", "nn", "sv", "is"),
+    ("es", "pt", "it", "fr", "ca", "ro", "la", "eo"),
+    ("pl", "cs", "sk", "sl", "hr", "bs", "sr"),
+    ("tr", "az"),
+    ("id", "ms"),
+    ("ru", "uk", "be", "bg", "mk", "sr", "kk", "mn"),
+)
+
+
+def relatives(lang: str) -> frozenset[str]:
+    """The language and its close relatives (RELATED, POOLED)."""
+    return frozenset({lang}).union(*(group for group in (*RELATED, *POOLED) if lang in group))
+
 
 # Retired or three-letter codes that channels still send.
 CODE_ALIASES: Mapping[str, str] = {
@@ -30,7 +53,7 @@ def to_allowed(code: str, allowed: Collection[str]) -> str | None:
         return code
     for group in SAME_LANGUAGE:
         if code in group:
-            members = [member for member in sorted(group) if member in allowed]
+            members = [member for member in group if member in allowed]
             if len(members) == 1:
                 return members[0]
     return None

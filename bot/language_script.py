@@ -65,6 +65,9 @@ def script_of(ch: str) -> str | None:
 
 def script_counts(text: str) -> dict[str, int]:
     """Letters per script."""
+    if text.isascii():  # the usual chat message: no need to look letters up one by one
+        letters = sum(ch.isalpha() for ch in text)
+        return {"Latin": letters} if letters else {}
     counts: dict[str, int] = {}
     for ch in text:
         if ch.isalpha():
