@@ -79,7 +79,11 @@ class LanguageDetector:
                 f"{BACKEND_SETTING}={backend!r} is not a language backend; use one of: "
                 + ", ".join(BACKENDS)
             )
-        codes = [canonical(code) for code in (default, *served, *extra)]
+        codes = [
+            canonical(default, "ANSWERDESK_DEFAULT_LANGUAGE"),
+            *(canonical(code, "ANSWERDESK_LANGUAGES (or a KB language folder)") for code in served),
+            *(canonical(code, "ANSWERDESK_EXTRA_LANGUAGES") for code in extra),
+        ]
         self.default = codes[0]
         self.served: tuple[str, ...] = tuple(dict.fromkeys(codes[1 : 1 + len(served)]))
         self.preferred: tuple[str, ...] = tuple(dict.fromkeys(codes[1:] + codes[:1]))

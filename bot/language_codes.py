@@ -91,10 +91,10 @@ def parse_language_hint(raw: str | None, allowed: Collection[str]) -> str | None
     return None
 
 
-def canonical(code: str) -> str:
-    """Normalise a configured language code ("pt-BR" -> "pt"), naming the bad one on error."""
+def canonical(code: str, setting: str = "language code") -> str:
+    """Normalise a configured language code ("pt-BR" -> "pt"), naming the setting and the bad code."""
     match = _TAG.fullmatch(code.strip())
     if not match:
-        raise ValueError(f"language code {code!r} is not an ISO 639-1 code such as 'en' or 'pt-BR'")
+        raise ValueError(f"{setting}: language code {code!r} is not an ISO 639-1 code such as 'en' or 'pt-BR'")
     primary = match.group(1).lower()
     return CODE_ALIASES.get(primary, primary)

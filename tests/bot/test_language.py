@@ -177,9 +177,13 @@ def test_unknown_backend_names_the_setting() -> None:
         LanguageDetector(["en"], backend="fasttext")
 
 
-def test_bad_language_code_is_named() -> None:
-    with pytest.raises(ValueError, match="'english!'"):
+def test_bad_language_code_is_named_with_its_setting() -> None:
+    with pytest.raises(ValueError, match="ANSWERDESK_LANGUAGES .*'english!'.*'en' or 'pt-BR'"):
         LanguageDetector(["english!"])
+    with pytest.raises(ValueError, match="ANSWERDESK_EXTRA_LANGUAGES: .*'deutsch!'"):
+        LanguageDetector(["en"], extra=["deutsch!"])
+    with pytest.raises(ValueError, match=r"ANSWERDESK_DEFAULT_LANGUAGE: language code '\?'"):
+        LanguageDetector(["en"], default="?")
 
 
 def test_decision_fields(detector: LanguageDetector) -> None:
