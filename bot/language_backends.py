@@ -56,10 +56,15 @@ def _sum_by_code(pairs: Iterable[tuple[str, float]], codes: Mapping[str, str]) -
     return result if sum(result.values()) > 0 else {}
 
 
+# lingua's values sum to 1 and come largest first; below this one they weigh nothing next to the
+# decision's probability floor (1e-4), so the rest need not be read.
+_NEGLIGIBLE = 1e-5
+
+
 def _lingua_values(values: Iterable[Any]) -> Iterator[tuple[str, float]]:
-    """lingua's confidence values, largest first, up to the zeros of the languages it ruled out."""
+    """lingua's confidence values, largest first, down to the negligible ones."""
     for value in values:
-        if value.value <= 0.0:
+        if value.value < _NEGLIGIBLE:
             break
         yield value.language.iso_code_639_1.name.lower(), value.value
 
