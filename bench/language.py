@@ -19,6 +19,7 @@ import argparse
 import importlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -136,6 +137,7 @@ def load_before(rev: str) -> ModuleType | None:
         for name in [n for n in sys.modules if n == "bot" or n.startswith("bot.")]:
             del sys.modules[name]
         sys.modules.update(ours)
+        shutil.rmtree(folder)  # everything the old module reads from it is read by now
 
 
 def score_interleaved(variants: Mapping[str, Guess], texts: Sequence[str], lang: str, hint: str | None) -> dict[str, Score]:
