@@ -1,17 +1,28 @@
-"""Decide which language a customer message is in; built for chat-length text."""
+"""Decide which language a customer message is in; built for chat-length text.
+
+The answer is the language the customer wrote in, whether or not the KB has it: German into an
+English-only KB is "de" (`LanguageDetector.serves` tells the engine whether it is served). The
+served languages are preferences: they settle ambiguous chat words ("salam", "no") and are
+always weighed. ANSWERDESK_LANGUAGES turns that off and restricts the answer to its languages.
+
+The decision, cheapest evidence first: the script (bot/language_script.py), the chat-word
+lexicon for one- to four-word messages (bot/language_words.py), then a statistical detector
+(bot/language_backends.py) over a shortlist of the languages still possible, with the channel's
+hint and the conversation's history as priors.
+"""
 
 from __future__ import annotations
 
 import math
-import re
-import tomllib
-import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
 
-from bot.language_backends import SAME_LANGUAGE, Backend, LangdetectBackend, LinguaBackend
+from bot.language_backends import Backend, LangdetectBackend, LinguaBackend
+from bot.language_codes import POOLED, SAME_LANGUAGE, canonical, parse_language_hint, relatives
+from bot.language_script import NOT_LATIN, SCRIPT_LANGS, dominant_script, script_candidates, script_counts
+from bot.language_words import NOISE, WORD, fold_text, lexicon, lexicon_hits, mask_names, turkish_suffixes
+
+__all__ = ["BACKENDS", "LanguageDecision", "LanguageDetector", "fold_text", "parse_language_hint"]
 
 BACKENDS: tuple[str, ...] = ("langdetect", "lingua")
 BACKEND_SETTING = "ANSWERDESK_LANG_BACKEND"
@@ -26,231 +37,6 @@ class LanguageDecision:
     source: str  # "script" | "lexicon" | "detector" | "hint" | "history" | "default"
 
 
-# Retired or three-letter codes that channels still send.
-_CODE_ALIASES: Mapping[str, str] = {
-    "iw": "he", "in": "id", "ji": "yi", "jw": "jv", "mo": "ro", "sh": "sr", "fil": "tl",
-}
-_TAG = re.compile(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*")
-
-
-def _to_allowed(code: str, allowed: Collection[str]) -> str | None:
-    """Map one primary language code onto the allowed set, or None."""
-    code = code.lower()
-    if code in allowed:
-        return code
-    code = _CODE_ALIASES.get(code, code)
-    if code in allowed:
-        return code
-    for group in SAME_LANGUAGE:
-        if code in group:
-            members = [member for member in sorted(group) if member in allowed]
-            if len(members) == 1:
-                return members[0]
-    return None
-
-
-def _quality(params: str) -> float:
-    """Read the q= weight of one Accept-Language entry; a malformed weight counts as 0."""
-    for param in params.split(";"):
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "q":
-            try:
-                return min(max(float(value), 0.0), 1.0)
-            except ValueError:
-                return 0.0
-    return 1.0
-
-
-def parse_language_hint(raw: str | None, allowed: Collection[str]) -> str | None:
-    """Turn "tr-TR", "pt_BR", "ar,en;q=0.8" or "sr_RS@latin" into the best allowed code."""
-    if not raw:
-        return None
-    ranked: list[tuple[float, int, str]] = []
-    for index, entry in enumerate(raw.split(",")):
-        tag, _, params = entry.partition(";")
-        # POSIX locales carry an encoding and a modifier: "tr_TR.UTF-8", "sr_RS@latin".
-        tag = tag.split(".")[0].split("@")[0].strip()
-        match = _TAG.fullmatch(tag)
-        weight = _quality(params)
-        if match and weight > 0:
-            ranked.append((-weight, index, match.group(1)))
-    for _, _, code in sorted(ranked):
-        found = _to_allowed(code, allowed)
-        if found:
-            return found
-    return None
-
-
-# Scripts as the first word of a letter's Unicode name ("CYRILLIC SMALL LETTER A").
-_SCRIPT_NAMES: Mapping[str, str] = {
-    **{name: name.title() for name in (
-        "LATIN CYRILLIC ARABIC GREEK HEBREW ARMENIAN GEORGIAN DEVANAGARI BENGALI GURMUKHI GUJARATI "
-        "TAMIL TELUGU KANNADA MALAYALAM SINHALA THAI LAO MYANMAR ETHIOPIC KHMER HANGUL"
-    ).split()},
-    "HIRAGANA": "Kana", "KATAKANA": "Kana", "KATAKANA-HIRAGANA": "Kana", "CJK": "Han",
-}
-
-# Languages per script, most widely used first (that order breaks ties).
-_SCRIPT_LANGS: Mapping[str, tuple[str, ...]] = {
-    "Arabic": ("ar", "fa", "ur", "ps", "ug", "ku", "sd"),
-    "Cyrillic": ("ru", "uk", "bg", "sr", "kk", "be", "mk", "ky", "mn", "tg", "tt", "ba"),
-    "Greek": ("el",), "Armenian": ("hy",), "Hebrew": ("he", "yi"),
-    "Devanagari": ("hi", "mr", "ne", "sa"), "Bengali": ("bn", "as"), "Gurmukhi": ("pa",),
-    "Gujarati": ("gu",), "Tamil": ("ta",), "Telugu": ("te",), "Kannada": ("kn",),
-    "Malayalam": ("ml",), "Sinhala": ("si",), "Thai": ("th",), "Lao": ("lo",),
-    "Myanmar": ("my",), "Georgian": ("ka",), "Hangul": ("ko",), "Ethiopic": ("am", "ti"),
-    "Khmer": ("km",), "Kana": ("ja",), "Han": ("zh", "ja"),
-}
-# Serbian and Kurdish are written in Latin letters too; xSID's Serbian is Latin.
-_ALSO_LATIN = frozenset({"sr", "ku"})
-_NOT_LATIN = frozenset(lang for langs in _SCRIPT_LANGS.values() for lang in langs) - _ALSO_LATIN
-# A script's usual language once its marker letters have ruled the others out: Persian, Urdu
-# and Pashto text nearly always contains one of their own letters; Han without kana is Chinese.
-_SCRIPT_DEFAULT: Mapping[str, str] = {"Arabic": "ar", "Han": "zh", "Hebrew": "he"}
-# Letters that only some languages of a script use, with those languages; each narrows.
-_MARKERS: Mapping[str, tuple[tuple[str, str], ...]] = {
-    "Arabic": (
-        ("ٹڈڑںےۓ", "ur sd"), ("ټډړږښګڼۍ", "ps"), ("ۆۇۈۋڭەې", "ug ku"), ("پچژگکی", "fa ur ps ug ku sd"),
-    ),
-    "Cyrillic": (
-        ("әғқұһ", "kk tt ba"), ("ңөү", "kk ky mn tt ba"), ("ђћ", "sr"), ("ѓќѕ", "mk"), ("јљњџ", "sr mk"),
-        ("їєґ", "uk"), ("ў", "be"), ("ӣӯҳҷ", "tg"), ("і", "uk be kk"),
-    ),
-}
-# Letters a language never uses: their presence rules it out ("ы" is not Serbian).
-_ABSENT: Mapping[str, str] = {
-    "sr": "йщъьыэюяёіїєґўәғқңөұүһ", "mk": "йщъьыэюяёіїєґўәғқңөұүһ",
-    "bg": "ыэёіїєґўәғқңөұүһђћѓќѕјљњџ", "uk": "ыэёъәғқңөұүһђћѓќѕјљњџ",
-    "be": "ищъїєґәғқңөұүһђћѓќѕјљњџ", "ru": "іїєґўәғқңөұүһђћѓќѕјљњџ",
-}
-# Han, kana and hangul carry about a word per character, so they outweigh Latin brand names.
-_DENSE_SCRIPTS = frozenset({"Han", "Kana", "Hangul"})
-
-_NOISE = re.compile(
-    r"https?://\S+|www\.\S+|\S+@\S+\.\w+"  # links and e-mail addresses
-    r"|<[@#!][^>]*>|(?<!\S)[@#/]\w+"  # Slack mentions, @handles, #tags, /commands
-    r"|:[a-z0-9_+-]+:"  # emoji shortcodes
-)
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
-_TITLE_SMALL_WORDS = frozenset("of the a an and in on at to for by with from".split())
-_APOSTROPHE = re.compile(r"['’]")
-_SENTENCE_END = re.compile(r"[.!?…。！？\n]")
-_ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ـ": None})
-
-
-def fold_text(text: str) -> str:
-    """Casefold and strip accents, tatweel and Arabic letter variants, for matching words."""
-    # "İ".casefold() leaves a combining dot and Turkish "ı" has no decomposition: fold both to i.
-    text = text.replace("İ", "i").replace("I", "i").replace("ı", "i").casefold()
-    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
-    return text.translate(_ARABIC_FOLD)
-
-
-@lru_cache(maxsize=4096)
-def _script_of(ch: str) -> str | None:
-    words = unicodedata.name(ch, "").split()
-    if words and words[0] in ("FULLWIDTH", "HALFWIDTH"):
-        words = words[1:]
-    return _SCRIPT_NAMES.get(words[0]) if words else None
-
-
-def _script_counts(text: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for ch in text:
-        if ch.isalpha():
-            script = _script_of(ch)
-            if script:
-                counts[script] = counts.get(script, 0) + 1
-    return counts
-
-
-def _dominant_script(text: str, counts: Mapping[str, int]) -> str:
-    """Pick the script the message is written in; foreign brand names are usually Latin."""
-    counts = dict(counts)
-    for script in ("Kana", "Hangul"):  # Japanese and Korean mix in Han characters
-        if counts.get(script) and "Han" in counts:
-            counts[script] += counts.pop("Han")
-    weighted = {s: n * (3 if s in _DENSE_SCRIPTS else 1) for s, n in counts.items() if s != "Latin"}
-    if not weighted:
-        return "Latin"
-    script = max(weighted, key=lambda s: weighted[s])
-    if weighted[script] * 2 >= counts.get("Latin", 0):
-        return script
-    # Two words of Arabic around an English song title are an Arabic sentence.
-    words = sum(1 for word in _WORD.findall(text) if _script_of(word[0]) == script)
-    return script if words >= 2 or script in _DENSE_SCRIPTS and weighted[script] >= 6 else "Latin"
-
-
-def _mask_names(text: str) -> str:
-    """Drop names and titles inside sentences: they are often in another language."""
-    words = [match.group() for match in _WORD.finditer(text)]
-    starts = _sentence_starts(text)
-    heads = [_APOSTROPHE.split(word)[0] for word in words]
-    capital = [head[:1].isupper() for head in heads]
-    named = [
-        capital[i] and (i not in starts or (i + 1 < len(words) and capital[i + 1] and i + 1 not in starts))
-        or (len(heads[i]) > 1 and heads[i].isupper())
-        for i in range(len(words))
-    ]
-    # English titles keep their small words lower case: "Tarzan of the Apes".
-    for i in range(1, len(words) - 1):
-        if named[i - 1] and words[i] in _TITLE_SMALL_WORDS:
-            after = [j for j in range(i + 1, len(words)) if words[j] not in _TITLE_SMALL_WORDS]
-            if after and named[after[0]]:
-                named[i] = True
-    kept: list[str] = []
-    for word, is_name in zip(words, named):
-        if is_name:
-            # Turkish suffixes a name after an apostrophe ("Deezer'da"): keep the suffix.
-            kept.extend(_APOSTROPHE.split(word)[1:])
-        else:
-            kept.append(word)
-    masked = " ".join(kept)
-    total = sum(len(word) for word in words)
-    # A title-case or shouted message would lose everything; then the whole text is the evidence.
-    if len(masked) < max(8, total // 4):
-        return text.lower()
-    return masked.lower()
-
-
-def _sentence_starts(text: str) -> set[int]:
-    """Indexes of the words that begin a sentence."""
-    starts: set[int] = set()
-    previous_end = 0
-    for index, match in enumerate(_WORD.finditer(text)):
-        if index == 0 or _SENTENCE_END.search(text[previous_end:match.start()]):
-            starts.add(index)
-        previous_end = match.end()
-    return starts
-
-
-@lru_cache(maxsize=1)
-def _lexicon() -> tuple[Mapping[str, frozenset[str]], frozenset[str]]:
-    """Map each folded chat word to the languages that use it; also the international words."""
-    source = resources.files("bot").joinpath("phrases", "chat_words.toml")
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"bot/phrases/chat_words.toml: {e}; fix the TOML syntax") from e
-    index: dict[str, set[str]] = {}
-    for lang, words in data["words"].items():
-        for word in fold_text(words).split():
-            index.setdefault(word, set()).add(lang)
-    international = frozenset(fold_text(data["international"]).split())
-    return {word: frozenset(langs) for word, langs in index.items()}, international
-
-
-def _lexicon_hits(words: Sequence[str], candidates: Sequence[str]) -> dict[str, int]:
-    """Count, per candidate language, the words of the text that are common words of it."""
-    index, _ = _lexicon()
-    hits = dict.fromkeys(candidates, 0)
-    for word in words:
-        for lang in index.get(word, ()):
-            if lang in hits:
-                hits[lang] += 1
-    return hits
-
-
 _LEXICON_MAX_WORDS = 4
 # The first couple of thousand characters tell the language; pasted logs need not be read whole.
 _MAX_CHARS = 2000
@@ -261,10 +47,23 @@ _PROBABILITY_FLOOR = 1e-4
 _FULL_EVIDENCE_LETTERS = 30
 _HINT_WEIGHT = 3.0
 _HISTORY_WEIGHT = 4.0
+# With this many languages or fewer still possible the precise model reads them all at once.
+_SHORTLIST_MAX = 6
+# The screen's best this many join the shortlist when the common words do not settle it.
+_SCREEN_TOP = 3
+# From this length lingua's precise model reads trigrams only, as its screen does.
+_PRECISE_MAX_CHARS = 120
+_POOLED = frozenset().union(*POOLED)
 
 
 class LanguageDetector:
-    """The language decision: script, then chat lexicon, then a restricted detector with priors."""
+    """The language decision: script, then chat lexicon, then a statistical detector with priors.
+
+    By default every language the backend knows (and every language a script alone tells) can be
+    the answer, and `served` (the KB's and the bot's languages), `extra` and `default` are
+    preferred. With `restrict=True` (ANSWERDESK_LANGUAGES is set) the answer is always one of them,
+    as before the open set. Models load on first use; `detect` is safe from many threads.
+    """
 
     def __init__(
         self,
@@ -272,38 +71,64 @@ class LanguageDetector:
         extra: Sequence[str] = (),
         backend: str = "langdetect",
         default: str = "en",
+        *,
+        restrict: bool = False,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(
                 f"{BACKEND_SETTING}={backend!r} is not a language backend; use one of: "
                 + ", ".join(BACKENDS)
             )
-        codes = [_canonical(code) for code in (default, *served, *extra)]
+        codes = [
+            canonical(default, "ANSWERDESK_DEFAULT_LANGUAGE"),
+            *(canonical(code, "ANSWERDESK_LANGUAGES (or a KB language folder)") for code in served),
+            *(canonical(code, "ANSWERDESK_EXTRA_LANGUAGES") for code in extra),
+        ]
         self.default = codes[0]
-        self.allowed: tuple[str, ...] = tuple(dict.fromkeys(codes[1:] + codes[:1]))
+        self.served: tuple[str, ...] = tuple(dict.fromkeys(codes[1 : 1 + len(served)]))
+        self.preferred: tuple[str, ...] = tuple(dict.fromkeys(codes[1:] + codes[:1]))
+        self.restricted = restrict
         self.backend = backend
-        self._backend: Backend = (
-            LangdetectBackend(self.allowed) if backend == "langdetect" else LinguaBackend(self.allowed)
-        )
-        self._latin = tuple(lang for lang in self.allowed if lang not in _NOT_LATIN)
+        kind = LangdetectBackend if backend == "langdetect" else LinguaBackend
+        self._backend: Backend = kind(self.preferred, everything=not restrict)
+        self.allowed: tuple[str, ...] = self.preferred if restrict else open_languages(self.preferred, self._backend.languages)
+        self._latin = tuple(lang for lang in self.allowed if lang not in NOT_LATIN)
+        # Filled as texts come; racing threads write the same value, so no lock is needed.
+        self._known_counts: dict[tuple[str, ...], int] = {}
+
+    def serves(self, lang: str) -> bool:
+        """Whether `lang` ("de", "pt-BR") is a served language: the KB's or the bot's own phrases'."""
+        return parse_language_hint(lang, self.served) is not None
+
+    def load(self) -> None:
+        """Load the models most messages need now rather than on first use.
+
+        For a server that forks workers: loaded before the fork, they are shared by all of them.
+        Precise models of other languages still load when a message first needs them.
+        """
+        self._backend.load(self.preferred)
 
     def detect(self, text: str, hint: str | None = None, history: Sequence[str] = ()) -> LanguageDecision:
         """Decide the language of one customer message."""
         recent = [lang for lang in history if lang in self.allowed]
-        priors = _Priors(parse_language_hint(hint, self.allowed), recent[-1] if recent else None)
-        clean = _NOISE.sub(" ", text[:_MAX_CHARS])
-        counts = _script_counts(clean)
+        priors = _Priors(
+            parse_language_hint(hint, self.allowed),
+            recent[-1] if recent else None,
+            frozenset(()) if self.restricted else frozenset(self.preferred),
+        )
+        clean = NOISE.sub(" ", text[:_MAX_CHARS])
+        counts = script_counts(clean)
         if not counts:  # emoji, numbers, links: nothing to read
             return priors.fallback(self.default)
-        script = _dominant_script(clean, counts)
+        script = dominant_script(clean, counts)
         if script == "Latin":
             # Latin chat words may stand for any allowed language: "salam" is Arabic typed in Latin.
             candidates, lexicon_langs = self._latin, self.allowed
         else:
-            candidates = lexicon_langs = self._script_candidates(script, clean)
+            candidates = lexicon_langs = script_candidates(script, clean, self.allowed)
             if len(candidates) == 1:
                 return LanguageDecision(candidates[0], 0.95, "script")
-        words = fold_text(" ".join(_WORD.findall(clean))).split()
+        words = fold_text(" ".join(WORD.findall(clean))).split()
         if words and len(words) <= _LEXICON_MAX_WORDS:
             decision = self._decide_by_lexicon(clean, words, lexicon_langs, priors)
             if decision:
@@ -312,47 +137,82 @@ class LanguageDetector:
             return priors.fallback(self.default)
         return self._decide_by_detector(clean, candidates, priors, sum(counts.values()))
 
-    def _script_candidates(self, script: str, text: str) -> tuple[str, ...]:
-        candidates = tuple(lang for lang in _SCRIPT_LANGS[script] if lang in self.allowed)
-        narrowed = False
-        for letters, langs in _MARKERS.get(script, ()):
-            if any(ch in text for ch in letters):
-                subset = tuple(lang for lang in candidates if lang in langs.split())
-                if subset:
-                    candidates, narrowed = subset, True
-        present = [lang for lang in candidates if not any(ch in text for ch in _ABSENT.get(lang, ""))]
-        candidates = tuple(present) or candidates
-        usual = _SCRIPT_DEFAULT.get(script)
-        if usual and not narrowed and usual in candidates:
-            return (usual,)
-        return candidates
-
     def _decide_by_detector(
         self, text: str, candidates: tuple[str, ...], priors: _Priors, letters: int
     ) -> LanguageDecision:
-        masked = _mask_names(text)
-        probs = self._probabilities(masked, candidates)
-        hits = _lexicon_hits(fold_text(masked).split(), candidates)
-        if not probs and not any(hits.values()):
+        masked = mask_names(text)
+        words = fold_text(masked).split()
+        hits = lexicon_hits(words, candidates)
+        if "tr" in hits:
+            hits["tr"] += turkish_suffixes(text)
+        if self.restricted:
+            probs = self._probabilities(masked, candidates)
+        else:
+            probs = grouped(self._open_probabilities(masked, candidates, hits, len(words), priors))
+        # Only languages with some evidence or prior can win; the rest share one score.
+        favoured = priors.favoured
+        live = [lang for lang in candidates if probs.get(lang) or hits[lang] or lang in favoured]
+        if not live or not probs and not any(hits.values()):
             return priors.pick(candidates)
         # Short texts give the n-gram detector little to go on: temper it towards the priors.
         temper = min(1.0, letters / _FULL_EVIDENCE_LETTERS)
         evidence = {
             lang: temper * math.log(probs.get(lang, 0.0) + _PROBABILITY_FLOOR) + _WORD_WEIGHT * hits[lang]
-            for lang in candidates
+            for lang in live
         }
-        scores = {lang: evidence[lang] + math.log(priors.weight(lang)) for lang in candidates}
-        top = max(scores.values())
+        scores = {lang: evidence[lang] + math.log(priors.weight(lang)) for lang in live}
+        top = max(scores.values())  # the rest score temper * log(floor), never more than a live one
         total = sum(math.exp(score - top) for score in scores.values())
-        best = max(candidates, key=lambda lang: scores[lang])
-        by_text = max(candidates, key=lambda lang: evidence[lang])
+        total += (len(candidates) - len(live)) * math.exp(temper * math.log(_PROBABILITY_FLOOR) - top)
+        best = max(live, key=lambda lang: scores[lang])
+        by_text = max(live, key=lambda lang: evidence[lang])
         source = "detector" if best == by_text else priors.source_of(best)
         return LanguageDecision(best, round(min(0.99, 1.0 / total), 3), source)
+
+    def _open_probabilities(
+        self, text: str, candidates: tuple[str, ...], hits: Mapping[str, int], words: int, priors: _Priors
+    ) -> dict[str, float]:
+        """Probabilities over the languages the text may plausibly be in, read precisely.
+
+        Precise models are slow and large (lingua: about 17 MB a language), so only a shortlist
+        gets them: the served languages and the priors, plus the relatives of the language the
+        common words point at, or else the cheap screen's best few and the languages of the
+        text's common words.
+        """
+        if self._known(candidates) <= _SHORTLIST_MAX:
+            return self._probabilities(text, candidates)
+        shortlist = {lang for lang in priors.favoured if lang in candidates}
+        pointed = _pointed_by_words(hits, words)
+        if pointed in shortlist:
+            pass  # a served language's own words: only the served languages need weighing
+        elif pointed:
+            shortlist |= relatives(pointed) & set(candidates)
+        elif not self._backend.screens:
+            return self._probabilities(text, candidates)
+        else:
+            screen = self._backend.screen(text)
+            if len(text) >= _PRECISE_MAX_CHARS:  # the precise model reads long text as the screen does
+                return _restricted(screen, candidates)
+            ranked = sorted((lang for lang in candidates if screen.get(lang)), key=lambda lang: -screen[lang])
+            shortlist.update(ranked[:_SCREEN_TOP])
+            most = max(hits.values(), default=0)
+            if most:
+                for lang in candidates:
+                    if hits[lang] == most:
+                        shortlist |= relatives(lang) & set(candidates) if lang in _POOLED else {lang}
+        return self._probabilities(text, tuple(lang for lang in candidates if lang in shortlist))
+
+    def _known(self, candidates: tuple[str, ...]) -> int:
+        """How many of the candidates the backend has a model for."""
+        count = self._known_counts.get(candidates)
+        if count is None:
+            count = self._known_counts[candidates] = sum(lang in self._backend.languages for lang in candidates)
+        return count
 
     def _decide_by_lexicon(
         self, text: str, words: list[str], candidates: tuple[str, ...], priors: _Priors
     ) -> LanguageDecision | None:
-        index, international = _lexicon()
+        index, international = lexicon()
         if any(word not in index and word not in international for word in words):
             return None
         specific = [index[word] for word in words if word not in international]
@@ -362,9 +222,12 @@ class LanguageDetector:
             if "en" in candidates:
                 return LanguageDecision("en", 0.6, "lexicon")
             return None
-        langs = [lang for lang in candidates if all(lang in s for s in specific)]
+        common = frozenset.intersection(*specific)
+        langs = [lang for lang in candidates if lang in common]
         if not langs:
             return None
+        # "salam" is Arabic, Persian, Azerbaijani, Malay and Indonesian: a served one of them wins.
+        langs = [lang for lang in langs if lang in priors.preferred] or langs
         # A lone "gracias" inside an English conversation is politeness, not a switch.
         if priors.history and priors.history not in langs and len(words) == 1:
             return priors.decision(0.6)
@@ -380,19 +243,71 @@ class LanguageDetector:
 
     def _probabilities(self, text: str, candidates: tuple[str, ...]) -> dict[str, float]:
         """Backend probabilities over the candidates only, summing to 1, or {} without evidence."""
-        raw = self._backend.probabilities(text)
-        # langdetect can underflow to NaN on odd input; that is no evidence, not an error.
-        probs = {lang: p if math.isfinite(p := raw.get(lang, 0.0)) and p > 0 else 0.0 for lang in candidates}
-        total = sum(probs.values())
-        return {lang: p / total for lang, p in probs.items()} if total > 0 else {}
+        # Restricted, the backend weighs every allowed language, as it always has.
+        return _restricted(self._backend.probabilities(text, self.allowed if self.restricted else candidates), candidates)
+
+
+def _restricted(raw: Mapping[str, float], candidates: Sequence[str]) -> dict[str, float]:
+    """The probabilities of the candidates, summing to 1, or {} without evidence."""
+    # langdetect can underflow to NaN on odd input; that is no evidence, not an error.
+    probs = {lang: p if math.isfinite(p := raw.get(lang, 0.0)) and p > 0 else 0.0 for lang in candidates}
+    total = sum(probs.values())
+    return {lang: p / total for lang, p in probs.items()} if total > 0 else {}
+
+
+def _pointed_by_words(hits: Mapping[str, int], words: int) -> str | None:
+    """The language the common words clearly point at, or None.
+
+    Clearly: half the words or more are its common words and no language outside its family
+    has nearly as many. Then the text is that language or a close relative of it.
+    """
+    best = max(hits, key=lambda lang: hits[lang], default=None)
+    if best is None or hits[best] < 2 or 2 * hits[best] < words:
+        return None
+    family = relatives(best)
+    others = max((n for lang, n in hits.items() if lang not in family), default=0)
+    return best if hits[best] >= others + 2 else None
+
+
+def open_languages(preferred: Sequence[str], known: Collection[str]) -> tuple[str, ...]:
+    """Every language the decision may answer when not restricted, the preferred ones first."""
+    langs = set(known) | {lang for langs in SCRIPT_LANGS.values() for lang in langs}
+    for group in SAME_LANGUAGE:
+        if len(set(group) & set(preferred)) == 1:  # the preferred member stands for the others
+            langs -= set(group)
+    return tuple(dict.fromkeys([*preferred, *sorted(langs)]))
+
+
+def grouped(probs: Mapping[str, float]) -> dict[str, float]:
+    """Give each member of a POOLED group the group's probability; words tell them apart.
+
+    Neither backend models Latin Serbian (lingua's Serbian is Cyrillic) and both mix up Malay
+    and Indonesian, so the n-grams say which group and the common words say which member.
+    """
+    result = dict(probs)
+    for group in POOLED:
+        members = [lang for lang in group if lang in probs]
+        if len(members) >= 2:
+            total = sum(probs[lang] for lang in members)
+            for rank, lang in enumerate(members):
+                # A hair less for each later member: the first listed wins when no word decides.
+                result[lang] = total * (1.0 - 0.001 * rank)
+    return result
 
 
 @dataclass(frozen=True)
 class _Priors:
-    """What we knew before reading the text: the channel's hint and the conversation so far."""
+    """What we knew before reading the text: the channel's hint, the conversation so far, and
+    the languages we serve."""
 
     hint: str | None
     history: str | None
+    preferred: frozenset[str] = frozenset()
+
+    @property
+    def favoured(self) -> frozenset[str]:
+        """The languages any prior speaks for."""
+        return self.preferred | {lang for lang in (self.hint, self.history) if lang}
 
     @property
     def lang(self) -> str | None:
@@ -422,11 +337,3 @@ class _Priors:
             return self.decision(0.6)
         return LanguageDecision(default, 0.3, "default")
 
-
-def _canonical(code: str) -> str:
-    """Normalise a configured language code ("pt-BR" -> "pt"), naming the bad one on error."""
-    match = _TAG.fullmatch(code.strip())
-    if not match:
-        raise ValueError(f"language code {code!r} is not an ISO 639-1 code such as 'en' or 'pt-BR'")
-    primary = match.group(1).lower()
-    return _CODE_ALIASES.get(primary, primary)

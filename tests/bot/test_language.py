@@ -1,8 +1,15 @@
+import subprocess
+import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from bot.language import LanguageDetector, fold_text, parse_language_hint
+from bot.language_words import turkish_suffixes
+
+ROOT = Path(__file__).parents[2]
 
 SERVED = ["en", "ar", "tr", "es"]
 
@@ -99,20 +106,19 @@ def test_without_anything_to_go_on_we_use_the_default(detector: LanguageDetector
     assert (decision.lang, decision.source) == ("en", "default")
 
 
-def test_unserved_script_falls_back(detector: LanguageDetector) -> None:
-    assert detector.detect("Привет, как дела?", hint="es").lang == "es"
-    assert detector.detect("Привет, как дела?").lang == "en"
-
-
-def test_decisions_stay_in_the_allowed_set(detector: LanguageDetector) -> None:
+def test_configured_languages_restrict_the_answer() -> None:
+    restricted = LanguageDetector(SERVED, restrict=True)
     for text in ("Hallo, wie geht es dir?", "Ciao, come stai?", "Bonjour tout le monde", "こんにちは"):
-        assert detector.detect(text).lang in SERVED
+        assert restricted.detect(text).lang in SERVED
+    assert restricted.detect("Привет, как дела?", hint="es").lang == "es"
+    assert restricted.detect("Привет, как дела?").lang == "en"
 
 
-def test_extra_languages_are_recognised() -> None:
-    wide = LanguageDetector(["en"], extra=["de", "fr"])
+def test_restricted_extra_languages_are_recognised_and_no_others() -> None:
+    wide = LanguageDetector(["en"], extra=["de", "fr"], restrict=True)
     assert wide.detect("Ich habe mein Passwort vergessen, was kann ich tun?").lang == "de"
     assert wide.detect("J'ai oublié mon mot de passe, que dois-je faire ?").lang == "fr"
+    assert wide.detect("Ho dimenticato la password, cosa posso fare?").lang in {"en", "de", "fr"}
 
 
 @pytest.mark.parametrize(
@@ -135,8 +141,8 @@ def test_extra_languages_are_recognised() -> None:
         ("คำสั่งซื้อของฉันอยู่ที่ไหน", ["th", "en"], "th"),
     ],
 )
-def test_script_decides(text: str, served: list[str], lang: str) -> None:
-    decision = LanguageDetector(served).detect(text)
+def test_script_decides_among_configured_languages(text: str, served: list[str], lang: str) -> None:
+    decision = LanguageDetector(served, restrict=True).detect(text)
     assert decision.lang == lang
 
 
@@ -171,9 +177,13 @@ def test_unknown_backend_names_the_setting() -> None:
         LanguageDetector(["en"], backend="fasttext")
 
 
-def test_bad_language_code_is_named() -> None:
-    with pytest.raises(ValueError, match="'english!'"):
+def test_bad_language_code_is_named_with_its_setting() -> None:
+    with pytest.raises(ValueError, match="ANSWERDESK_LANGUAGES .*'english!'.*'en' or 'pt-BR'"):
         LanguageDetector(["english!"])
+    with pytest.raises(ValueError, match="ANSWERDESK_EXTRA_LANGUAGES: .*'deutsch!'"):
+        LanguageDetector(["en"], extra=["deutsch!"])
+    with pytest.raises(ValueError, match=r"ANSWERDESK_DEFAULT_LANGUAGE: language code '\?'"):
+        LanguageDetector(["en"], default="?")
 
 
 def test_decision_fields(detector: LanguageDetector) -> None:
@@ -196,3 +206,121 @@ def test_decision_fields(detector: LanguageDetector) -> None:
 )
 def test_fold_text(text: str, folded: str) -> None:
     assert fold_text(text) == folded
+
+
+# -- the open set: no configuration, the language the customer wrote in -------------------------
+
+ENGLISH_ONLY = ["en"]
+
+
+@pytest.fixture(scope="module")
+def english_kb() -> Iterator[LanguageDetector]:
+    yield LanguageDetector(ENGLISH_ONLY, backend="lingua")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Ich habe meine Bestellung vor zwei Wochen aufgegeben und sie ist noch nicht angekommen.", "de"),
+        ("Hallo, ich brauche Hilfe mit meinem Konto", "de"),
+        ("Jeg har ikke modtaget min pakke endnu, kan I hjælpe mig?", "da"),
+        ("Hvordan ændrer jeg min adgangskode?", "da"),
+        ("Non riesco ad accedere al mio account, potete aiutarmi?", "it"),
+        ("Vorrei annullare il mio abbonamento", "it"),
+        ("注文した商品がまだ届いていません。", "ja"),
+        ("パスワードを忘れました", "ja"),
+    ],
+)
+def test_unserved_languages_are_reported_as_written(english_kb: LanguageDetector, text: str, lang: str) -> None:
+    assert english_kb.detect(text).lang == lang
+
+
+@pytest.mark.parametrize("backend", ["lingua", "langdetect"])
+def test_a_german_message_into_an_english_kb_is_german(backend: str) -> None:
+    detector = LanguageDetector(ENGLISH_ONLY, backend=backend)
+    decision = detector.detect("Können Sie mir bitte sagen, wann meine Bestellung ankommt?")
+    assert decision.lang == "de"
+    assert not detector.serves(decision.lang)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("hi", "en"),
+        ("ok", "en"),
+        ("no", "en"),  # also Spanish and Italian: the default settles it
+        ("thanks!", "en"),
+        ("hola", "es"),
+        ("sí", "es"),  # also Italian: a served language wins
+        ("salam", "ar"),  # also Persian, Azerbaijani, Malay, Indonesian
+        ("merhaba", "tr"),
+        ("tamam", "tr"),
+        ("I want a human", "en"),
+        ("where is my order?", "en"),
+    ],
+)
+def test_short_chat_words_resolve_to_served_languages(text: str, lang: str) -> None:
+    assert LanguageDetector(SERVED, backend="lingua").detect(text).lang == lang
+
+
+def test_hint_and_history_still_lead_in_the_open_set() -> None:
+    detector = LanguageDetector(SERVED, backend="lingua")
+    assert detector.detect("ok", hint="tr-TR").lang == "tr"
+    assert detector.detect("ok", hint="de-DE").lang == "de"  # a hint may name an unserved language
+    assert detector.detect("gracias", history=["en"]).lang == "en"
+    assert detector.detect("ok", history=["it"]).lang == "it"
+
+
+def test_served_languages_are_told_apart_from_the_rest() -> None:
+    detector = LanguageDetector(["pt", "en", "sr"], backend="lingua")
+    assert detector.serves("en") and detector.serves("pt-BR") and detector.serves("sr_RS@latin")
+    assert detector.serves("hr")  # read as Serbian when only Serbian is served
+    assert not detector.serves("de") and not detector.serves("")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Gde je moja porudžbina? Čekam već nedelju dana.", "sr"),
+        ("Gdje je moja narudžba? Čekam već tjedan dana.", "hr"),
+        ("Saya mau tanya, kapan pesanan saya bisa dikirim?", "id"),
+        ("Saya mahu tanya bila pesanan saya boleh dihantar?", "ms"),
+    ],
+)
+def test_words_tell_apart_what_the_ngrams_mix_up(english_kb: LanguageDetector, text: str, lang: str) -> None:
+    assert english_kb.detect(text).lang == lang
+
+
+def test_cyrillic_without_kazakh_letters_is_weighed_not_assumed(english_kb: LanguageDetector) -> None:
+    assert english_kb.detect("Здравствуйте, где мой заказ? Я жду уже неделю.").lang == "ru"
+    assert english_kb.detect("Сәлеметсіз бе, тапсырысым қайда?").lang == "kk"
+
+
+def test_turkish_apostrophe_suffixes_count_as_turkish() -> None:
+    assert turkish_suffixes("Deezer'da Tarkan'ın şarkısını 1995'ten çal") == 3
+    assert turkish_suffixes("I don't know, it's l'album d'hier, rock'n'roll") == 0
+
+
+def test_importing_loads_no_detector() -> None:
+    code = "import sys, bot.language; print(sorted(m for m in ('lingua', 'langdetect') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_many_threads_on_a_fresh_detector_agree_with_one() -> None:
+    texts = [
+        "Ich brauche Hilfe", "Jeg har et spørgsmål om min ordre", "Dov'è il mio ordine?", "Where is my order?",
+        "Siparişim nerede?", "¿Dónde está mi pedido?", "Waar is mijn bestelling?", "Gdzie jest moje zamówienie?",
+    ] * 4
+    alone = [LanguageDetector(SERVED, backend="lingua").detect(text) for text in texts]
+    shared = LanguageDetector(SERVED, backend="lingua")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(shared.detect, texts))
+    assert together == alone
+
+
+def test_loading_up_front_changes_no_answer() -> None:
+    text = "Ciao, vorrei parlare con una persona"
+    eager = LanguageDetector(SERVED, backend="lingua", restrict=True)
+    eager.load()
+    assert eager.detect(text) == LanguageDetector(SERVED, backend="lingua", restrict=True).detect(text)
