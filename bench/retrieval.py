@@ -56,7 +56,7 @@ class Result:
 class Product:
     """The real engine over a real reindex of the set's KB."""
 
-    def __init__(self, kb: Path, work: Path, encoders: Encoders, spec: str, fusion: dict[str, float] | None = None, spelling: bool = True) -> None:
+    def __init__(self, kb: Path, work: Path, encoders: Encoders, spec: str, fusion: dict[str, object] | None = None, spelling: bool = True) -> None:
         # One index folder for every encoder choice, so they share the embedding cache; each
         # engine then reads its own snapshot through a link of its own.
         settings = Settings(kb_dir=str(kb), index_dir=str(work / "index"), encoder=spec)
@@ -206,7 +206,7 @@ def by_language(result: Result, queries: Sequence[Query]) -> dict[str, float]:
 COLUMNS = ["top-1", "top-1 tune", "top-1 held-out", "top-3", "answered right", "false handoff", "oos handoff recall"]
 
 
-def run_set(dataset: EvalSet, work: Path, encoders: dict[str, object], systems: list[str], with_noisy: bool, fusion: dict[str, float], spelling: bool) -> None:
+def run_set(dataset: EvalSet, work: Path, encoders: dict[str, object], systems: list[str], with_noisy: bool, fusion: dict[str, object], spelling: bool) -> None:
     kb = dataset.write(work)
     variants = [dataset, noisy(dataset)] if with_noisy else [dataset]
     parts = Parts(kb)
@@ -266,7 +266,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--no-spelling", action="store_true", help="tuning: search the questions as typed")
     parser.add_argument("--tuning-only", action="store_true", help="tuning: ask only the tuning half")
     args = parser.parse_args(argv)
-    fusion = {name: float(value) for name, value in (item.split("=", 1) for item in args.set)}
+    fusion = {name: tuple(float(v) for v in value.split(",")) if "," in value else float(value) for name, value in (item.split("=", 1) for item in args.set)}
     systems = args.systems.split(",")
     encoders = {"e5": E5Encoder(threads=2), "use": USEEncoder(threads=1)}
     loaders = {"stackfaq": stackfaq, "clinc": clinc, "xsid": xsid}

@@ -124,7 +124,13 @@ class Engine:
         return snapshot
 
     def warm_up(self) -> None:
-        """Load the index, the encoder and the language models now rather than on the first message."""
+        """Load the index, the encoders, the language models and the served languages' word lists
+        now rather than on the first message (and before a server forks its workers)."""
+        snapshot = self.snapshot()
+        detector = self.detector(snapshot)
+        detector.load()
+        for lang in self.served_languages(snapshot):
+            snapshot.speller.load(lang)
         self.respond(Inbound("How can I reach a person?"))  # a real question: encoder, search and decision all load
 
     def thresholds(self, snapshot: SearchIndex) -> Thresholds:
@@ -158,6 +164,7 @@ class Engine:
                         extra=self.settings.language_list("extra_languages"),
                         backend=self.settings.lang_backend,
                         default=self.settings.default_language,
+                        restrict=bool(self.settings.language_list("languages")),
                     )
                     self._detectors[served] = detector
         return detector

@@ -51,6 +51,8 @@ _HISTORY_WEIGHT = 4.0
 _SHORTLIST_MAX = 6
 # The screen's best this many join the shortlist when the common words do not settle it.
 _SCREEN_TOP = 3
+# The screen's best language counts as foreign only this many times likelier than every served one.
+_FOREIGN_RATIO = 3.0
 # From this length lingua's precise model reads trigrams only, as its screen does.
 _PRECISE_MAX_CHARS = 120
 _POOLED = frozenset().union(*POOLED)
@@ -194,6 +196,14 @@ class LanguageDetector:
             if len(text) >= _PRECISE_MAX_CHARS:  # the precise model reads long text as the screen does
                 return _restricted(screen, candidates)
             ranked = sorted((lang for lang in candidates if screen.get(lang)), key=lambda lang: -screen[lang])
+            served_best = max((screen.get(lang, 0.0) for lang in shortlist), default=0.0)
+            if not ranked or ranked[0] in shortlist or screen[ranked[0]] < _FOREIGN_RATIO * served_best:
+                # It may well be a served language: weigh those (and the relatives of the screen's
+                # best), and load no precise model of a language nobody may be writing in. The
+                # cheap screen is unsure on chat-length text; only a clear lead counts as foreign.
+                if ranked and ranked[0] in shortlist:
+                    shortlist |= relatives(ranked[0]) & set(candidates)
+                return self._probabilities(text, tuple(lang for lang in candidates if lang in shortlist))
             shortlist.update(ranked[:_SCREEN_TOP])
             most = max(hits.values(), default=0)
             if most:

@@ -125,6 +125,9 @@ class LangdetectBackend:
 _KEPT_DETECTORS = 1024
 
 
+_MAX_FOREIGN_MODELS = 4
+
+
 class LinguaBackend:
     """lingua: high accuracy over the languages asked for, low accuracy to screen them all.
 
@@ -145,9 +148,15 @@ class LinguaBackend:
         self._lock = threading.Lock()
         self._detectors: OrderedDict[frozenset[str], Any] = OrderedDict()
         self._screen: Any = None
+        # Precise models of languages nobody was expected to write in, most recently used last:
+        # past _MAX_FOREIGN_MODELS the oldest is unloaded, so memory stays bounded (each is
+        # 15-35 MB) however many languages customers bring.
+        self._kept = frozenset(name for name, code in self._codes.items() if code in langs)
+        self._foreign: OrderedDict[str, None] = OrderedDict()
 
     def _detector(self, names: frozenset[str]) -> Any:
         with self._lock:
+            self._note_foreign(names)
             detector = self._detectors.get(names)
             if detector is None:
                 from lingua import LanguageDetectorBuilder
@@ -160,6 +169,22 @@ class LinguaBackend:
             else:
                 self._detectors.move_to_end(names)
             return detector
+
+    def _note_foreign(self, names: frozenset[str]) -> None:
+        """Mark the foreign languages of a shortlist as used; unload the least recently used past the cap."""
+        for name in sorted(names - self._kept):
+            self._foreign[name] = None
+            self._foreign.move_to_end(name)
+        while len(self._foreign) > _MAX_FOREIGN_MODELS:
+            oldest, _ = self._foreign.popitem(last=False)
+            from lingua import LanguageDetectorBuilder
+
+            # lingua builds detectors of two languages or more, and unloading drops the models of
+            # all of them: pair the one to drop with a language no shortlist is using.
+            idle = next(n for n in sorted(self._languages) if n != oldest and n not in self._kept and n not in self._foreign)
+            LanguageDetectorBuilder.from_languages(self._languages[oldest], self._languages[idle]).build().unload_language_models()
+            for key in [k for k in self._detectors if oldest in k]:
+                del self._detectors[key]
 
     def _screener(self, preload: bool = False) -> Any:
         with self._lock:

@@ -148,6 +148,7 @@ def _write_snapshot(kb, encoders: Encoders, out: Path, cache_dir: Path, ann_min_
         background=tuple(backgrounds),
         weights=default_weights(len(encoders.members)),
         languages=tuple(tuple(sorted(e.languages)) if e.languages is not None else None for e in encoders.members),
+        passages=tuple(getattr(e, "reads_passages", True) or len(encoders.members) == 1 for e in encoders.members),
     )
     rows.save(out / "rows.npz")
     np.savez(out / "heldout.npz", rows=np.asarray(reference, np.int64), **{f"queries_{e}": q for e, q in enumerate(queries)})

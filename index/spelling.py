@@ -75,6 +75,10 @@ class Speller:
     def __init__(self, kb_words: Iterable[str]) -> None:
         self.kb = Lexicon({w: KB_FREQUENCY for w in {w.lower() for w in kb_words if len(w) >= MIN_LENGTH}})
 
+    def load(self, lang: str) -> None:
+        """Load a language's word list now rather than on its first question."""
+        language_lexicon(lang)
+
     def correct(self, text: str, lang: str | None) -> str:
         """The text with each misspelt or unmarked word replaced; everything else as typed."""
         if not text or _unspaced(text):
