@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--kb", help="knowledge base folder (default: ANSWERDESK_KB)")
     p.add_argument("--index", help="index folder (default: ANSWERDESK_INDEX)")
     p.add_argument("--check", action="store_true", help="only validate the KB; build nothing")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show progress bars on stderr (default: for large KBs, when stderr is a terminal)")
     p.set_defaults(run=_reindex)
 
     p = sub.add_parser("ask", help="ask the bot a question (no TEXT: a prompt loop)")
@@ -139,7 +141,7 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _reindex(settings: Settings, args: argparse.Namespace) -> int:
-    report = reindex(settings, check=args.check)
+    report = reindex(settings, check=args.check, show_progress=args.progress)
     kb = report.kb
     print(f"knowledge base {settings.kb_dir}: {len(kb.article_ids)} articles, {len(kb.articles)} language versions ({', '.join(kb.languages)})")
     if report.build is None:
