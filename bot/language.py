@@ -52,7 +52,7 @@ _SHORTLIST_MAX = 6
 # The screen's best this many join the shortlist when the common words do not settle it.
 _SCREEN_TOP = 3
 # The screen's best language counts as foreign only this many times likelier than every served one.
-_FOREIGN_RATIO = 3.0
+_FOREIGN_RATIO = 2.0
 # From this length lingua's precise model reads trigrams only, as its screen does.
 _PRECISE_MAX_CHARS = 120
 _POOLED = frozenset().union(*POOLED)

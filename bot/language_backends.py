@@ -125,7 +125,7 @@ class LangdetectBackend:
 _KEPT_DETECTORS = 1024
 
 
-_MAX_FOREIGN_MODELS = 4
+_MAX_FOREIGN_MODELS = 8
 
 
 class LinguaBackend:

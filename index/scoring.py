@@ -32,7 +32,8 @@ SCALE = 0.1  # standard deviations to score units: a good match scores about 0.6
 CLASSIFIER_WEIGHT = 0.02  # score units per unit of log-probability
 SAME_LANGUAGE_BONUS = 0.02  # score units: decides between close articles, never a clear winner
 OTHER_LANGUAGE_PENALTY = 0.5
-SECOND_SHARE = 0.0  # weight of an article's second-best part beside its best
+SECOND_SHARE = 0.3  # weight of the second-best part beside the best, for an article without example questions
+TITLE_ONLY_SHARE = 0.4  # an encoder that reads no passages, for an article without example questions
 PASSAGE = 3  # KINDS.index("passage")  # spreads off a part in another language when the article has the question's
 SECONDARY_WEIGHT = 0.4  # a second encoder's share in the languages it knows
 
@@ -50,6 +51,7 @@ class Fusion:
     same_language_bonus: float = SAME_LANGUAGE_BONUS
     other_language_penalty: float = OTHER_LANGUAGE_PENALTY
     second_share: float = SECOND_SHARE
+    title_only_share: float = TITLE_ONLY_SHARE
     passages: tuple[bool, ...] = ()  # per encoder: whether it scores body passages (empty: all do)
     kind_weights: dict[str, float] = field(default_factory=lambda: dict(KIND_WEIGHTS))
 
@@ -68,6 +70,7 @@ class Fusion:
             same_language_bonus=data.get("same_language_bonus", SAME_LANGUAGE_BONUS),
             other_language_penalty=data.get("other_language_penalty", OTHER_LANGUAGE_PENALTY),
             second_share=data.get("second_share", SECOND_SHARE),
+            title_only_share=data.get("title_only_share", TITLE_ONLY_SHARE),
             passages=tuple(data.get("passages", ())),
             kind_weights=dict(data.get("kind_weights", KIND_WEIGHTS)),
         )
@@ -150,7 +153,10 @@ def article_scores(
     two = lengths > 1
     second[two] = damped[order[starts[two] + 1]]
     second = np.where(np.isfinite(second), second, best)
-    best = (best + fusion.second_share * second) / (1.0 + fusion.second_share)
+    # A body's answer runs over neighbouring passages, so an article that is all title and body
+    # also counts its second-best part; example questions are alternatives: the best one speaks.
+    share = np.where(has_examples, 0.0, fusion.second_share)
+    best = (best + share * second) / (1.0 + share)
     blend = np.where(has_examples & ~np.isnan(proto), fusion.proto_share, 0.0)
     blended = (1.0 - blend) * best + blend * np.nan_to_num(proto)
     return np.where(np.isfinite(best), blended, np.nan_to_num(proto, nan=-1.0))
@@ -161,11 +167,19 @@ def damp(sim: float, hub: float, fusion: Fusion) -> float:
     return sim - fusion.hub_weight * hub
 
 
-def fuse(per_encoder: Sequence[np.ndarray], fusion: Fusion, lang: str | None) -> np.ndarray:
-    """The encoders' article scores on one scale, averaged with the language's weights."""
-    weights = fusion.encoder_weights(lang)
-    total = np.zeros_like(per_encoder[0], dtype=np.float64)
+def fuse(per_encoder: Sequence[np.ndarray], fusion: Fusion, lang: str | None, has_examples: np.ndarray) -> np.ndarray:
+    """The encoders' article scores on one scale, averaged with the language's weights.
+
+    An encoder that reads titles and example questions only counts less for an article that has
+    no example questions: its title is all it can go by.
+    """
+    base = fusion.encoder_weights(lang)
+    weights = np.array([
+        np.full(len(has_examples), w) if fusion.reads_passages(e) else np.where(has_examples, w, w * fusion.title_only_share)
+        for e, w in enumerate(base)
+    ])
+    weights /= np.maximum(weights.sum(axis=0), 1e-12)
+    total = np.zeros(len(has_examples), dtype=np.float64)
     for w, scores, (mean, spread) in zip(weights, per_encoder, fusion.background):
-        if w:
-            total += w * (scores - mean) / spread
+        total += w * (scores - mean) / spread
     return SCALE * total

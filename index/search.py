@@ -177,7 +177,7 @@ class SearchIndex:
             ))
             if e == 0:
                 best_rows = self._best_rows(sims, rows, starts, lengths, candidates)
-        return fuse(per_encoder, self.fusion, lang), best_rows
+        return fuse(per_encoder, self.fusion, lang, self.has_examples[candidates]), best_rows
 
     def _foreign_parts(self, rows: np.ndarray, lang: str | None) -> np.ndarray:
         """1 for a part written in another language than the question, of an article that has a
