@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from bot.decision import ANSWER, Decision
@@ -12,13 +10,6 @@ from bot.phrases import phrase
 from index.encoders import HashEncoder
 from index.search import ArticleScore, LiveIndex
 from tests.conftest import MOBILE_APP, small_index, write_article
-
-
-@dataclass(frozen=True)
-class WithPassage(ArticleScore):
-    """An ArticleScore as retrieval will give it: with the text of the passage that matched."""
-
-    passage: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +25,7 @@ def answer(candidate: ArticleScore) -> Decision:
 
 def test_the_matched_passage_chooses_the_section(engine: Engine) -> None:
     passage = "Using the mobile app: Working offline. The app keeps your last 50 orders and their receipts on the phone"
-    reply = engine.render(engine.snapshot(), answer(WithPassage("mobile-app", 0.9, "passage", "en", passage)), "en", question="hi")
+    reply = engine.render(engine.snapshot(), answer(ArticleScore("mobile-app", 0.9, "passage", "en", passage=passage)), "en", question="hi")
     assert reply.text.startswith("## Working offline\n\nThe app keeps your last 50 orders")
     assert reply.text.endswith("\n\n" + phrase("answer_more", "en")) and reply.cut
     assert len(reply.text) < 700 and "Installing the app" not in reply.text
@@ -42,7 +33,7 @@ def test_the_matched_passage_chooses_the_section(engine: Engine) -> None:
 
 
 def test_without_a_passage_the_question_chooses(engine: Engine) -> None:
-    plain = ArticleScore("mobile-app", 0.9, "question", "en")  # today's ArticleScore: no passage field
+    plain = ArticleScore("mobile-app", 0.9, "question", "en")  # a question matched: no passage
     reply = engine.render(engine.snapshot(), answer(plain), "en", question="Does it work with my Apple Watch?")
     assert reply.text.startswith("## Connecting a smart watch\n\n") and reply.cut
     lead = engine.render(engine.snapshot(), answer(plain), "en")
@@ -51,7 +42,7 @@ def test_without_a_passage_the_question_chooses(engine: Engine) -> None:
 
 def test_another_language_keeps_the_note_above_the_excerpt(engine: Engine) -> None:
     passage = "Using the mobile app: Turning on notifications. Open the app, tap your picture, then Settings Notifications."
-    reply = engine.render(engine.snapshot(), answer(WithPassage("mobile-app", 0.9, "passage", "en", passage)), "ar", question="كيف أفعّل الإشعارات؟")
+    reply = engine.render(engine.snapshot(), answer(ArticleScore("mobile-app", 0.9, "passage", "en", passage=passage)), "ar", question="كيف أفعّل الإشعارات؟")
     note, excerpt = reply.text.split("\n\n", 1)
     assert any("\u0600" <= ch <= "\u06ff" for ch in note) and reply.article_lang == "en"
     assert excerpt.startswith("## Turning on notifications\n\n")

@@ -69,7 +69,7 @@ if os.environ.get("ANSWERDESK_TEST_STOP_BEFORE_PUBLISH"):
 def run_reindex(kb: Path, index: Path, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [str(ANSWERDESK), "reindex", "--kb", str(kb), "--index", str(index)],
-        env={**os.environ, "ANSWERDESK_ENCODER": "use", **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("ANSWERDESK_")}, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
 

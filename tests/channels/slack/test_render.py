@@ -52,7 +52,7 @@ def test_no_link_no_line() -> None:
 
 
 def test_a_slack_answer_links_the_article_at_the_public_url(make_rig: Callable[..., Rig], slack_engine: Engine) -> None:
-    public = Engine(replace(slack_engine.settings, public_url="https://help.example.com/"), slack_engine.encoder, slack_engine.index)
+    public = Engine(replace(slack_engine.settings, public_url="https://help.example.com/"), slack_engine.encoders, slack_engine.index)
     rig = make_rig(engine=public)
     _, ts = rig.dm("U0JOHN", "how much is delivery")
     [reply] = rig.fake.wait_sent(channel="DU0JOHN", thread_ts=ts)

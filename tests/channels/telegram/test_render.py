@@ -81,7 +81,7 @@ def test_a_long_answer_keeps_the_line_and_the_question_within_the_limit() -> Non
 
 
 def test_a_telegram_answer_links_the_article_at_the_public_url(make_rig: Callable[..., Rig], telegram_engine: Engine) -> None:
-    public = Engine(replace(telegram_engine.settings, public_url="https://example.com/help"), telegram_engine.encoder, telegram_engine.index)
+    public = Engine(replace(telegram_engine.settings, public_url="https://example.com/help"), telegram_engine.encoders, telegram_engine.index)
     rig = make_rig(engine=public)
     rig.say(511, "how much is delivery")
     [reply] = rig.fake.wait_sent(chat_id=511)
