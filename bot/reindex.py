@@ -73,6 +73,8 @@ def _carried_forward(index_dir: str, snapshot: Path) -> Calibration | None:
         return None
     if old_manifest.get("encoder") != new_manifest.get("encoder") or not previous.get("base"):
         return None
+    if _scoring(old_manifest) != _scoring(new_manifest):
+        return None  # scores are on another scale: the thresholds do not carry
     current = snapshot_hashes(snapshot)
     base = previous["base"]
     changed = sum(1 for k in set(base) | set(current) if base.get(k) != current.get(k))
@@ -81,6 +83,11 @@ def _carried_forward(index_dir: str, snapshot: Path) -> Calibration | None:
     calibration = Calibration.from_dict(previous)
     calibration.carried_over = changed
     return calibration
+
+
+def _scoring(manifest: dict) -> dict:
+    """The scoring parameters of a snapshot, without what its KB's content moves a little."""
+    return {k: v for k, v in manifest.get("fusion", {}).items() if k != "background"}
 
 
 def write_calibration(index_dir: str | Path, calibration: Calibration) -> Path:
