@@ -103,6 +103,7 @@ class SearchIndex:
         self.has_examples = np.zeros(len(self.ids), bool)
         self.has_examples[self.row_article[questions]] = True
         self.article_langs = [frozenset(self.versions.get(article_id, {})) for article_id in self.ids]
+        self._written_in: dict[str, np.ndarray] = {}
 
     @property
     def speller(self) -> Speller:
@@ -184,9 +185,10 @@ class SearchIndex:
         version in the question's language (its own-language parts speak for it), else 0."""
         if lang is None or lang not in self.langs or not self.fusion.other_language_penalty:
             return np.zeros(len(rows), np.float32)
-        own = self.langs.index(lang)
-        has_own = np.array([lang in self.article_langs[a] for a in range(len(self.ids))])
-        return ((self.row_lang[rows] != own) & has_own[self.row_article[rows]]).astype(np.float32)
+        has_own = self._written_in.get(lang)
+        if has_own is None:  # worked out once per language and snapshot
+            has_own = self._written_in[lang] = np.array([lang in langs for langs in self.article_langs])
+        return ((self.row_lang[rows] != self.langs.index(lang)) & has_own[self.row_article[rows]]).astype(np.float32)
 
     def _proto_sim(self, encoder: int, article: int, query: np.ndarray, exclude_rows, prototypes) -> float:
         row = self.proto_row[article]
