@@ -137,7 +137,8 @@ def article_scores(
     `sims`, `kinds`, `hub`: the parts of the candidate articles, grouped by article, `lengths`
     parts each; `proto`: each article's prototype similarity (nan: none). An encoder that does
     not read passages well (`reads_passages`) is heard on titles and example questions only.
-    An article with no part left scores its prototype (or -1).
+    An article with no part left scores its prototype, or nan when this encoder has nothing of
+    it to go by (calibration holding out the title of an article it reads only the title of).
     """
     kind_weight = np.array([fusion.kind_weights[k] for k in ("proto", "title", "question", "passage")], dtype=np.float32)
     damped = (sims - fusion.hub_weight * hub) * kind_weight[kinds]
@@ -159,7 +160,7 @@ def article_scores(
     best = (best + share * second) / (1.0 + share)
     blend = np.where(has_examples & ~np.isnan(proto), fusion.proto_share, 0.0)
     blended = (1.0 - blend) * best + blend * np.nan_to_num(proto)
-    return np.where(np.isfinite(best), blended, np.nan_to_num(proto, nan=-1.0))
+    return np.where(np.isfinite(best), blended, proto)
 
 
 def damp(sim: float, hub: float, fusion: Fusion) -> float:
@@ -171,15 +172,18 @@ def fuse(per_encoder: Sequence[np.ndarray], fusion: Fusion, lang: str | None, ha
     """The encoders' article scores on one scale, averaged with the language's weights.
 
     An encoder that reads titles and example questions only counts less for an article that has
-    no example questions: its title is all it can go by.
+    no example questions: its title is all it can go by. An encoder with nothing to go by for an
+    article (nan) is not heard on it; an article no encoder can read scores -1.
     """
     base = fusion.encoder_weights(lang)
     weights = np.array([
         np.full(len(has_examples), w) if fusion.reads_passages(e) else np.where(has_examples, w, w * fusion.title_only_share)
         for e, w in enumerate(base)
     ])
+    heard = np.array([~np.isnan(scores) for scores in per_encoder])
+    weights = np.where(heard, weights, 0.0)
     weights /= np.maximum(weights.sum(axis=0), 1e-12)
     total = np.zeros(len(has_examples), dtype=np.float64)
     for w, scores, (mean, spread) in zip(weights, per_encoder, fusion.background):
-        total += w * (scores - mean) / spread
-    return SCALE * total
+        total += w * (np.nan_to_num(scores) - mean) / spread
+    return np.where(heard.any(axis=0), SCALE * total, -1.0)

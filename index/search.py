@@ -144,7 +144,10 @@ class SearchIndex:
         model = self.classifier if classifier == "own" else classifier
         if model is not None:
             log_p = model.log_proba(np.concatenate([q[0] for q in queries]))
-            scores = scores + self.fusion.classifier_weight * np.array([log_p.get(int(a), -20.0) for a in candidates])
+            # An article the model never saw (calibration's fold model without a title-only
+            # article's one example) is neither favoured nor ruled out: a uniform guess.
+            unseen = -float(np.log(len(log_p) + 1))
+            scores = scores + self.fusion.classifier_weight * np.array([log_p.get(int(a), unseen) for a in candidates])
         if lang is not None and self.fusion.same_language_bonus:
             scores = scores + self.fusion.same_language_bonus * np.array([lang in self.article_langs[a] for a in candidates])
         order = np.argsort(-scores, kind="stable")[:k]

@@ -4,8 +4,9 @@ Customers leave out diacritics ("cumartesi acik misiniz"), slip a finger ("paswo
 in lower case. Each word is checked against the KB's own words and the language's word
 frequencies (wordfreq, offline): a word typed without its marks gets them back when the
 marked word is far more common ("acik" -> "açık"); a word that is neither in the KB nor a
-common word of the language is replaced by the best-known word one edit away. Names, brands
-and codes that are in neither are left alone. Scripts written without spaces are left alone.
+common word of the language is replaced by the best-known word one edit away, unless it is a
+known word with a short ending ("puanlarım": agglutinative languages inflect beyond any list).
+Names, brands and codes that are in neither are left alone. Scripts written without spaces are left alone.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 _WORD = re.compile(r"[^\W\d_]+")
-TOP_WORDS = 60000  # the language's most frequent words considered known
-KNOWN = 1e-6  # a word at least this frequent (Zipf 3) is a real word, not a typo
+TOP_WORDS = 60000  # at least the language's this many most frequent words are loaded
+KNOWN = 1e-6  # a word at least this frequent (Zipf 3) is a real word, not a typo: all are loaded
 RESTORE_RATIO = 10.0  # the marked form must be this much more frequent to replace the bare one
 CORRECT_RATIO = 5.0  # a correction must be this much more frequent than the word it replaces
 KB_FREQUENCY = 1e-4  # what a word of the KB counts as, in wordfreq's units: the KB's words win
 MIN_LENGTH = 3
+STEM = 5  # a known word this long, plus an ending of up to ENDING letters, is an inflected form
+ENDING = 2
 _UNSPACED = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "THAI", "LAO", "KHMER", "MYANMAR")
 # wordfreq names Serbo-Croatian (Latin script) "sh".
 _WORDFREQ_CODES = {"sr": "sh", "hr": "sh", "bs": "sh", "no": "nb"}
@@ -64,7 +67,7 @@ def language_lexicon(lang: str) -> Lexicon | None:
         for word in bucket:
             if _WORD.fullmatch(word):
                 words[word] = 10 ** (-i / 100)
-        if len(words) >= TOP_WORDS:
+        if len(words) >= TOP_WORDS and 10 ** (-i / 100) < KNOWN:
             break
     return Lexicon(words)
 
@@ -96,7 +99,7 @@ class Speller:
         restored = max((lex.by_fold.get(folded, ("", 0.0)) for lex in known), key=lambda pair: pair[1])
         if restored[0] and restored[0] != lower and restored[1] > RESTORE_RATIO * freq:
             return restored[0]
-        if freq >= KNOWN or lower in self.kb.frequency:
+        if freq >= KNOWN or lower in self.kb.frequency or self._inflected(lower, known):
             return word
         best, best_freq = word, 0.0
         for lex in known:
@@ -105,6 +108,15 @@ class Speller:
                 if found > best_freq:
                     best, best_freq = lex.frequency.get(candidate) and candidate or lex.by_fold[candidate][0], found
         return best if best_freq > CORRECT_RATIO * freq else word
+
+    def _inflected(self, word: str, lexicons: list[Lexicon]) -> bool:
+        """A known word with an ending the lists lack ("puanlarım": "puanları" + "m"): agglutinative
+        languages make more forms than any list holds, and one edit would turn it into another word."""
+        for cut in range(1, ENDING + 1):
+            stem = word[:-cut]
+            if len(stem) >= STEM and (stem in self.kb.frequency or self._frequency(stem, lexicons) >= KNOWN):
+                return True
+        return False
 
     @staticmethod
     def _frequency(word: str, lexicons: list[Lexicon]) -> float:

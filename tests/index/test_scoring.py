@@ -8,7 +8,7 @@ import numpy as np
 from bot.config import Settings
 from bot.reindex import reindex
 from index.encoders import HashEncoder
-from index.scoring import Fusion, hub_scores
+from index.scoring import Fusion, fuse, hub_scores
 from index.search import SearchIndex
 
 from tests.conftest import write_article
@@ -33,6 +33,17 @@ def test_encoder_weights_follow_the_language() -> None:
     assert fusion.encoder_weights("tr").tolist() == [0.6, 0.4]
     assert fusion.encoder_weights("da").tolist() == [1.0, 0.0]  # the second encoder does not know Danish
     assert fusion.encoder_weights(None).tolist() == [0.6, 0.4]
+
+
+def test_an_encoder_with_nothing_to_go_by_is_not_heard() -> None:
+    # Calibration holds out the title of a title-and-body article: an encoder that reads only
+    # titles has nothing left of it, and must not sink the article the other encoder finds.
+    fusion = Fusion(background=((0.0, 1.0), (0.0, 1.0)), weights=(0.5, 0.5), languages=(None, None))
+    has_examples = np.array([False, False])
+    both = fuse([np.array([3.0, 1.0]), np.array([np.nan, 1.0])], fusion, "en", has_examples)
+    assert both[0] == fuse([np.array([3.0]), np.array([3.0])], fusion, "en", has_examples[:1])[0]
+    assert both[0] > both[1]
+    assert fuse([np.array([np.nan]), np.array([np.nan])], fusion, "en", has_examples[:1])[0] == -1.0
 
 
 TOPICS = ("export", "import", "backup", "invoice", "user")

@@ -31,3 +31,10 @@ def test_scripts_without_spaces_and_unknown_languages_are_left_alone() -> None:
     speller = Speller(["password"])
     assert speller.correct("明日の天気はどうですか", "ja") == "明日の天気はどうですか"
     assert speller.correct("pasword", "xx") == "password"  # no word list for "xx": the KB's words still count
+
+
+def test_inflected_forms_beyond_the_word_list_are_left_alone() -> None:
+    # "puanlarım" (my scores) is in no list, but it is "puanları" + "m": not a typo of "planlarım".
+    speller = Speller(kb_words(["Temsilci puanları", "temsilcisine"]))
+    assert speller.correct("müşteri temsilcisini nasıl puanlarım", "tr") == "müşteri temsilcisini nasıl puanlarım"
+    assert speller.correct("how do I chnage my pasword", "en") == "how do I change my password"
