@@ -103,7 +103,11 @@ class Engine:
         if not previous or not may_follow_up(message.text, lang) or (alone.action == ANSWER and not cue):
             return alone
         together = decide(self.search(snapshot, joined(previous, message.text), lang), self.thresholds(snapshot))
-        return replace(together, read_with=previous) if reads_better(together, alone) else alone
+        # A message that opens as a continuation ("and in the chat?") says it leans on the last
+        # question: read together it wins whenever that reading answers.
+        if (cue and together.action == ANSWER) or reads_better(together, alone):
+            return replace(together, read_with=previous)
+        return alone
 
     def answer_article(self, article_id: str, lang: str) -> Reply | None:
         """The reply for an article the customer picked from the choices."""

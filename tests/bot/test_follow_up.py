@@ -37,3 +37,28 @@ def test_the_reading_that_decides_better_wins() -> None:
     assert reads_better(decision(CLARIFY, 0.2), decision(HANDOFF, 0.1))
     assert not reads_better(decision(ANSWER, 0.3), decision(ANSWER, 0.4))
     assert joined("When are you open?", "and on Saturday?") == "When are you open? and on Saturday?"
+
+
+def _engine_reading(monkeypatch: pytest.MonkeyPatch, text: str) -> Decision:
+    """The engine's follow-up step, its search replaced: alone the message answers "chat-history"
+    confidently; read with "how fast do you answer e-mails?" it answers "response-times"."""
+    from bot.decision import Thresholds, decide
+    from bot.engine import Engine, Inbound
+
+    engine = Engine.__new__(Engine)
+    monkeypatch.setattr(engine, "thresholds", lambda snapshot: Thresholds(answer=0.3, handoff=0.1, margin=0.02), raising=False)
+    together = [ArticleScore("response-times", 0.35, "question", "en"), ArticleScore("chat-history", 0.2, "question", "en")]
+    monkeypatch.setattr(engine, "search", lambda snapshot, text, lang, k=3: together, raising=False)
+    alone = decide([ArticleScore("chat-history", 0.5, "question", "en")], Thresholds(answer=0.3, handoff=0.1, margin=0.02))
+    message = Inbound(text, history_texts=("How fast do you answer e-mails?",))
+    return engine._with_context(None, message, "en", alone)
+
+
+def test_a_continuation_leans_on_the_last_question_even_when_it_answers_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    decision = _engine_reading(monkeypatch, "and in the chat?")
+    assert (decision.article_id, decision.read_with) == ("response-times", "How fast do you answer e-mails?")
+
+
+def test_a_message_that_answers_alone_without_a_cue_keeps_its_own_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    decision = _engine_reading(monkeypatch, "Can I delete my chat history?")
+    assert (decision.article_id, decision.read_with) == ("chat-history", None)
