@@ -99,7 +99,7 @@ class Speller:
         restored = max((lex.by_fold.get(folded, ("", 0.0)) for lex in known), key=lambda pair: pair[1])
         if restored[0] and restored[0] != lower and restored[1] > RESTORE_RATIO * freq:
             return restored[0]
-        if freq >= KNOWN or lower in self.kb.frequency or self._inflected(lower, known):
+        if freq >= KNOWN or lower in self.kb.frequency or _inflected(lower, known):
             return word
         best, best_freq = word, 0.0
         for lex in known:
@@ -109,18 +109,17 @@ class Speller:
                     best, best_freq = lex.frequency.get(candidate) and candidate or lex.by_fold[candidate][0], found
         return best if best_freq > CORRECT_RATIO * freq else word
 
-    def _inflected(self, word: str, lexicons: list[Lexicon]) -> bool:
-        """A known word with an ending the lists lack ("puanlarım": "puanları" + "m"): agglutinative
-        languages make more forms than any list holds, and one edit would turn it into another word."""
-        for cut in range(1, ENDING + 1):
-            stem = word[:-cut]
-            if len(stem) >= STEM and (stem in self.kb.frequency or self._frequency(stem, lexicons) >= KNOWN):
-                return True
-        return False
-
     @staticmethod
     def _frequency(word: str, lexicons: list[Lexicon]) -> float:
         return max(lex.frequency.get(word, 0.0) for lex in lexicons)
+
+
+def _inflected(word: str, lexicons: list[Lexicon]) -> bool:
+    """A known word (the KB's words count as known) with an ending the lists lack ("puanlarım":
+    "puanları" + "m"): agglutinative languages make more forms than any list holds, and one
+    edit would turn the form into another word."""
+    stems = (word[:-cut] for cut in range(1, ENDING + 1))
+    return any(len(stem) >= STEM and Speller._frequency(stem, lexicons) >= KNOWN for stem in stems)
 
 
 def _edits(word: str, alphabet: str) -> set[str]:
