@@ -23,10 +23,9 @@ from pathlib import Path
 from common import REPO, progress, table  # noqa: E402
 
 from bot.config import Settings
-from bot.engine import Engine, Inbound
+from bot.engine import Engine, Inbound, message_encoders
 from bot.follow_up import joined
 from bot.reindex import reindex
-from index.encoders import make_encoders
 from index.search import LiveIndex
 
 FOLLOW_UP, NEW_TOPIC = "follow-up", "new topic"
@@ -68,7 +67,7 @@ def answered(engine: Engine, message: Inbound, expected: str) -> bool:
 
 def main() -> None:
     settings = Settings()
-    encoders = make_encoders(settings.encoder, threads=settings.threads)
+    encoders = message_encoders(settings)
     right: dict[tuple[str, str, str], list[bool]] = defaultdict(list)
     first_right: dict[str, list[bool]] = defaultdict(list)
     with tempfile.TemporaryDirectory() as tmp:

@@ -35,7 +35,7 @@ class Settings:
         "(multilingual USE, 16 languages), 'st:<model name or path>' (sentence-transformers, needs the "
         "'st' extra) or 'hash' (tests only). All run offline without torch except 'st:'.",
     )
-    threads: int = _setting(1, "ANSWERDESK_THREADS", "BLAS/OpenMP threads for encoding and search of one message.")
+    threads: int = _setting(2, "ANSWERDESK_THREADS", "Threads that encode one message (with e5: e5's, USE keeps one); FAISS searches one query with one. With several workers on few cores, 1.")
     build_threads: int = _setting(2, "ANSWERDESK_BUILD_THREADS", "Processes that encode passages while reindexing a large KB.")
     languages: str = _setting(
         "",

@@ -82,7 +82,7 @@ class Engine:
         if chat:
             decision = small_talk_decision(chat)
             return Outcome(lang, decision, (self.render(snapshot, decision, lang.lang),))
-        _search_threads(self.settings.threads)
+        _search_threads()
         candidates = self.search(snapshot, message.text, lang.lang)
         if asks_for_human(message.text, lang.lang):
             decision = hand_off_requested(candidates)
@@ -223,16 +223,24 @@ def _version(snapshot: SearchIndex, article_id: str, lang: str) -> ArticleVersio
 _thread_state = threading.local()
 
 
-def _search_threads(threads: int) -> None:
-    """OpenMP's thread count is per calling thread, and a server's request threads start at "all
-    cores": set it on each thread once, or every request thread searches with its own pool."""
-    if getattr(_thread_state, "omp_threads", None) != threads:
-        faiss.omp_set_num_threads(threads)
-        _thread_state.omp_threads = threads
+def _search_threads() -> None:
+    """One query gains nothing from more FAISS threads, and a second OpenMP pool spinning beside
+    e5's steals its cores. OpenMP's thread count is per calling thread, and a server's request
+    threads start at "all cores": set it on each thread once."""
+    if not getattr(_thread_state, "omp_single", False):
+        faiss.omp_set_num_threads(1)
+        _thread_state.omp_single = True
+
+
+def message_encoders(settings: Settings) -> Encoders:
+    """The encoders that read customers' messages, with ANSWERDESK_THREADS each; beside e5 (the
+    one that costs) USE, ~2 ms a message, keeps one BLAS thread so two pools do not fight."""
+    if "e5" in settings.encoder.split("+"):
+        return make_encoders(settings.encoder, threads=1, unforkable_threads=settings.threads)
+    return make_encoders(settings.encoder, threads=settings.threads)
 
 
 def build_engine(settings: Settings) -> Engine:
     """An engine over the index published at settings.index_dir."""
-    _search_threads(settings.threads)  # one query gains nothing from more threads
-    encoders = make_encoders(settings.encoder, threads=settings.threads)
-    return Engine(settings, encoders, LiveIndex(settings.index_dir))
+    _search_threads()
+    return Engine(settings, message_encoders(settings), LiveIndex(settings.index_dir))
