@@ -21,6 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from bot.decision import ANSWER, HANDOFF, Thresholds, decide
+from index.build import cached_queries
 from index.classifier import Classifier, train_classifier
 from index.encoders import Encoder, Encoders, as_encoders
 from index.passages import KINDS
@@ -83,7 +84,8 @@ def calibrate_estimated(index: SearchIndex, encoder: Encoder | Encoders, handoff
     """Thresholds from the KB's own held-out questions and the shipped off-topic probes."""
     covered = _held_out(index)
     probes = load_probes()
-    vectors = as_encoders(encoder).encode_queries([q for _, q in probes])
+    # The probes are the same at every reindex: their vectors are kept beside the snapshots.
+    vectors = cached_queries(as_encoders(encoder), [q for _, q in probes], index.path.parent, "probe")
     uncovered = [_Scored(index.search([v[i] for v in vectors], k=3, lang=lang), None, lang) for i, (lang, _) in enumerate(probes)]
     if covered:
         # Probes scoring like the KB's own questions are questions this KB covers: drop them.

@@ -116,7 +116,7 @@ def _write_snapshot(kb, encoders: Encoders, out: Path, cache_dir: Path, ann_min_
 
     rows, all_vectors = _rows(passages, parts, vectors, position, langs)
     reference = _reference_rows(rows)
-    queries = _reference_queries(encoders, [texts[r] for r in reference], cache_dir, show_progress)
+    queries = cached_queries(encoders, [texts[r] for r in reference], cache_dir, "query", show_progress)
     examples = np.isin(rows.kind, (KINDS.index("title"), KINDS.index("question")))
     classifier = train_classifier(np.hstack([v[examples] for v in all_vectors]), rows.article[examples])
     if classifier is not None:
@@ -231,11 +231,12 @@ def _reference_rows(rows: Rows) -> list[int]:
     return [int(r) for r in examples]
 
 
-def _reference_queries(encoders: Encoders, texts: list[str], cache_dir: Path, show_progress: bool | None) -> list[np.ndarray]:
-    """The reference questions encoded as customers' questions, by each encoder (cached)."""
+def cached_queries(encoders: Encoders, texts: list[str], cache_dir: Path, purpose: str, show_progress: bool | None = None) -> list[np.ndarray]:
+    """`texts` encoded as customers' questions by each encoder, through a cache kept per
+    `purpose` (each cache keeps what its last use asked for, so purposes must not share one)."""
     out = []
     for encoder in encoders.members:
-        cache = EmbeddingCache(cache_dir, f"{encoder.name}:query", encoder.dim)
+        cache = EmbeddingCache(cache_dir, f"{encoder.name}:{purpose}", encoder.dim)
         bar = _progress(len(texts), f"questions ({encoder.name})", show_progress)
         out.append(cache.embed(texts, _Queries(encoder), progress=bar.update if bar else None))
         if bar:

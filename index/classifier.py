@@ -52,9 +52,12 @@ def train_classifier(vectors: np.ndarray, labels: np.ndarray) -> Classifier | No
     if len(classes) < 2 or len(labels) < 2 * len(classes) or len(labels) * len(classes) > MAX_WORK:
         return None  # too few examples per article to learn from, or too costly
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     model = LogisticRegression(C=REGULARISATION_C, max_iter=1000)
-    with warnings.catch_warnings():
+    # One BLAS thread: these matrices are small (examples × 900 dimensions × articles), and
+    # BLAS threads waking for each product made a fit 4x slower on 2 cores (bench/speed.py).
+    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
         warnings.simplefilter("ignore", UserWarning)  # sklearn's "looks like regression" for few examples per class
         model.fit(vectors, labels)
     return Classifier(model.coef_.T.astype(np.float32).copy(), model.intercept_.astype(np.float32), model.classes_.astype(np.int32))

@@ -157,3 +157,29 @@ def test_calibration_of_a_title_and_body_kb_with_the_ensemble(tmp_path: Path, re
     calibration = reindex(settings, encoder=real_encoders).calibration
     assert calibration.per_language["en"]["precision"] >= 0.8
     assert calibration.per_language["en"]["answered"] >= 0.6
+
+
+class CountingEncoder(HashEncoder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries: list[str] = []
+
+    def encode_queries(self, texts):
+        self.queries += list(texts)
+        return super().encode(texts)
+
+
+def test_the_off_topic_probes_are_encoded_once_not_at_every_reindex(small_kb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.reindex
+    from bot.calibration import load_probes
+
+    monkeypatch.setattr(bot.reindex, "RECALIBRATE_SHARE", 0.0)  # every edit recalibrates
+    settings, encoder = settings_for(small_kb, tmp_path), CountingEncoder()
+    first = reindex(settings, encoder=encoder).calibration
+    probes = {q for _, q in load_probes()}
+    assert probes <= set(encoder.queries)
+    encoder.queries.clear()
+    write_article(small_kb, "en", "shipping", "Shipping times", "Orders ship the same day.", ["when will my order arrive"])
+    second = reindex(settings, encoder=encoder).calibration
+    assert second.carried_over is None and not probes & set(encoder.queries)
+    assert second.uncovered == first.uncovered  # the cached vectors score as the fresh ones did
