@@ -21,7 +21,7 @@ from bot.decision import (
 from bot.follow_up import joined, may_follow_up, starts_with_cue
 from bot.errors import SearchIndexError
 from bot.focus import focus
-from bot.human_request import asks_for_human
+from bot.human_request import asks_for_human, feedback_topic
 from bot.language import LanguageDecision, LanguageDetector
 from bot.phrases import language_name, phrase, phrase_languages
 from bot.smalltalk import small_talk
@@ -92,8 +92,13 @@ class Engine:
         return Outcome(lang, decision, (self.render(snapshot, decision, lang.lang, question=question),))
 
     def search(self, snapshot: SearchIndex, text: str, lang: str | None, k: int = MAX_CHOICES) -> list[ArticleScore]:
-        """The best articles for a question, its typing put right first."""
-        vectors = self.encoders.encode_queries([snapshot.speller.correct(text, lang)])
+        """The best articles for a question, its typing put right first.
+
+        A message about rating or thanking an agent is searched with the words for feedback
+        added: alone, its agent word pulls it to the article on reaching a person."""
+        query = snapshot.speller.correct(text, lang)
+        topic = feedback_topic(text, lang)
+        vectors = self.encoders.encode_queries([f"{query} ({topic})" if topic else query])
         return snapshot.search([v[0] for v in vectors], k=k, lang=lang)
 
     def _with_context(self, snapshot: SearchIndex, message: Inbound, lang: str, alone: Decision) -> Decision:

@@ -27,6 +27,7 @@ class Rules:
     short: re.Pattern[str] | None
     about: tuple[re.Pattern[str], ...]
     feedback: tuple[re.Pattern[str], ...]
+    feedback_topic: str = ""
 
 
 def normalize(text: str) -> str:
@@ -72,8 +73,29 @@ def rules() -> Mapping[str, Rules]:
             short=short,
             about=tuple(_compile(lang, "about", p) for p in table.get("about", ())),
             feedback=tuple(_compile(lang, "feedback", p) for p in table.get("feedback", ())),
+            feedback_topic=str(table.get("feedback_topic", "")),
         )
     return compiled
+
+
+def _chosen(lang: str | None) -> list[Rules]:
+    table = rules()
+    # English words ("agent", "human") turn up in every language's chats.
+    langs = table.keys() if lang not in table else (_ANY, "en", lang)
+    return [table[name] for name in dict.fromkeys(langs) if name in table]
+
+
+def feedback_topic(text: str, lang: str | None = None) -> str:
+    """The words for giving feedback when the message names an agent as the one to rate, thank
+    or complain about ("how do I rate the agent?"), in the language whose pattern found it; ""
+    otherwise. Retrieval adds them: the agent is the object, feedback is the subject."""
+    message = normalize(text)
+    if not message:
+        return ""
+    for r in _chosen(lang):
+        if r.feedback_topic and any(pattern.search(message) for pattern in r.feedback):
+            return r.feedback_topic
+    return ""
 
 
 def asks_for_human(text: str, lang: str | None = None) -> bool:
@@ -81,10 +103,7 @@ def asks_for_human(text: str, lang: str | None = None) -> bool:
     message = normalize(text)
     if not message:
         return False
-    table = rules()
-    # English words ("agent", "human") turn up in every language's chats.
-    langs = table.keys() if lang not in table else (_ANY, "en", lang)
-    chosen = [table[name] for name in dict.fromkeys(langs) if name in table]
+    chosen = _chosen(lang)
     if any(pattern.search(message) for r in chosen for pattern in r.about):
         return False
     words = len(message.split())

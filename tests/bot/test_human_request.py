@@ -256,3 +256,17 @@ def test_typing_without_diacritics_changes_nothing(lang: str, written: str, type
 def test_every_language_binds_feedback_to_its_agent_words() -> None:
     missing = [lang for lang, table in rules().items() if table.requests and not table.feedback and lang != "any"]
     assert not missing, f"add `feedback` patterns to bot/phrases/human_requests.toml for {missing}"
+
+
+@pytest.mark.parametrize(("lang", "about", "request_"), SPLIT)
+def test_a_message_about_an_agent_names_the_feedback_topic_and_a_request_does_not(lang: str, about: str, request_: str) -> None:
+    from bot.human_request import feedback_topic, rules
+
+    assert feedback_topic(about, lang) == rules()[lang].feedback_topic != ""
+    assert feedback_topic(request_, lang) == ""
+
+
+def test_every_language_with_feedback_patterns_names_its_feedback_topic() -> None:
+    from bot.human_request import rules
+
+    assert all(r.feedback_topic for r in rules().values() if r.feedback), [lang for lang, r in rules().items() if r.feedback and not r.feedback_topic]
