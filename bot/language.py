@@ -269,14 +269,16 @@ def _pointed_by_words(hits: Mapping[str, int], words: int) -> str | None:
     """The language the common words clearly point at, or None.
 
     Clearly: half the words or more are its common words and no language outside its family
-    has nearly as many. Then the text is that language or a close relative of it.
+    has nearly as many (in a two-word message, "sluk alarm", one word and no rival is enough).
+    Then the text is that language or a close relative of it.
     """
     best = max(hits, key=lambda lang: hits[lang], default=None)
-    if best is None or hits[best] < 2 or 2 * hits[best] < words:
+    needed = 1 if words <= 2 else 2
+    if best is None or hits[best] < needed or 2 * hits[best] < words:
         return None
     family = relatives(best)
     others = max((n for lang, n in hits.items() if lang not in family), default=0)
-    return best if hits[best] >= others + 2 else None
+    return best if hits[best] >= others + needed else None
 
 
 def open_languages(preferred: Sequence[str], known: Collection[str]) -> tuple[str, ...]:

@@ -324,3 +324,14 @@ def test_loading_up_front_changes_no_answer() -> None:
     eager = LanguageDetector(SERVED, backend="lingua", restrict=True)
     eager.load()
     assert eager.detect(text) == LanguageDetector(SERVED, backend="lingua", restrict=True).detect(text)
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("sluk alarmen", "da"),  # one Danish everyday verb and no rival: Danish, not English
+    ("tampilkan alarm", "id"),
+    ("delete alarm", "en"),
+    ("show alarms", "en"),
+    ("alarmı kapat", "tr"),
+])
+def test_a_two_word_request_goes_by_its_one_common_word(lingua_detector: LanguageDetector, text: str, lang: str) -> None:
+    assert lingua_detector.detect(text).lang == lang
