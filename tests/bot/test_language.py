@@ -332,6 +332,7 @@ def test_loading_up_front_changes_no_answer() -> None:
     ("delete alarm", "en"),
     ("show alarms", "en"),
     ("alarmı kapat", "tr"),
+    ("sabah alarmini sil", "tr"),  # typed without its letters; "sil" (delete) is Turkish, not Tagalog
 ])
 def test_a_two_word_request_goes_by_its_one_common_word(lingua_detector: LanguageDetector, text: str, lang: str) -> None:
     assert lingua_detector.detect(text).lang == lang
