@@ -162,7 +162,8 @@ def _fold_models(index: SearchIndex, example_rows: np.ndarray) -> tuple[dict[int
     models = []
     for fold in range(FOLDS):
         keep = np.array([fold_of[int(r)] != fold for r in example_rows])
-        models.append(train_classifier(features[keep], index.row_article[example_rows[keep]]))
+        # Kept beside the snapshots: an edit to an article's body leaves these inputs as they were.
+        models.append(train_classifier(features[keep], index.row_article[example_rows[keep]], index.path.parent))
     return fold_of, models
 
 

@@ -118,7 +118,7 @@ def _write_snapshot(kb, encoders: Encoders, out: Path, cache_dir: Path, ann_min_
     reference = _reference_rows(rows)
     queries = cached_queries(encoders, [texts[r] for r in reference], cache_dir, "query", show_progress)
     examples = np.isin(rows.kind, (KINDS.index("title"), KINDS.index("question")))
-    classifier = train_classifier(np.hstack([v[examples] for v in all_vectors]), rows.article[examples])
+    classifier = train_classifier(np.hstack([v[examples] for v in all_vectors]), rows.article[examples], cache_dir)
     if classifier is not None:
         classifier.save(out / "classifier.npz")
     reference_article = rows.article[reference]

@@ -4,12 +4,17 @@ Nearest-neighbour and prototype scores rank articles by one similarity each; a
 logistic regression learns which directions separate this KB's articles from each other.
 Its log-probability is added to the similarity score (bench/retrieval.py measures the
 gain), so it sharpens the ranking while the score keeps its cosine scale for thresholds.
-Large KBs skip it: training cost grows with articles × examples.
+Large KBs skip it: training cost grows with articles × examples. A model trained on exactly
+the same vectors and labels before (an edit that touched only an article's body) is read back
+from the cache folder instead of trained again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +25,7 @@ WEIGHT = 0.05  # how much the log-probability moves a cosine score
 # 1.5 s; beyond this budget the prototype alone ranks (measured in bench/speed.py).
 MAX_WORK = 1_000_000
 REGULARISATION_C = 10.0
+KEPT = 8  # trained models kept in the cache folder: this build's and a few before it
 
 
 @dataclass(frozen=True)
@@ -46,11 +52,32 @@ class Classifier:
             return Classifier(data["weights"], data["bias"], data["articles"])
 
 
-def train_classifier(vectors: np.ndarray, labels: np.ndarray) -> Classifier | None:
-    """Multinomial logistic regression from example vectors to article indices, if worth it."""
+def train_classifier(vectors: np.ndarray, labels: np.ndarray, cache_dir: Path | None = None) -> Classifier | None:
+    """Multinomial logistic regression from example vectors to article indices, if worth it.
+
+    With `cache_dir`, a model already trained on the same vectors and labels is read back."""
     classes = np.unique(labels)
     if len(classes) < 2 or len(labels) < 2 * len(classes) or len(labels) * len(classes) > MAX_WORK:
         return None  # too few examples per article to learn from, or too costly
+    cached = _cache_path(cache_dir, vectors, labels) if cache_dir is not None else None
+    if cached is not None and cached.exists():
+        try:
+            model = Classifier.load(cached)
+            os.utime(cached)  # recently used: kept by the pruning below
+            return model
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            pass  # a damaged entry only costs the training
+    model = _fit(vectors, labels)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f"{cached.stem}.tmp.npz")
+        model.save(tmp)
+        os.replace(tmp, cached)
+        _prune(cached.parent)
+    return model
+
+
+def _fit(vectors: np.ndarray, labels: np.ndarray) -> Classifier:
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
@@ -61,3 +88,20 @@ def train_classifier(vectors: np.ndarray, labels: np.ndarray) -> Classifier | No
         warnings.simplefilter("ignore", UserWarning)  # sklearn's "looks like regression" for few examples per class
         model.fit(vectors, labels)
     return Classifier(model.coef_.T.astype(np.float32).copy(), model.intercept_.astype(np.float32), model.classes_.astype(np.int32))
+
+
+def _cache_path(cache_dir: Path, vectors: np.ndarray, labels: np.ndarray) -> Path:
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(labels, dtype=np.int64)):
+        digest.update(str(part.shape).encode())
+        digest.update(part.tobytes())
+    digest.update(f"C={REGULARISATION_C}".encode())
+    # A file beside the embedding caches, not a folder: folders there are snapshots.
+    return cache_dir / f"classifier-{digest.hexdigest()}.npz"
+
+
+def _prune(folder: Path) -> None:
+    """Keep the KEPT most recently used models."""
+    entries = sorted(folder.glob("classifier-*[0-9a-f].npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[KEPT:]:
+        old.unlink(missing_ok=True)

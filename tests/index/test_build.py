@@ -183,3 +183,32 @@ def test_the_off_topic_probes_are_encoded_once_not_at_every_reindex(small_kb: Pa
     second = reindex(settings, encoder=encoder).calibration
     assert second.carried_over is None and not probes & set(encoder.queries)
     assert second.uncovered == first.uncovered  # the cached vectors score as the fresh ones did
+
+
+def test_an_edit_to_a_body_reuses_the_trained_classifiers(small_kb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.reindex
+    import index.classifier
+
+    monkeypatch.setattr(bot.reindex, "RECALIBRATE_SHARE", 0.0)  # every edit recalibrates
+    fits: list[int] = []
+    fit = index.classifier._fit
+    monkeypatch.setattr(index.classifier, "_fit", lambda vectors, labels: fits.append(len(labels)) or fit(vectors, labels))
+    settings = settings_for(small_kb, tmp_path)
+    reindex(settings, encoder=HashEncoder())
+    trained = len(fits)
+    assert trained >= 2  # the KB's classifier and calibration's fold models
+    before = SearchIndex(settings.index_dir).classifier
+
+    title, body, questions = SMALL_KB[0][2:]
+    write_article(small_kb, "en", "reset-password", title, body + " The link is valid for one hour.", questions)
+    reindex(settings, encoder=HashEncoder())
+    after = SearchIndex(settings.index_dir).classifier
+    assert len(fits) == trained  # titles and example questions are as they were: nothing to learn again
+    assert before is not None and after is not None and (after.weights == before.weights).all()
+
+    write_article(small_kb, "en", "reset-password", title, body, [*questions, "my password does not work"])
+    reindex(settings, encoder=HashEncoder())
+    assert len(fits) > trained  # a new example question is new training data
+    snapshots = [p for p in Path(f"{settings.index_dir}.builds").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    # The cached models take none of the three snapshots' places.
+    assert len(snapshots) == 3 and all((p / "manifest.json").is_file() for p in snapshots)

@@ -1,0 +1,48 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import index.classifier
+from index.classifier import train_classifier
+
+
+@pytest.fixture
+def fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    fit = index.classifier._fit
+    monkeypatch.setattr(index.classifier, "_fit", lambda vectors, labels: calls.append(len(labels)) or fit(vectors, labels))
+    return calls
+
+
+def examples(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(3), 4)
+    vectors = rng.normal(size=(12, 8)).astype(np.float32) + labels[:, None]
+    return vectors, labels
+
+
+def test_the_same_examples_are_trained_once(tmp_path: Path, fits: list[int]) -> None:
+    vectors, labels = examples()
+    first = train_classifier(vectors, labels, tmp_path)
+    again = train_classifier(vectors.copy(), labels.copy(), tmp_path)
+    assert len(fits) == 1
+    assert first is not None and again is not None and np.array_equal(first.weights, again.weights)
+    train_classifier(*examples(seed=1), tmp_path)
+    assert len(fits) == 2  # other vectors: trained
+
+
+def test_a_damaged_cached_model_is_trained_again(tmp_path: Path, fits: list[int]) -> None:
+    vectors, labels = examples()
+    first = train_classifier(vectors, labels, tmp_path)
+    for entry in tmp_path.glob("classifier-*.npz"):
+        entry.write_bytes(entry.read_bytes()[:100])  # cut short, as a full disk leaves it
+    again = train_classifier(vectors, labels, tmp_path)
+    assert len(fits) == 2
+    assert first is not None and again is not None and np.allclose(first.weights, again.weights)
+
+
+def test_only_the_latest_models_are_kept(tmp_path: Path, fits: list[int]) -> None:
+    for seed in range(index.classifier.KEPT + 3):
+        train_classifier(*examples(seed), tmp_path)
+    assert len(list(tmp_path.glob("classifier-*.npz"))) == index.classifier.KEPT
