@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ WEIGHT = 0.05  # how much the log-probability moves a cosine score
 MAX_WORK = 1_000_000
 REGULARISATION_C = 10.0
 KEPT = 8  # trained models kept in the cache folder: this build's and a few before it
+STALE_SECONDS = 3600  # a half-written model this old was left by a build that died
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def train_classifier(vectors: np.ndarray, labels: np.ndarray, cache_dir: Path | 
     model = _fit(vectors, labels)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f"{cached.stem}.tmp.npz")
+        tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.tmp.npz")
         model.save(tmp)
         os.replace(tmp, cached)
         _prune(cached.parent)
@@ -101,7 +103,9 @@ def _cache_path(cache_dir: Path, vectors: np.ndarray, labels: np.ndarray) -> Pat
 
 
 def _prune(folder: Path) -> None:
-    """Keep the KEPT most recently used models."""
+    """Keep the KEPT most recently used models; drop what a killed build left half-written an
+    hour ago or more (a build running beside this one may be writing a newer one)."""
     entries = sorted(folder.glob("classifier-*[0-9a-f].npz"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in entries[KEPT:]:
+    stale = [p for p in folder.glob("classifier-*.tmp.npz") if time.time() - p.stat().st_mtime > STALE_SECONDS]
+    for old in [*entries[KEPT:], *stale]:
         old.unlink(missing_ok=True)

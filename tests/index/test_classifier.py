@@ -1,3 +1,5 @@
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +45,11 @@ def test_a_damaged_cached_model_is_trained_again(tmp_path: Path, fits: list[int]
 
 
 def test_only_the_latest_models_are_kept(tmp_path: Path, fits: list[int]) -> None:
+    stale, fresh = tmp_path / "classifier-0123.42.tmp.npz", tmp_path / "classifier-4567.43.tmp.npz"
+    stale.write_bytes(b"left by a build that died")
+    fresh.write_bytes(b"being written by a build running now")
+    os.utime(stale, (time.time() - 2 * index.classifier.STALE_SECONDS,) * 2)
     for seed in range(index.classifier.KEPT + 3):
         train_classifier(*examples(seed), tmp_path)
-    assert len(list(tmp_path.glob("classifier-*.npz"))) == index.classifier.KEPT
+    assert len(list(tmp_path.glob("classifier-*[0-9a-f].npz"))) == index.classifier.KEPT
+    assert list(tmp_path.glob("*.tmp.npz")) == [fresh]
