@@ -185,14 +185,10 @@ def test_the_off_topic_probes_are_encoded_once_not_at_every_reindex(small_kb: Pa
     assert second.uncovered == first.uncovered  # the cached vectors score as the fresh ones did
 
 
-def test_an_edit_to_a_body_reuses_the_trained_classifiers(small_kb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_edit_to_a_body_reuses_the_trained_classifiers(small_kb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fits: list[int]) -> None:
     import bot.reindex
-    import index.classifier
 
     monkeypatch.setattr(bot.reindex, "RECALIBRATE_SHARE", 0.0)  # every edit recalibrates
-    fits: list[int] = []
-    fit = index.classifier._fit
-    monkeypatch.setattr(index.classifier, "_fit", lambda vectors, labels: fits.append(len(labels)) or fit(vectors, labels))
     settings = settings_for(small_kb, tmp_path)
     reindex(settings, encoder=HashEncoder())
     trained = len(fits)

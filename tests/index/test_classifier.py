@@ -3,18 +3,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import index.classifier
 from index.classifier import train_classifier
-
-
-@pytest.fixture
-def fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls: list[int] = []
-    fit = index.classifier._fit
-    monkeypatch.setattr(index.classifier, "_fit", lambda vectors, labels: calls.append(len(labels)) or fit(vectors, labels))
-    return calls
 
 
 def examples(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
