@@ -112,7 +112,7 @@ def plain_langdetect() -> Guess:
 
 
 def load_before(rev: str) -> ModuleType | None:
-    """bot/language.py as of `rev`, imported beside today's `bot`; None when git cannot give it."""
+    """bot/language/detect.py as of `rev`, imported beside today's `bot`; None when git cannot give it."""
     try:
         archive = subprocess.run(
             ["git", "-C", str(REPO), "archive", rev, "bot"], capture_output=True, check=True
@@ -128,7 +128,7 @@ def load_before(rev: str) -> ModuleType | None:
         del sys.modules[name]
     sys.path.insert(0, folder)
     try:
-        module = importlib.import_module("bot.language")
+        module = importlib.import_module("bot.language.detect")
         # The old lexicon is read on first use from the package "bot": read it while that is the old one.
         module.LanguageDetector(["en", "tr"]).detect("merhaba")
         return module
@@ -209,8 +209,8 @@ def rss_mib() -> float:
 
 def memory_probe(kind: str, rows: Mapping[str, Sequence[str]], before_rev: str) -> dict[str, float]:
     """In this process: build one lingua detector, answer every xSID row, report RSS and timings."""
-    from bot.language import LanguageDetector
-    from bot.phrases import phrase_languages
+    from bot.language.detect import LanguageDetector
+    from bot.answer.phrases import phrase_languages
 
     served = tuple(sorted(set(KB_LANGS) | phrase_languages()))
     module = load_before(before_rev) if kind == "before" else None
@@ -288,8 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.memory_probe:
         print(json.dumps(memory_probe(args.memory_probe, rows, args.before)))
         return 0
-    from bot.language import LanguageDetector
-    from bot.phrases import phrase_languages
+    from bot.language.detect import LanguageDetector
+    from bot.answer.phrases import phrase_languages
 
     started = time.perf_counter()
     print("building detectors...", file=sys.stderr)

@@ -23,9 +23,9 @@ from pathlib import Path
 from common import REPO, progress, table  # noqa: E402
 
 from bot.config import Settings
-from bot.engine import Engine, Inbound, message_encoders
-from bot.follow_up import joined
-from bot.reindex import reindex
+from bot.answer.engine import Engine, Inbound, message_encoders
+from bot.answer.follow_up import joined
+from bot.reindex.run import reindex
 from index.search import LiveIndex
 
 FOLLOW_UP, NEW_TOPIC = "follow-up", "new topic"

@@ -30,10 +30,10 @@ from common import progress, table  # noqa: E402  (adds the repo to sys.path)
 from datasets import EvalSet, Query, clinc, noisy, stackfaq, xsid
 
 from bot.config import Settings
-from bot.decision import ANSWER, HANDOFF
-from bot.engine import Engine, Inbound
-from bot.language import fold_text
-from bot.reindex import reindex
+from bot.answer.decision import ANSWER, HANDOFF
+from bot.answer.engine import Engine, Inbound
+from bot.language.detect import fold_text
+from bot.reindex.run import reindex
 from index.encoders import E5Encoder, Encoders, USEEncoder
 from index.kb import load_kb
 from index.passages import plain_text, split_article

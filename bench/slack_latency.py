@@ -24,11 +24,11 @@ from pathlib import Path
 from common import percentile_ms, table, write_kb  # noqa: E402  (puts the repository on sys.path)
 
 from bot.config import Settings
-from bot.desk import Desk
-from bot.engine import Engine
-from bot.hours import parse_hours
-from bot.reindex import reindex
-from bot.store import open_store
+from bot.desk.desk import Desk
+from bot.answer.engine import Engine
+from bot.desk.hours import parse_hours
+from bot.reindex.run import reindex
+from bot.store.connect import open_store
 from channels.slack.app import EXTENSION, register_slack
 from channels.web.app import create_app
 from index.encoders import USEEncoder
@@ -92,7 +92,7 @@ def main() -> None:
 
 
 def engine_inbound(text: str):  # noqa: ANN201
-    from bot.engine import Inbound
+    from bot.answer.engine import Inbound
 
     return Inbound(text)
 

@@ -111,7 +111,7 @@ def main() -> None:
             end_memory = {pid: memory_mib(pid) for pid in [served.process.pid, *end_workers]}
         finally:
             served.stop()
-        from bot.store import open_store
+        from bot.store.connect import open_store
 
         store = open_store(url)
         try:

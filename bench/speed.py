@@ -29,8 +29,8 @@ from pathlib import Path
 from common import REPO, Timer, percentile_ms, progress, table, write_kb  # noqa: E402
 
 from bot.config import Settings
-from bot.engine import Engine, Inbound, message_encoders
-from bot.reindex import reindex
+from bot.answer.engine import Engine, Inbound, message_encoders
+from bot.reindex.run import reindex
 from index.kb import load_kb
 from index.search import LiveIndex, SearchIndex
 

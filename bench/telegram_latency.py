@@ -21,11 +21,11 @@ from pathlib import Path
 from common import percentile_ms, table, write_kb  # noqa: E402  (puts the repository on sys.path)
 
 from bot.config import Settings
-from bot.desk import Desk
-from bot.engine import Engine, Inbound
-from bot.hours import parse_hours
-from bot.reindex import reindex
-from bot.store import open_store
+from bot.desk.desk import Desk
+from bot.answer.engine import Engine, Inbound
+from bot.desk.hours import parse_hours
+from bot.reindex.run import reindex
+from bot.store.connect import open_store
 from channels.telegram.app import EXTENSION, SECRET_HEADER, WEBHOOK_PATH, TelegramChannel, register_telegram
 from channels.telegram.config import TelegramConfig
 from channels.web.app import create_app

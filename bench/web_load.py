@@ -1,6 +1,6 @@
 """Load on the web channel: the real waitress server, chat visitors over HTTP, with and without storage.
 
-Each configuration starts its own server process running channels.web.server.serve() (what
+Each configuration starts its own server process running channels.serve.serve() (what
 `answerdesk serve` runs: waitress, THREADS workers, the expiry timer) on 127.0.0.1, port 0,
 over the demo KB indexed into a temp folder. Visitors (one thread and one keep-alive
 http.client connection each, a cookie jar per visitor) open a conversation, then post
@@ -10,7 +10,12 @@ new one starts. Timed: POST /api/conversations/<id>/messages until its reply has
 Stores: `sqlite`, a file (WAL, synchronous=FULL, a connection per thread), as deployed;
 `sqlite-memory`, SQLite ":memory:" (no file, no fsync, but still SQL, JSON and one shared
 connection behind a lock); `fake`, a dict store defined here (no storage cost at all).
+With `--compare REPO` (another checkout, e.g. `git worktree add /tmp/before <commit>`), the
+SQLite configuration is served by this checkout and by REPO's code in turn, over the same
+index, for `--rounds` rounds (A, B, A, B, ...), and the table gives each one's min and median
+and this checkout's ratio to REPO's.
 Usage: python bench/web_load.py [--messages 400] [--concurrency 1,8] [--stores sqlite,sqlite-memory,fake]
+       python bench/web_load.py --compare /tmp/before [--rounds 3] [--messages 200]
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,7 +43,7 @@ from typing import Any, Callable, Collection, Iterator, Mapping, Sequence
 from common import REPO, demo_index, percentile_ms, progress, table  # noqa: E402
 
 from bot.config import Settings
-from bot.store import KEEP, AddedMessage, Choice, Conversation, Keep, Message
+from bot.store.model import KEEP, AddedMessage, Choice, Conversation, Keep, Message
 
 HOST = "127.0.0.1"
 STORES = {
@@ -70,7 +76,7 @@ VISITS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 # -- the store-less configuration ------------------------------------------------------------
 class MemoryStore:
-    """The part of `bot.store.Store` the web chat path uses, in dicts behind one lock; nothing persists."""
+    """The part of `bot.store.model.Store` the web chat path uses, in dicts behind one lock; nothing persists."""
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
@@ -154,14 +160,14 @@ class MemoryStore:
 
 # -- the server process ----------------------------------------------------------------------
 def serve_child(store: str, kb: str, index: str, db: str) -> int:
-    """Run channels.web.server.serve() as `answerdesk serve` does, with the chosen store."""
-    from channels.web import server
+    """Run channels.serve.serve() as `answerdesk serve` does, with the chosen store."""
+    from channels import serve as server
 
     settings = Settings(kb_dir=kb, index_dir=index, db=":memory:" if store == "sqlite-memory" else db)
     if store == "fake":
-        from bot.desk import Desk, utc_now
-        from bot.engine import build_engine
-        from bot.hours import parse_hours
+        from bot.desk.desk import Desk, utc_now
+        from bot.answer.engine import build_engine
+        from bot.desk.hours import parse_hours
 
         def build_fake_desk(settings: Settings) -> Desk:
             return Desk(
@@ -174,8 +180,8 @@ def serve_child(store: str, kb: str, index: str, db: str) -> int:
     return server.serve(settings, host=HOST, port=0)
 
 
-def child_command(*args: str) -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), "--child", *args]
+def child_command(*args: str, repo: Path = REPO) -> list[str]:
+    return [sys.executable, str(repo / "bench" / "web_load.py"), "--child", *args]
 
 
 @dataclass
@@ -194,10 +200,11 @@ class Server:
                 self.process.wait()
 
 
-def start_server(store: str, kb: Path, index: Path, db: Path, log: Path) -> Server:
+def start_server(store: str, kb: Path, index: Path, db: Path, log: Path, repo: Path = REPO) -> Server:
     err = log.open("w", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(repo)}  # the server runs `repo`'s code
     process = subprocess.Popen(
-        child_command("serve", store, str(kb), str(index), str(db)), stdout=subprocess.PIPE, stderr=err, text=True, cwd=REPO
+        child_command("serve", store, str(kb), str(index), str(db), repo=repo), stdout=subprocess.PIPE, stderr=err, text=True, cwd=repo, env=env
     )
     err.close()
     assert process.stdout is not None
@@ -326,12 +333,17 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=40, help="untimed messages at the highest concurrency first")
     parser.add_argument("--concurrency", default="1,8", help="comma-separated numbers of concurrent visitors")
     parser.add_argument("--stores", default=",".join(STORES), help=f"comma-separated, of: {', '.join(STORES)}")
+    parser.add_argument("--compare", type=Path, help="another checkout to serve SQLite in turn with this one, interleaved")
+    parser.add_argument("--rounds", type=int, default=3, help="with --compare: rounds of (this, other)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)  # internal: the server process
     args = parser.parse_args()
     if args.child:
         kind, *rest = args.child
         raise SystemExit(serve_child(*rest))
     levels = [int(c) for c in args.concurrency.split(",")]
+    if args.compare:
+        compare(args.compare.resolve(), levels, args.messages, args.warmup, args.rounds)
+        return
     stores = [s.strip() for s in args.stores.split(",")]
     unknown = [s for s in stores if s not in STORES]
     if unknown:
@@ -381,6 +393,38 @@ def main() -> None:
     )
     for line in ([target] if target else []) + notes:
         print(line)
+
+
+def compare(other: Path, levels: list[int], messages: int, warmup: int, rounds: int) -> None:
+    """This checkout (A) and `other` (B) serve SQLite in turn, A, B, A, B..., over one index."""
+    runs: dict[tuple[str, int], list[tuple[float, float]]] = {}  # (checkout, visitors) -> [(p50 ms, rps)]
+    errors = 0
+    with tempfile.TemporaryDirectory(prefix="answerdesk-web-ab-") as tmp_name:
+        tmp = Path(tmp_name)
+        kb, index = demo_index(tmp)
+        for n in range(rounds):
+            for name, repo in (("A", REPO), ("B", other)):
+                server = start_server("sqlite", kb, index, tmp / f"{name}{n}.db", tmp / f"{name}{n}.log", repo=repo)
+                try:
+                    run_visitors(server.port, max(levels), warmup, f"{name} round {n + 1} warm-up")
+                    for level in levels:
+                        tally, seconds = run_visitors(server.port, level, messages, f"{name} round {n + 1} x{level}")
+                        errors += len(tally.errors)
+                        runs.setdefault((name, level), []).append((percentile_ms(tally.latencies, 50), len(tally.latencies) / seconds))
+                finally:
+                    server.stop()
+    rows = []
+    for level in levels:
+        a, b = runs[("A", level)], runs[("B", level)]
+        a50, b50 = sorted(x[0] for x in a), sorted(x[0] for x in b)
+        arps, brps = sorted(x[1] for x in a), sorted(x[1] for x in b)
+        rows.append((level, a50[0], statistics.median(a50), b50[0], statistics.median(b50), statistics.median(a50) / statistics.median(b50),
+                     statistics.median(arps), statistics.median(brps), statistics.median(arps) / statistics.median(brps)))
+    table(
+        f"Web channel, SQLite: A = {REPO}, B = {other}; {rounds} interleaved rounds of {messages} messages per level ({errors} errors)",
+        ["visitors", "A p50 min", "A p50 median", "B p50 min", "B p50 median", "A/B p50", "A rps", "B rps", "A/B rps"],
+        rows,
+    )
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@ import json
 import sys
 from typing import Sequence, TextIO
 
-from bot.calibration import Case, calibrate_labelled
+from bot.answer.calibration import Case, calibrate_labelled
 from bot.config import Settings, describe_settings
-from bot.engine import Engine, Inbound, Outcome, build_engine
+from bot.answer.engine import Engine, Inbound, Outcome, build_engine
 from bot.errors import AnswerdeskError, ConfigError, KBErrors
-from bot.reindex import reindex, write_calibration
+from bot.reindex.run import reindex, write_calibration
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,15 +97,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    # The CLI is the composition root: the only place in bot/ that reaches for a channel.
+    # The launcher: the only place in bot/ that reaches for channels (channels.serve puts them together).
     settings = settings.with_overrides(workers=args.workers)
     if settings.workers < 1:
         raise ConfigError("--workers", settings.workers, "Use 1 (one process) or more.")
     if settings.workers > 1:
-        from channels.web.workers import serve_workers
+        from channels.workers import serve_workers
 
         return serve_workers(settings, host=args.host, port=args.port)
-    from channels.web.server import serve
+    from channels.serve import serve
 
     return serve(settings, host=args.host, port=args.port)
 
@@ -119,8 +119,8 @@ def _telegram(settings: Settings, args: argparse.Namespace) -> int:
 def _agent_add(settings: Settings, args: argparse.Namespace) -> int:
     import getpass
 
-    from bot.agents import create_agent
-    from bot.store import open_store
+    from bot.desk.agents import create_agent
+    from bot.store.connect import open_store
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -135,7 +135,7 @@ def _agent_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _report(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.report import run_report
+    from bot.reports.command import run_report
 
     return run_report(settings, since=args.since, until=args.until, channel=args.channel, html=args.html, out=sys.stdout)
 

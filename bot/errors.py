@@ -1,47 +1,14 @@
-"""The project's errors: one root, a few kinds, data as attributes."""
+"""The project's errors: one root, a few kinds, data as attributes.
+
+The root and the errors of the KB and the index are defined in `index.errors` (the layer below);
+they are the same classes here.
+"""
 
 from __future__ import annotations
 
+from index.errors import AnswerdeskError, ConfigError, KBError, KBErrors, SearchIndexError
 
-class AnswerdeskError(Exception):
-    """Root of every error Answerdesk raises on purpose."""
-
-
-class ConfigError(AnswerdeskError):
-    """A setting has a value that cannot be used."""
-
-    def __init__(self, name: str, value: object, allowed: str) -> None:
-        self.name = name
-        self.value = value
-        self.allowed = allowed
-        super().__init__(f"Config '{name}' has value {value!r}. {allowed}")
-
-
-class KBError(AnswerdeskError):
-    """An article in the knowledge base cannot be loaded."""
-
-    def __init__(self, path: str, message: str, line: int | None = None, field: str | None = None) -> None:
-        self.path = path
-        self.line = line
-        self.field = field
-        self.message = message
-        where = f"{path}:{line}" if line else path
-        if field:
-            where += f" [{field}]"
-        super().__init__(f"{where}: {message}")
-
-
-class KBErrors(AnswerdeskError):
-    """Every problem found in a knowledge base, reported together."""
-
-    def __init__(self, errors: list[KBError]) -> None:
-        self.errors = errors
-        lines = "\n".join(f"  {e}" for e in errors)
-        super().__init__(f"{len(errors)} problem(s) in the knowledge base:\n{lines}")
-
-
-class SearchIndexError(AnswerdeskError):
-    """The search index is missing, incomplete or built with another encoder."""
+__all__ = ["AnswerdeskError", "ConfigError", "KBError", "KBErrors", "SearchIndexError", "StorageError"]
 
 
 class StorageError(AnswerdeskError):

@@ -26,7 +26,7 @@ try:
 except ImportError:  # Windows: abandoned build folders are not removed there
     fcntl = None  # type: ignore[assignment]
 
-from bot.errors import SearchIndexError
+from index.errors import SearchIndexError
 from index.classifier import train_classifier
 from index.embedding_cache import SAVE_EVERY, EmbeddingCache, text_key
 from index.encoders import Encoder, Encoders, as_encoders

@@ -20,7 +20,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from bot.errors import ConfigError
+from index.errors import ConfigError
 
 SETTING = "ANSWERDESK_ENCODER"
 DEFAULT = "e5+use"

@@ -16,7 +16,7 @@ from typing import MutableMapping
 
 import yaml
 
-from bot.errors import KBError, KBErrors
+from index.errors import KBError, KBErrors
 
 _LANG = re.compile(r"^[a-z]{2}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import faiss
 import numpy as np
 
-from bot.errors import SearchIndexError
+from index.errors import SearchIndexError
 from index.classifier import Classifier
 from index.kb import Article
 from index.passages import KINDS, split_article
@@ -27,6 +27,18 @@ from index.spelling import Speller
 FORMAT_VERSION = 2
 EF_SEARCH = 128
 HITS = 64  # nearest parts per encoder whose articles become candidates
+
+
+_thread_state = threading.local()
+
+
+def one_search_thread() -> None:
+    """Searches here are one question each: more FAISS threads gain nothing, and a second OpenMP
+    pool spinning beside the encoder's steals its cores. OpenMP's thread count is per calling
+    thread, and a server's request threads start at "all cores": set it once on each thread."""
+    if not getattr(_thread_state, "omp_single", False):
+        faiss.omp_set_num_threads(1)
+        _thread_state.omp_single = True
 
 
 @dataclass(frozen=True)
@@ -154,6 +166,7 @@ class SearchIndex:
         return [self._result(int(candidates[i]), float(scores[i]), int(best_rows[i]), first=n == 0) for n, i in enumerate(order)]
 
     def _candidates(self, queries: list[np.ndarray], hits: int, exclude_rows, prototypes) -> np.ndarray:
+        one_search_thread()
         found: set[int] = set(prototypes or ())
         for index, query in zip(self.indexes, queries):
             _, rows = index.search(query, min(hits, index.ntotal))

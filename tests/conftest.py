@@ -10,9 +10,29 @@ from typing import Callable
 import pytest
 
 from bot.config import Settings
-from bot.engine import Engine
-from bot.reindex import reindex
+from bot.answer.engine import Engine
+from bot.reindex.run import reindex
 from index.search import LiveIndex
+
+
+SLOW_SECONDS = 10.0  # a test whose own run takes longer carries @pytest.mark.slow (shared fixtures' setup is not its own)
+_unmarked_slow: list[tuple[str, float]] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    report = yield
+    if report.when == "call" and report.passed and report.duration > SLOW_SECONDS and item.get_closest_marker("slow") is None:
+        _unmarked_slow.append((item.nodeid, report.duration))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the tests that took over SLOW_SECONDS without the `slow` mark, so the mark stays true."""
+    if _unmarked_slow:
+        terminalreporter.section(f"over {SLOW_SECONDS:.0f} s and not marked slow")
+        for nodeid, seconds in _unmarked_slow:
+            terminalreporter.line(f"{seconds:6.1f} s  {nodeid}")
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,10 @@
 """Slack as the agents' desk: a card per handoff from any channel, its buttons, and replies in its thread.
 
-`SlackAgentsDesk` is the `bot.notify.DeskListener` of the Slack desk: the watcher tells it
+`SlackAgentsDesk` is the `bot.delivery.notify.DeskListener` of the Slack desk: the watcher tells it
 about handoffs, new messages and state changes, and it enqueues card posts, thread lines and
-card updates. Card buttons and thread replies come back here and go to the `Desk`: `take` is
-the same compare-and-set the web console uses, and a Slack user acts as a store agent
-(bot/agents_desk.py `channel_agent`).
+card updates. Card buttons and thread replies come back here and go to the `Desk`, which decides:
+`take` is the same compare-and-set the web console uses, a refusal says why (`AgentAction`), and
+a Slack user acts as a store agent (bot/desk/agents_desk.py `channel_agent`).
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
-from bot.agents_desk import HandoffCard, channel_agent, handoff_card, is_channel_agent
-from bot.articles import find_version
-from bot.dedup import SeenKeys
-from bot.desk import Desk, NotAllowed
+from bot.desk.agents_desk import HandoffCard, channel_agent, handoff_card, is_channel_agent
+from bot.answer.articles import find_version
+from bot.delivery.dedup import SeenKeys
+from bot.desk.desk import Desk, NotAllowed, NotFound
+from bot.desk.turns import AgentAction
 from bot.errors import SearchIndexError
-from bot.notify import Card, DeskCards, shown_state
-from bot.store import Agent, Conversation, Message
+from bot.delivery.notify import Card, DeskCards, shown_state
+from bot.store.model import Agent, Conversation, Message
 from channels.slack import messages, render
 from channels.slack.customers import CHANNEL, Post
 from channels.slack.inbound import Click, SlackMessage
@@ -51,7 +52,7 @@ class SlackAgentsDesk:
         self.deliverers = deliverers  # customer channel -> how its customers get an agent's reply now
         self.wake = wake
 
-    # -- bot.notify.DeskListener ------------------------------------------------------------
+    # -- bot.delivery.notify.DeskListener ------------------------------------------------------------
     def handoff(self, card: Card, conversation: Conversation, messages: Sequence[Message]) -> None:
         text, blocks = self._render(conversation, messages)
         args = {"channel": self.agents_channel, "text": text, "blocks": blocks, "unfurl_links": False}
@@ -86,47 +87,41 @@ class SlackAgentsDesk:
             log.info("ignored %s by %s: not on one of our cards", click.action_id, click.user)
             return
         agent = self._agent(click.team, click.user)
-        conversation = self.store.get_conversation(card.conversation_id)
-        if conversation is None:
-            return
         kind = render.kind_of(click.action_id)
-        note = None
-        if kind == render.TAKE:
-            if not self.desk.take(conversation.id, agent.id, agent.name):
-                note = self._why_not(conversation.id, agent)
-        elif kind == render.BACK:
-            if conversation.state == "waiting":
-                # Desk has no waiting -> bot for agents: take it, then hand it back.
-                if not (self.desk.take(conversation.id, agent.id, agent.name) and self.desk.hand_back(conversation.id, agent.id)):
-                    note = self._why_not(conversation.id, agent)
-            elif not self.desk.hand_back(conversation.id, agent.id):
-                note = self._why_not(conversation.id, agent)
-        elif kind == render.CLOSE:
-            if not self.desk.close(conversation.id, agent.id):
-                note = self._why_not(conversation.id, agent)
+        try:
+            if kind == render.TAKE:
+                done = self.desk.take(card.conversation_id, agent.id, agent.name)
+            elif kind == render.BACK:
+                done = self.desk.hand_back(card.conversation_id, agent.id)
+            elif kind == render.CLOSE:
+                done = self.desk.close(card.conversation_id, agent.id)
+            else:
+                return
+        except NotFound:
+            done = AgentAction(False, "gone")
+        note = self._why(done)
         if note:
             self._note(click.channel, click.user, None, note, f"note:{click.channel}:{click.action_ts}:{click.user}")
         self.wake()  # show the new state on the card now rather than at the next poll
 
-    def reply(self, message: SlackMessage) -> bool:
-        """An agent's message in a card's thread, to the customer; False when it is not in a card's thread."""
+    def reply(self, message: SlackMessage) -> None:
+        """An agent's message in a card's thread, to the customer; nothing when it is not in a card's thread."""
         card = self.cards.card_by_ref(CHANNEL, f"{message.channel}:{message.thread_ts}") if message.thread_ts else None
-        if card is None:
-            return False
-        if not message.text or not self.seen.first_time(CHANNEL, f"agent:{message.external_id}"):
-            return True  # nothing to say, or a retried delivery
+        if card is None or not message.text or not self.seen.first_time(CHANNEL, f"agent:{message.external_id}"):
+            return  # not to a customer, nothing to say, or a retried delivery
         agent = self._agent(message.team, message.user)
         try:
             said = self.desk.agent_reply(card.conversation_id, agent.id, message.text)
         except NotAllowed:
-            note = self._why_not(card.conversation_id, agent) or messages.NOT_YOURS.format(state="waiting")
-            self._note(message.channel, message.user, message.thread_ts, note, f"note:{message.external_id}")
-            return True
+            now = self.store.get_conversation(card.conversation_id)
+            note = self._why(AgentAction(False, now.state, now.agent) if now else AgentAction(False, "gone"))
+            if note:
+                self._note(message.channel, message.user, message.thread_ts, note, f"note:{message.external_id}")
+            return
         conversation = self.store.get_conversation(card.conversation_id)
         deliver = self.deliverers.get(conversation.channel) if conversation else None
         if conversation is not None and deliver is not None:
             deliver(conversation, [said])
-        return True
 
     # -- pieces -----------------------------------------------------------------------------
     def _render(self, conversation: Conversation, said: Sequence[Message]) -> tuple[str, list[render.Block]]:
@@ -145,16 +140,17 @@ class SlackAgentsDesk:
         person = self.people.get(user)
         return channel_agent(self.store, CHANNEL, team, user, person.name, person.languages)
 
-    def _why_not(self, conversation_id: str, agent: Agent) -> str | None:
-        now = self.store.get_conversation(conversation_id)
-        if now is None or now.state in ("bot", "closed"):
-            return messages.NOT_OPEN.format(state=now.state if now else "gone")
-        if now.agent == agent.id:
-            return None  # a double click: it is already theirs
-        holder = self.store.get_agent(now.agent) if now.agent else None
+    def _why(self, action: AgentAction) -> str | None:
+        """What to tell the agent when the desk refused: None when it was done (or done already)."""
+        refusal = action.refusal
+        if refusal is None:
+            return None
+        if refusal in ("gone", "closed", "bot"):
+            return messages.NOT_OPEN.format(state=action.state)
+        holder = self.store.get_agent(action.holder) if refusal == "taken" and action.holder else None
         if holder is not None:
             return messages.TAKEN_BY_OTHER.format(agent=holder.name)
-        return messages.NOT_YOURS.format(state=now.state)
+        return messages.NOT_YOURS.format(state=action.state)
 
     def _note(self, channel: str, user: str, thread_ts: str | None, text: str, key: str) -> None:
         args = {"channel": channel, "user": user, "text": text}

@@ -1,28 +1,14 @@
-"""The Slack channel's settings, read from `bot.config.Settings` (environment and TOML file).
-
-`SLACK_SETTINGS` declares each one as bot/config.py does (field, variable, default, help);
-until bot/config.py declares them, `Settings` has none of these fields and Slack stays off.
-"""
+"""The Slack channel's settings, as `bot.config.Settings` declares them (SLACK_*), checked together."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from bot.config import Settings
 from bot.errors import ConfigError
 from channels.slack import messages
 
 DEFAULT_API_URL = "https://slack.com/api/"
-
-SLACK_SETTINGS: tuple[tuple[str, str, Any, str], ...] = (
-    ("slack_bot_token", "SLACK_BOT_TOKEN", "", "Slack bot token (xoxb-...); with SLACK_SIGNING_SECRET it turns the Slack channel on."),
-    ("slack_signing_secret", "SLACK_SIGNING_SECRET", "", "Slack app's Signing Secret: requests to /slack/events are verified with it."),
-    ("slack_agents_channel", "SLACK_AGENTS_CHANNEL", "", "Slack channel id (C0123...) where every handoff, from any channel, is posted as a card; empty: none."),
-    ("slack_api_url", "SLACK_API_URL", DEFAULT_API_URL, "Base URL of the Slack Web API (tests point it at a local fake)."),
-    ("slack_socket_mode", "SLACK_SOCKET_MODE", False, "1: receive Slack events over Socket Mode (no public URL) instead of /slack/events."),
-    ("slack_app_token", "SLACK_APP_TOKEN", "", "Slack app-level token (xapp-...) for Socket Mode."),
-)
-
 
 @dataclass(frozen=True)
 class SlackConfig:
@@ -34,16 +20,15 @@ class SlackConfig:
     app_token: str = ""
 
     @classmethod
-    def from_settings(cls, settings: object) -> "SlackConfig":
-        """The Slack fields of the settings (defaults where Settings lacks them), checked."""
-        values = {name: getattr(settings, name, default) for name, _env, default, _help in SLACK_SETTINGS}
+    def from_settings(cls, settings: Settings) -> "SlackConfig":
+        """The Slack fields of the settings, checked."""
         config = cls(
-            bot_token=(values["slack_bot_token"] or "").strip(),
-            signing_secret=(values["slack_signing_secret"] or "").strip(),
-            agents_channel=(values["slack_agents_channel"] or "").strip(),
-            api_url=(values["slack_api_url"] or DEFAULT_API_URL).strip(),
-            socket_mode=bool(values["slack_socket_mode"]),
-            app_token=(values["slack_app_token"] or "").strip(),
+            bot_token=settings.slack_bot_token.strip(),
+            signing_secret=settings.slack_signing_secret.strip(),
+            agents_channel=settings.slack_agents_channel.strip(),
+            api_url=(settings.slack_api_url or DEFAULT_API_URL).strip(),
+            socket_mode=bool(settings.slack_socket_mode),
+            app_token=settings.slack_app_token.strip(),
         )
         config.check()
         return config

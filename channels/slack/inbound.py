@@ -1,4 +1,4 @@
-"""Slack payloads in: events and button clicks as dataclasses, and who the customer is.
+"""Slack payloads in: events and button clicks as dataclasses, the chat core's `Inbound` and `Press`, and who the customer is.
 
 A customer is one conversation per user per place: in a DM `"<team>:<dm channel>:<user>"`,
 in a channel `"<team>:<channel>:<thread ts>:<user>"` (the thread of the mention, so each
@@ -14,9 +14,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from bot.desk.buttons import Button, ButtonKind
+from channels.chat.platform import Inbound, Outgoing, Press, ReplyTo
+from channels.slack import render
+
 ACCEPTED_SUBTYPES = (None, "file_share", "thread_broadcast")  # people writing; not edits, joins or bots
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _LINK = re.compile(r"<(?:mailto:)?([^>|]+)(?:\|([^>]*))?>")
+_KINDS = {render.CHOOSE: ButtonKind.CHOOSE, render.NONE_OF_THESE: ButtonKind.PERSON, render.HELPFUL: ButtonKind.HELPFUL, render.CSAT: ButtonKind.CSAT}
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,10 @@ class SlackMessage:
             return f"{self.team}:{self.channel}:{self.user}"
         return f"{self.team}:{self.channel}:{self.thread_ts or self.ts}:{self.user}"
 
+    def inbound(self, lang_hint: str | None = None) -> Inbound:
+        """The message as the chat core takes it; the channel's own lines go in its thread."""
+        return Inbound(self.customer(), self.text, self.external_id, lang_hint, ReplyTo(self.channel, self.thread_ts or self.ts))
+
 
 @dataclass(frozen=True)
 class Address:
@@ -72,6 +81,12 @@ class Click:
     thread_ts: str | None
     blocks: tuple[Mapping[str, Any], ...]  # the message's blocks, to replace the buttons once used
     action_ts: str
+
+    def customer(self) -> str:
+        """The presser as a conversation names them: in a DM, or in the channel thread the buttons are in."""
+        if self.channel.startswith("D"):
+            return f"{self.team}:{self.channel}:{self.user}"
+        return f"{self.team}:{self.channel}:{self.thread_ts or self.message_ts}:{self.user}"
 
 
 def message_of(body: Mapping[str, Any], event: Mapping[str, Any], bot_user_id: str | None) -> SlackMessage | None:
@@ -131,4 +146,28 @@ def click_of(body: Mapping[str, Any]) -> Click | None:
         thread_ts=message.get("thread_ts"),
         blocks=tuple(message.get("blocks") or ()),
         action_ts=str(action.get("action_ts") or ""),
+    )
+
+
+def press_of(click: Click) -> Press | None:
+    """A customer's button as the chat core takes it; None for a button this bot never made. Values:
+    "<conversation id>|<message id>|<position>" (a choice), "<conversation id>|<message id>|yes" (or no),
+    "<conversation id>|<score>" (a rating), "<conversation id>" (none of these: a person)."""
+    kind = _KINDS.get(render.kind_of(click.action_id))
+    if kind is None or not click.value:
+        return None
+    parts = click.value.split("|")
+    conversation_id, message_id, value = parts[0], None, ""
+    if kind in (ButtonKind.CHOOSE, ButtonKind.HELPFUL):
+        if len(parts) != 3 or not parts[1].isdigit():
+            return None
+        message_id, value = int(parts[1]), parts[2]
+    elif kind is ButtonKind.CSAT:
+        if len(parts) != 2:
+            return None
+        value = parts[1]
+    used = {"channel": click.channel, "ts": click.message_ts, "text": click.text, "blocks": render.used(click.blocks, f"✓ {click.label}")}
+    return Press(
+        Button(kind, conversation_id, message_id, value), click.customer(), f"{click.channel}:{click.message_ts}", click.label,
+        Outgoing(click.channel, {"method": "chat.update", "args": used}),
     )

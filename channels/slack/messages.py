@@ -17,9 +17,6 @@ NEEDS_TOKEN = "Set SLACK_BOT_TOKEN to the Bot User OAuth Token (xoxb-...), or un
 NEEDS_APP_TOKEN = "Socket Mode needs SLACK_APP_TOKEN: an app-level token (xapp-...) with the connections:write scope."
 BAD_API_URL = "Use an http(s) URL ending in /api/, e.g. https://slack.com/api/ (the default)."
 
-# To the customer, when the desk failed on our side (the web API says the same).
-FALLBACK_REPLY = "Something went wrong on our side; please try again in a moment."
-
 # To an agent only (ephemeral), on the agents' desk.
 TAKEN_BY_OTHER = "{agent} already has this conversation."
 NOT_YOURS = "This conversation is not yours (it is {state}): press Take on the card first."

@@ -1,7 +1,8 @@
 """Slack payloads out: stored messages and handoff cards as Block Kit, buttons replaced once used.
 
 Every message keeps a plain `text` too: Slack shows it in notifications and where blocks
-cannot be shown. Button values carry the conversation id, so a click needs no lookup table.
+cannot be shown. Button values carry the conversation id and the message's id, so a click needs
+no lookup table; a choice is named by its position among the message's choices.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.agents_desk import HandoffCard
-from bot.articles import ArticleLink
-from bot.phrases import language_name, phrase
-from bot.store import Conversation, Message
+from bot.actions import Action
+from bot.desk.agents_desk import HandoffCard
+from bot.answer.articles import ArticleLink
+from bot.answer.phrases import language_name, phrase
+from bot.store.model import Conversation, Message
 
 Block = dict[str, Any]
 
@@ -67,17 +69,17 @@ def customer_message(
         text = f"{text}\n\n{plain}"
         blocks.append(_section(formatted))
     conversation_id = conversation.id
-    if message.action == "answer":
+    if message.action == Action.ANSWER:
         blocks.append(_section(escape(phrase("feedback_question", lang))))
         blocks.append(_actions([
             _button(phrase("feedback_yes", lang), f"{HELPFUL}.yes", f"{conversation_id}|{message.id}|yes"),
             _button(phrase("feedback_no", lang), f"{HELPFUL}.no", f"{conversation_id}|{message.id}|no"),
         ]))
-    elif message.action == "clarify" and message.choices:
-        buttons = [_button(c.title, f"{CHOOSE}.{n}", f"{conversation_id}|{c.article_id}") for n, c in enumerate(message.choices[:24])]
+    elif message.action == Action.CLARIFY and message.choices:
+        buttons = [_button(c.title, f"{CHOOSE}.{n}", f"{conversation_id}|{message.id}|{n}") for n, c in enumerate(message.choices[:24])]
         buttons.append(_button(phrase("clarify_none_option", lang), NONE_OF_THESE, conversation_id))
         blocks.append(_actions(buttons))
-    elif message.action == "csat_question":
+    elif message.action == Action.CSAT_QUESTION:
         blocks.append(_actions([_button(str(score), f"{CSAT}.{score}", f"{conversation_id}|{score}") for score in range(1, 6)]))
     return _clip(text), blocks
 

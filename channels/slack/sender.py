@@ -14,8 +14,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.notify import DeskCards
-from bot.outbox import DeliveryError, OutboxItem
+from bot.delivery.notify import DeskCards
+from bot.delivery.outbox import DeliveryError, OutboxItem
 
 # Errors about the request itself: sending it again cannot succeed.
 PERMANENT_ERRORS = frozenset({

@@ -1,4 +1,4 @@
-"""The Telegram channel wired together: one asyncio loop thread owning the `Application`, workers, outbox and relay.
+"""The Telegram channel wired together: one asyncio loop thread owning the `Application`, and the chat core (channels/chat).
 
 Why a loop thread: python-telegram-bot is asyncio and `answerdesk serve` is WSGI (waitress
 threads). One dedicated thread runs an event loop that owns the `Application` and its `Bot`
@@ -7,10 +7,11 @@ parses the JSON into an `Update` and drops it into the Application's `update_que
 `loop.call_soon_threadsafe`, then answers 200 at once: a slow Telegram API or a slow engine
 never holds a waitress thread the web widget needs. Polling mode (`Updater.start_polling`)
 fills the same queue, so both modes go through one path: the Application's fetcher takes
-updates in arrival order and our handlers hand them to worker threads, one job at a time per
-customer (the desk and the engine are synchronous and CPU-bound; the loop must not run them).
-Outgoing calls go through the outbox (bot/outbox.py): its worker threads hand each call to the
-loop (`run_coroutine_threadsafe(...).result()`) and retry with backoff, honouring RetryAfter.
+updates in arrival order and our handlers hand them to the core's worker threads, one job at a
+time per customer, in order (the desk and the engine are synchronous and CPU-bound; the loop must
+not run them). Outgoing calls go through the core's outbox (bot/delivery/outbox.py): its worker
+threads hand each call to the loop (`run_coroutine_threadsafe(...).result()`) and retry with
+backoff, honouring RetryAfter.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import asyncio
 import hmac
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Coroutine, Mapping
 from typing import Any
@@ -29,18 +29,14 @@ from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, TypeHandler, filters
 
-from bot.dedup import open_seen_keys
-from bot.desk import Desk, answer_orphans
+from bot.desk.desk import Desk
 from bot.errors import ConfigError
-from bot.notify import Ticker
-from bot.outbox import Drainer, open_outbox
-from bot.relay import Relay, open_relay_cursors
+from channels.chat.core import POLL_SECONDS, SENDERS, WORKERS, ChatCore
 from channels.telegram import messages
 from channels.telegram.config import TelegramConfig
-from channels.telegram.customers import CHANNEL, Customers
-from channels.telegram.inbound import message_of, press_of
+from channels.telegram.customers import TelegramCustomers
+from channels.telegram.inbound import label_of, message_of, press_of
 from channels.telegram.sender import TelegramSender
-from channels.telegram.serial import SerialPerKey
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +44,6 @@ EXTENSION = "telegram"
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query"]
-WORKERS = 4  # the engine is CPU-bound: more threads than cores only queue inside it
-SENDERS = 4
-POLL_SECONDS = 0.5
 CALL_TIMEOUT = 30.0  # longer than the Bot's own HTTP timeouts, shorter than the outbox lease
 RETRY_START_SECONDS = 30.0
 
@@ -61,7 +54,6 @@ class TelegramChannel:
     def __init__(self, config: TelegramConfig, desk: Desk, *, workers: int = WORKERS, senders: int = SENDERS, poll_seconds: float = POLL_SECONDS) -> None:
         self.config = config
         self.desk = desk
-        store = desk.store
         self.loop = asyncio.new_event_loop()
         self._loop_thread = threading.Thread(target=self.loop.run_forever, name="telegram-loop", daemon=True)
         self.application: Application = (  # type: ignore[type-arg]
@@ -77,20 +69,14 @@ class TelegramChannel:
         self.application.add_error_handler(self._on_error)
         self._fed: Counter[int] = Counter()  # webhook updates queued and not yet through the handlers (wait_idle)
         self._fed_lock = threading.Lock()
-        self.outbox = open_outbox(store)
-        self.drainer = Drainer(self.outbox, {CHANNEL: TelegramSender(self.application.bot, self.run)}, workers=senders)
-        self.customers = Customers(desk, self.post, open_seen_keys(store))
-        self.relay = Relay(store, open_relay_cursors(store), CHANNEL, self.customers.deliver)
-        self.ticker = Ticker([self.relay.poll_once], every=poll_seconds, name="telegram-relay")
-        self._work = SerialPerKey(workers, "telegram-work")
+        sender = TelegramSender(self.application.bot, self.run)
+        self.core = ChatCore(desk, TelegramCustomers(), sender, workers=workers, senders=senders, poll_seconds=poll_seconds)
         self.ready = threading.Event()  # the Application is initialised and taking updates
-        self._orphans: threading.Thread | None = None
         self.polling = False
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the loop, the Application (getMe), the outbox workers and the relay."""
-        self.relay.cursors.relay_cursor(CHANNEL)  # relay from now on, not the history
+        """Start the loop, the Application (getMe), and the core's outbox workers and relay."""
         self._loop_thread.start()
         try:
             self.run(self._start_application())
@@ -100,14 +86,11 @@ class TelegramChannel:
         except (TelegramError, OSError, TimeoutError) as e:
             log.warning(messages.TELEGRAM_UNREACHABLE.format(url=self.config.api_url, error=e, every=RETRY_START_SECONDS))
             asyncio.run_coroutine_threadsafe(self._keep_trying(), self.loop)
-        self.drainer.start()
-        self.ticker.start()
-        self._orphans = threading.Thread(target=self.answer_orphans, name="telegram-orphans", daemon=True)
-        self._orphans.start()
+        self.core.start()
 
     def answer_orphans(self) -> int:
         """Answer messages a worker stored and acknowledged but died before answering; how many."""
-        return answer_orphans(self.desk, CHANNEL, self.customers.deliver)
+        return self.core.answer_orphans()
 
     def start_polling(self, timeout: int = 10) -> None:
         """Long polling (getUpdates) instead of the webhook; the updates take the same path."""
@@ -121,11 +104,7 @@ class TelegramChannel:
         if self.polling and self.application.updater is not None:
             self.run(self.application.updater.stop(), timeout=CALL_TIMEOUT)
             self.polling = False
-        self._work.shutdown()
-        if self._orphans is not None:
-            self._orphans.join(timeout=30)
-        self.ticker.stop()
-        self.drainer.stop()
+        self.core.close()
         if self.ready.is_set():
             self.ready.clear()
             self.run(self._stop_application(), timeout=CALL_TIMEOUT)
@@ -133,15 +112,7 @@ class TelegramChannel:
 
     def wait_idle(self, timeout: float = 15.0) -> bool:
         """Wait until no update is queued or worked on, nothing new is to relay, and the outbox is empty (tests, bench)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if (
-                not self._fed and self.application.update_queue.empty() and self._work.pending == 0
-                and self.ticker.run_once() == 0 and self._work.pending == 0 and self.outbox.pending(CHANNEL) == 0
-            ):
-                return True
-            time.sleep(0.02)
-        return False
+        return self.core.wait_idle(timeout, quiet=lambda: not self._fed and self.application.update_queue.empty())
 
     def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = CALL_TIMEOUT) -> Any:
         """Run a coroutine on the channel's loop from any other thread, and return its result."""
@@ -178,7 +149,7 @@ class TelegramChannel:
         message = message_of(update, self.application.bot.bot)
         if message is not None:
             # Stored before Telegram gets its 200 (StorageError: 503, and Telegram sends it again).
-            self.customers.keep(message)
+            self.core.keep(message.inbound())
         with self._fed_lock:
             self._fed[update.update_id] += 1
         self.loop.call_soon_threadsafe(self.application.update_queue.put_nowait, update)
@@ -186,15 +157,16 @@ class TelegramChannel:
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = message_of(update, context.bot.bot)
         if message is not None:
-            self._work.submit(message.customer(), lambda: self.customers.receive(message))
+            self.core.queue(message.inbound())
 
     async def _on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        press = press_of(update)
-        if update.callback_query is not None:
+        query = update.callback_query
+        if query is not None:
             # Stops the button's spinner; not through the outbox: an answer is only useful within seconds.
-            self.application.create_task(self._answer_press(update.callback_query.id, press.label if press else ""), update=update)
+            self.application.create_task(self._answer_press(query.id, label_of(query)), update=update)
+        press = press_of(update)
         if press is not None:
-            self._work.submit(press.customer(), lambda: self.customers.press(press))
+            self.core.queue_press(press)
 
     async def _processed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         with self._fed_lock:
@@ -210,12 +182,6 @@ class TelegramChannel:
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("Telegram update %s failed", getattr(update, "update_id", None), exc_info=context.error)
-
-    # -- out --------------------------------------------------------------------------------
-    def post(self, target: str, payload: Mapping[str, Any], key: str) -> None:
-        """Enqueue one Bot API call for the outbox workers."""
-        if not self.outbox.enqueue(CHANNEL, target, payload, key).duplicate:
-            self.drainer.wake()
 
 
 def register_telegram(flask_app: Flask, settings: object, desk: Desk) -> bool:

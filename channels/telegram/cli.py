@@ -12,9 +12,9 @@ from telegram import Bot, BotCommand
 from telegram.error import InvalidToken, TelegramError
 
 from bot.config import Settings
-from bot.desk import Desk, build_desk
+from bot.desk.desk import Desk, build_desk
 from bot.errors import AnswerdeskError, ConfigError
-from bot.phrases import phrase
+from bot.answer.phrases import phrase
 from channels.telegram import messages
 from channels.telegram.app import ALLOWED_UPDATES, TelegramChannel
 from channels.telegram.config import TelegramConfig

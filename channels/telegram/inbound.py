@@ -1,4 +1,4 @@
-"""Telegram updates in: messages, commands and button presses as dataclasses, and who the customer is.
+"""Telegram updates in: messages, commands and button presses as the chat core's `Inbound` and `Press`, and who the customer is.
 
 A customer is one conversation per private chat (`"<chat id>"`) and, in a group, per person
 (`"<chat id>:<user id>"`), so two people in one group never share a conversation. A message's
@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telegram import Message, Update, User
+from telegram import CallbackQuery, Message, Update, User
+
+from channels.chat.platform import Inbound, Outgoing, Press, ReplyTo
+from channels.telegram.render import parse_button
 
 PRIVATE = "private"
 COMMANDS = ("start", "help", "human")
@@ -45,25 +48,17 @@ class TelegramMessage:
 
     def customer(self) -> str:
         """The conversation's external user (see the module docstring)."""
-        return str(self.chat_id) if self.is_private else f"{self.chat_id}:{self.user_id}"
+        return customer_of(self.chat_id, self.chat_type, self.user_id)
+
+    def inbound(self) -> Inbound:
+        """The message as the chat core takes it; in a group, the channel's own lines reply to it."""
+        reply_to = ReplyTo(str(self.chat_id), None if self.is_private else str(self.message_id))
+        return Inbound(self.customer(), self.text, self.external_id, self.language_code, reply_to, self.command, self.kind)
 
 
-@dataclass(frozen=True)
-class Press:
-    """A button pressed under one of the bot's messages (a callback query)."""
-
-    update_id: int
-    query_id: str
-    chat_id: int
-    chat_type: str
-    user_id: int
-    message_id: int  # the bot's message that carries the buttons
-    data: str
-    label: str  # the pressed button's text, when the message still shows it
-    language_code: str | None
-
-    def customer(self) -> str:
-        return str(self.chat_id) if self.chat_type == PRIVATE else f"{self.chat_id}:{self.user_id}"
+def customer_of(chat_id: int, chat_type: str, user_id: int) -> str:
+    """A private chat, or one person in a group (see the module docstring)."""
+    return str(chat_id) if chat_type == PRIVATE else f"{chat_id}:{user_id}"
 
 
 def chat_of(external_user: str) -> int:
@@ -94,20 +89,24 @@ def message_of(update: Update, bot: User) -> TelegramMessage | None:
 
 
 def press_of(update: Update) -> Press | None:
-    """The button pressed in a callback query, or None when it is not on a message of ours."""
+    """The button pressed in a callback query, or None when it is not one of ours on a message."""
     query = update.callback_query
     message = query.message if query is not None else None
-    if query is None or message is None or not query.data:
+    button = parse_button(query.data) if query is not None and query.data else None
+    if query is None or message is None or button is None:
         return None
-    label = ""
-    markup = getattr(message, "reply_markup", None)
-    if markup is not None:
-        label = next((b.text for row in markup.inline_keyboard for b in row if b.callback_data == query.data), "")
-    return Press(
-        update_id=update.update_id, query_id=query.id, chat_id=message.chat.id, chat_type=message.chat.type,
-        user_id=query.from_user.id, message_id=message.message_id, data=query.data, label=label,
-        language_code=query.from_user.language_code,
-    )
+    chat_id, message_id = message.chat.id, message.message_id
+    used = Outgoing(str(chat_id), {"method": "editMessageReplyMarkup", "args": {"chat_id": chat_id, "message_id": message_id}})
+    customer = customer_of(chat_id, message.chat.type, query.from_user.id)
+    return Press(button, customer, f"{chat_id}:{message_id}", label_of(query), used)
+
+
+def label_of(query: CallbackQuery) -> str:
+    """The pressed button's text, when the message still shows it."""
+    markup = getattr(query.message, "reply_markup", None)
+    if markup is None:
+        return ""
+    return next((b.text for row in markup.inline_keyboard for b in row if b.callback_data == query.data), "")
 
 
 def _command(message: Message, bot: User) -> str | None:

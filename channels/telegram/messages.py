@@ -15,9 +15,6 @@ NEEDS_SECRET = "Set TELEGRAM_WEBHOOK_SECRET before registering a webhook: Telegr
 BAD_API_URL = "Use an http(s) URL the token is appended to, e.g. https://api.telegram.org/bot (the default)."
 BAD_WEBHOOK_URL = "Telegram only calls https URLs: use https://<your host>/telegram/webhook."
 
-# To the customer, when the desk failed on our side (the web and Slack channels say the same).
-FALLBACK_REPLY = "Something went wrong on our side; please try again in a moment."
-
 # The command menu comes from bot/phrases/*.toml (command_start/help/human); English if a key is missing.
 COMMAND_DESCRIPTIONS = {
     "start": "Start a conversation",

@@ -13,32 +13,25 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from bot.articles import ArticleLink
-from bot.phrases import phrase
-from bot.store import Conversation, Message
+from bot.actions import Action
+from bot.answer.articles import ArticleLink
+from bot.answer.phrases import phrase
+from bot.desk.buttons import Button, ButtonKind
+from bot.store.model import Conversation, Message
 
 MESSAGE_LIMIT = 4096  # characters after entity parsing, counted in UTF-16 code units
 BUTTON_CHARACTERS = 60
 CHOOSE, NONE_OF_THESE, HELPFUL, CSAT = "ch", "no", "fb", "cs"
+_KINDS = {CHOOSE: ButtonKind.CHOOSE, NONE_OF_THESE: ButtonKind.PERSON, HELPFUL: ButtonKind.HELPFUL, CSAT: ButtonKind.CSAT}
+_ANSWERS = {"y": "yes", "n": "no"}
 
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _LINK = re.compile(r"\[([^\]\n]+)\]\(((?:https?://|mailto:|tg://)[^)\s]+)\)")
 
 Keyboard = list[list[dict[str, str]]]
-
-
-@dataclass(frozen=True)
-class Button:
-    """A pressed button's data, parsed."""
-
-    kind: str
-    conversation_id: str
-    message_id: int
-    arg: str
 
 
 def to_html(markdown: str) -> str:
@@ -116,7 +109,7 @@ def customer_messages(
         plain, formatted = link_line(link, lang)
         suffix += f"\n\n{formatted}"
         reserved += utf16_len(plain) + 2
-    if message.author == "bot" and message.action == "answer":
+    if message.author == "bot" and message.action == Action.ANSWER:
         question = phrase("feedback_question", lang)
         suffix += f"\n\n<i>{html.escape(question, quote=False)}</i>"
         reserved += utf16_len(question) + 2
@@ -145,12 +138,12 @@ def keyboard_for(conversation: Conversation, message: Message, lang: str) -> Key
     if message.author != "bot":
         return []
     ref = f"{conversation.id}:{message.id}"
-    if message.action == "answer":
+    if message.action == Action.ANSWER:
         return [[_button(phrase("feedback_yes", lang), f"{HELPFUL}:{ref}:y"), _button(phrase("feedback_no", lang), f"{HELPFUL}:{ref}:n")]]
-    if message.action == "clarify" and message.choices:
+    if message.action == Action.CLARIFY and message.choices:
         rows = [[_button(choice.title, f"{CHOOSE}:{ref}:{n}")] for n, choice in enumerate(message.choices[:10])]
         return rows + [[_button(phrase("clarify_none_option", lang), f"{NONE_OF_THESE}:{ref}")]]
-    if message.action == "csat_question":
+    if message.action == Action.CSAT_QUESTION:
         return [[_button(str(score), f"{CSAT}:{ref}:{score}") for score in range(1, 6)]]
     return []
 
@@ -158,9 +151,10 @@ def keyboard_for(conversation: Conversation, message: Message, lang: str) -> Key
 def parse_button(data: str) -> Button | None:
     """The button behind a callback query's data, or None for data this bot never made."""
     parts = data.split(":")
-    if len(parts) not in (3, 4) or parts[0] not in (CHOOSE, NONE_OF_THESE, HELPFUL, CSAT) or not parts[2].isdigit():
+    if len(parts) not in (3, 4) or parts[0] not in _KINDS or not parts[2].isdigit():
         return None
-    return Button(parts[0], parts[1], int(parts[2]), parts[3] if len(parts) == 4 else "")
+    arg = parts[3] if len(parts) == 4 else ""
+    return Button(_KINDS[parts[0]], parts[1], int(parts[2]), _ANSWERS.get(arg, arg) if parts[0] == HELPFUL else arg)
 
 
 def _button(label: str, data: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from typing import Any
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
-from bot.outbox import DeliveryError, OutboxItem
+from bot.delivery.outbox import DeliveryError, OutboxItem
 
 RunOnLoop = Callable[[Coroutine[Any, Any, Any]], Any]  # runs a coroutine on the channel's loop and returns its result
 # BadRequest texts that mean the edit happened already (a retry after a lost answer): done, not failed.

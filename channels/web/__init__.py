@@ -1,5 +1,5 @@
 """The web channel: help-center pages, the chat widget's JSON API and the agent console.
 
-`channels.web.app.create_app` builds the Flask app; `channels.web.server.serve` runs it.
-Everything here translates HTTP to `bot.desk.Desk` calls and back; the desk decides.
+`channels.web.app.create_app` builds the Flask app; `channels.serve` mounts the chat channels on it and serves it.
+Everything here translates HTTP to `bot.desk.desk.Desk` calls and back; the desk decides.
 """

@@ -16,9 +16,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from bot.desk import NotAllowed, NotFound, Turn
-from bot.phrases import phrase
-from bot.store import Conversation, Message
+from bot.desk.desk import NotAllowed, NotFound, Turn
+from bot.answer.phrases import phrase
+from bot.store.model import Conversation, Message
 from channels.web.context import web
 from channels.web.events import Timing, conversation_poll, last_event_id, stream
 from channels.web.payloads import conversation_json, message_json, turn_json

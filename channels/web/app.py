@@ -1,4 +1,7 @@
-"""The Flask application factory: wires the desk to the pages, the API and the agent console."""
+"""The Flask application factory: wires the desk to the pages, the API and the agent console.
+
+The chat channels (Slack, Telegram) mount themselves on this app in the composition root,
+`channels.serve.build_app`; the web channel knows nothing of them."""
 
 from __future__ import annotations
 
@@ -11,27 +14,22 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from bot.config import Settings
-from bot.desk import Desk, build_desk, utc_now
+from bot.desk.desk import Desk, build_desk, utc_now
 from bot.errors import SearchIndexError, StorageError
-from bot.reindex_job import ReindexJob
+from bot.reindex.job import ReindexJob
 from channels.web import api, auth, console, pages
 from channels.web.context import EXTENSION, WebContext
-from channels.slack.app import register_slack
-from channels.telegram.app import register_telegram
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024  # a 4,000-character message in JSON is far below this
-SECRET_SETTING = "secret_key"  # ANSWERDESK_SECRET_KEY, once bot/config.py declares it
 
 
 def create_app(settings: Settings, desk: Desk | None = None, clock: Callable[[], datetime] | None = None) -> Flask:
     """The web app over `desk` (built from the settings when not given)."""
     app = Flask(__name__, static_folder="static", template_folder="templates")
-    secret = getattr(settings, SECRET_SETTING, "") or ""
-    if not secret:
-        # Sessions then end when the process restarts; set ANSWERDESK_SECRET_KEY to keep them.
-        secret = secrets.token_hex(32)
+    # Unset, sessions end when the process restarts; set ANSWERDESK_SECRET_KEY to keep them.
+    secret = settings.secret_key or secrets.token_hex(32)
     app.config.update(
         SECRET_KEY=secret,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
@@ -62,8 +60,6 @@ def create_app(settings: Settings, desk: Desk | None = None, clock: Callable[[],
     app.register_error_handler(SearchIndexError, _no_index)
     app.register_error_handler(StorageError, _no_store)
     app.register_error_handler(Exception, _unexpected)
-    register_slack(app, settings, desk)  # mounts /slack/events when Slack is configured; says so when not
-    register_telegram(app, settings, desk)  # mounts /telegram/webhook when configured; says so when not
     return app
 
 

@@ -9,8 +9,8 @@ from typing import Any, Callable, TypeVar
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
 
-from bot.agents import hash_password, verify_password
-from bot.store import Agent
+from bot.desk.agents import hash_password, verify_password
+from bot.store.model import Agent
 from channels.web.context import web
 
 bp = Blueprint("auth", __name__, url_prefix="/agent")

@@ -10,9 +10,9 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
-from bot.desk import NotAllowed
-from bot.phrases import language_name
-from bot.store import Conversation, Message, Store
+from bot.desk.desk import NotAllowed
+from bot.answer.phrases import language_name
+from bot.store.model import Conversation, Message, Store
 from channels.web.auth import current_agent, login_required, login_required_stream
 from channels.web.context import web
 from channels.web.events import Timing, conversation_poll, event, last_event_id, stream
@@ -105,15 +105,13 @@ def conversation_events(conversation_id: str) -> Response:
 def take(conversation_id: str) -> Response:
     agent = current_agent()
     found = _conversation(conversation_id)
-    if web().desk.take(found.id, agent.id, agent.name):
+    taken = web().desk.take(found.id, agent.id, agent.name)
+    if taken or taken.already:  # a double click: it is theirs already
         return redirect(url_for("console.conversation", conversation_id=found.id))
-    now = _conversation(conversation_id)
-    if now.state == "agent" and now.agent == agent.id:
-        return redirect(url_for("console.conversation", conversation_id=found.id))
-    if now.state == "agent":
-        flash(f"{_agent_name(now.agent)} already took this conversation; it is no longer in the queue.", "error")
+    if taken.refusal == "taken":
+        flash(f"{_agent_name(taken.holder)} already took this conversation; it is no longer in the queue.", "error")
     else:
-        flash(f"This conversation is {now.state} and cannot be taken.", "error")
+        flash(f"This conversation is {taken.state} and cannot be taken.", "error")
     return redirect(url_for("console.queue"))
 
 
@@ -146,10 +144,14 @@ def reply(conversation_id: str) -> Response | tuple[Response, int]:
 @login_required
 def hand_back(conversation_id: str) -> Response:
     found = _conversation(conversation_id)
-    if web().desk.hand_back(found.id, current_agent().id):
+    sent = web().desk.hand_back(found.id, current_agent().id)
+    if sent:
         flash("The bot has the conversation again.", "info")
         return redirect(url_for("console.queue"))
-    flash("Only the agent who has the conversation can hand it back.", "error")
+    if sent.refusal == "taken":
+        flash(f"{_agent_name(sent.holder)} has this conversation: only they can hand it back.", "error")
+    else:
+        flash(f"This conversation is {sent.state}: there is nothing to hand back.", "error")
     return redirect(url_for("console.conversation", conversation_id=found.id))
 
 
@@ -225,7 +227,7 @@ def _queue_data() -> dict[str, Any]:
 
 
 def _mine(store: Store, agent_id: str) -> list[Conversation]:
-    return [c for c in store.list_conversations(state="agent") if c.agent == agent_id]
+    return store.list_conversations(state="agent", agent=agent_id)
 
 
 def _conversation(conversation_id: str) -> Conversation:

@@ -9,9 +9,9 @@ from typing import Callable
 from flask import current_app
 
 from bot.config import Settings
-from bot.desk import Desk
+from bot.desk.desk import Desk
 from bot.errors import SearchIndexError
-from bot.reindex_job import ReindexJob
+from bot.reindex.job import ReindexJob
 from index.search import SearchIndex
 
 EXTENSION = "answerdesk"

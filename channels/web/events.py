@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 from flask import Response, request
 
-from bot.store import Conversation, Message, Store
+from bot.store.model import Conversation, Message, Store
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from flask import Blueprint, abort, render_template
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from bot.articles import find_version, text_direction, versions_by_language
-from bot.phrases import language_name
+from bot.answer.articles import find_version, text_direction, versions_by_language
+from bot.answer.phrases import language_name
 from channels.web.context import web
 
 bp = Blueprint("pages", __name__)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from bot.articles import article_link
-from bot.desk import Turn
-from bot.store import Conversation, Message
+from bot.answer.articles import article_link
+from bot.desk.desk import Turn
+from bot.store.model import Conversation, Message
 from index.search import SearchIndex
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from bot.articles import find_version
-from bot.phrases import language_name
-from bot.reindex_job import ReindexStatus
-from bot.store import Conversation, Message, Store
+from bot.answer.articles import find_version
+from bot.answer.phrases import language_name
+from bot.reindex.job import ReindexStatus
+from bot.store.model import Conversation, Message, Store
 from index.search import SearchIndex
 
 SNIPPET = 140

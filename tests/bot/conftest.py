@@ -5,7 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.store import Store, open_store
+from bot.store.model import Store
+from bot.store.connect import open_store
 
 
 @pytest.fixture

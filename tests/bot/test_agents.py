@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.agents import AgentError, create_agent, hash_password, verify_password
-from bot.store import open_store
+from bot.desk.agents import AgentError, create_agent, hash_password, verify_password
+from bot.store.connect import open_store
 
 
 def test_hash_round_trip_and_salting() -> None:

@@ -1,4 +1,4 @@
-from bot.decision import ANSWER, CLARIFY, HANDOFF, Thresholds, decide, hand_off_requested
+from bot.answer.decision import ANSWER, CLARIFY, HANDOFF, Thresholds, decide, hand_off_requested
 from index.search import ArticleScore
 
 T = Thresholds(answer=0.6, handoff=0.4, margin=0.05)

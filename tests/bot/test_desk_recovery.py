@@ -3,11 +3,11 @@
 from pathlib import Path
 
 from bot.config import Settings
-from bot.desk import Desk
-from bot.engine import Engine
-from bot.hours import parse_hours
-from bot.reindex import reindex
-from bot.store import open_store
+from bot.desk.desk import Desk
+from bot.answer.engine import Engine
+from bot.desk.hours import parse_hours
+from bot.reindex.run import reindex
+from bot.store.connect import open_store
 from index.search import LiveIndex
 
 

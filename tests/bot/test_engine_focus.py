@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.decision import ANSWER, Decision
-from bot.engine import Engine, Inbound
-from bot.phrases import phrase
+from bot.answer.decision import ANSWER, Decision
+from bot.answer.engine import Engine, Inbound
+from bot.answer.phrases import phrase
 from index.encoders import HashEncoder
 from index.search import ArticleScore, LiveIndex
 from tests.conftest import MOBILE_APP, small_index, write_article

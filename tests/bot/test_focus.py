@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot.focus import LEAD, PASSAGE, QUESTION, WHOLE, focus
+from bot.answer.focus import LEAD, PASSAGE, QUESTION, WHOLE, focus
 from index.kb import Article
 from index.passages import split_article
 from tests.conftest import MOBILE_APP_BODY

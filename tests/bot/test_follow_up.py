@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.decision import ANSWER, CLARIFY, HANDOFF, Decision, reads_better
-from bot.follow_up import joined, may_follow_up, starts_with_cue
+from bot.answer.decision import ANSWER, CLARIFY, HANDOFF, Decision, reads_better
+from bot.answer.follow_up import joined, may_follow_up, starts_with_cue
 from index.search import ArticleScore
 
 
@@ -42,8 +42,8 @@ def test_the_reading_that_decides_better_wins() -> None:
 def _engine_reading(monkeypatch: pytest.MonkeyPatch, text: str) -> Decision:
     """The engine's follow-up step, its search replaced: alone the message answers "chat-history"
     confidently; read with "how fast do you answer e-mails?" it answers "response-times"."""
-    from bot.decision import Thresholds, decide
-    from bot.engine import Engine, Inbound
+    from bot.answer.decision import Thresholds, decide
+    from bot.answer.engine import Engine, Inbound
 
     engine = Engine.__new__(Engine)
     monkeypatch.setattr(engine, "thresholds", lambda snapshot: Thresholds(answer=0.3, handoff=0.1, margin=0.02), raising=False)

@@ -4,8 +4,8 @@ from typing import Any
 
 import numpy as np
 
-from bot.gaps import MAX_EXAMPLES, GapQuestion, cluster, collect_gap_questions, group_gaps
-from bot.store import Conversation, Feedback, Message
+from bot.reports.gaps import MAX_EXAMPLES, GapQuestion, cluster, collect_gap_questions, group_gaps
+from bot.store.model import Conversation, Feedback, Message
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
 TOPICS = {"gift": 0, "hediye": 0, "هدية": 0, "student": 1, "öğrenci": 1, "طلاب": 1, "weather": 2}

@@ -4,8 +4,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import ConfigError
-from bot.hours import END_OF_DAY, BusinessHours, describe_next_open, hours_languages, parse_hours
-from bot.phrases import phrase
+from bot.desk.hours import END_OF_DAY, BusinessHours, describe_next_open, hours_languages, parse_hours
+from bot.answer.phrases import phrase
 
 IST = ZoneInfo("Europe/Istanbul")  # UTC+3 all year, no abbreviation in the tz data
 BERLIN = ZoneInfo("Europe/Berlin")

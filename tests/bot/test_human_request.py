@@ -1,6 +1,6 @@
 import pytest
 
-from bot.human_request import asks_for_human, normalize, rules
+from bot.answer.human_request import asks_for_human, normalize, rules
 
 POSITIVE = [
     ("talk to a human", "en"),
@@ -260,13 +260,13 @@ def test_every_language_binds_feedback_to_its_agent_words() -> None:
 
 @pytest.mark.parametrize(("lang", "about", "request_"), SPLIT)
 def test_a_message_about_an_agent_names_the_feedback_topic_and_a_request_does_not(lang: str, about: str, request_: str) -> None:
-    from bot.human_request import feedback_topic, rules
+    from bot.answer.human_request import feedback_topic, rules
 
     assert feedback_topic(about, lang) == rules()[lang].feedback_topic != ""
     assert feedback_topic(request_, lang) == ""
 
 
 def test_every_language_with_feedback_patterns_names_its_feedback_topic() -> None:
-    from bot.human_request import rules
+    from bot.answer.human_request import rules
 
     assert all(r.feedback_topic for r in rules().values() if r.feedback), [lang for lang, r in rules().items() if r.feedback and not r.feedback_topic]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.language import LanguageDetector, fold_text, parse_language_hint
-from bot.language_words import turkish_suffixes
+from bot.language.detect import LanguageDetector, fold_text, parse_language_hint
+from bot.language.words import turkish_suffixes
 
 ROOT = Path(__file__).parents[2]
 
@@ -302,11 +302,12 @@ def test_turkish_apostrophe_suffixes_count_as_turkish() -> None:
 
 
 def test_importing_loads_no_detector() -> None:
-    code = "import sys, bot.language; print(sorted(m for m in ('lingua', 'langdetect') if m in sys.modules))"
+    code = "import sys, bot.language.detect; print(sorted(m for m in ('lingua', 'langdetect') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_many_threads_on_a_fresh_detector_agree_with_one() -> None:
     texts = [
         "Ich brauche Hilfe", "Jeg har et spørgsmål om min ordre", "Dov'è il mio ordine?", "Where is my order?",

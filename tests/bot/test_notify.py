@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-from bot.agents_desk import channel_agent, handoff_card
-from bot.agents import verify_password
-from bot.dedup import open_seen_keys
-from bot.notify import Card, DeskWatcher, open_cards
-from bot.relay import Relay, open_relay_cursors
-from bot.store import Conversation, Message, Store, open_store
+from bot.desk.agents_desk import channel_agent, handoff_card
+from bot.desk.agents import verify_password
+from bot.delivery.dedup import open_seen_keys
+from bot.delivery.notify import Card, DeskWatcher
+from bot.delivery.sql_delivery import open_cards
+from bot.delivery.relay import Relay, open_relay_cursors
+from bot.store.model import Conversation, Message, Store
+from bot.store.connect import open_store
 
 
 class Recorder:

@@ -7,8 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.outbox import BACKOFF_CAP_SECONDS, DeliveryError, Drainer, OutboxItem, backoff, open_outbox, outbox_pending
-from bot.store import Store, open_store
+from bot.delivery.outbox import BACKOFF_CAP_SECONDS, DeliveryError, Drainer, OutboxItem, backoff
+from bot.delivery.sql_outbox import open_outbox, outbox_pending
+from bot.store.model import Store
+from bot.store.connect import open_store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 

@@ -4,7 +4,7 @@ from importlib import resources
 
 import pytest
 
-from bot.phrases import language_name, phrase, phrase_languages
+from bot.answer.phrases import language_name, phrase, phrase_languages
 
 REQUIRED_KEYS = {
     "greeting", "help", "clarify_prompt", "clarify_none_option", "answer_other_language",

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bot.reindex_job import ReindexJob
+from bot.reindex.job import ReindexJob
 from index.build import builds_folder
 from tests.conftest import small_index
 

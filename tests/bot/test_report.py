@@ -9,24 +9,13 @@ import pytest
 
 from bot.cli import main
 from bot.config import Settings
-from bot.report import (
-    OUTCOMES,
-    ConversationFacts,
-    Period,
-    ReportError,
-    agent_first_response,
-    bot_first_response,
-    build_report,
-    channel_figures,
-    classify_outcome,
-    conversation_facts,
-    parse_period,
-    run_report,
-    shares,
-)
-from bot.report_html import render_html
-from bot.report_text import duration, format_report
-from bot.store import Conversation, Feedback, Message, Ticket, open_store
+from bot.reports.outcomes import OUTCOMES, ConversationFacts, agent_first_response, bot_first_response, classify_outcome, conversation_facts
+from bot.reports.figures import Period, build_report, channel_figures, shares
+from bot.reports.command import ReportError, parse_period, run_report
+from bot.reports.html import render_html
+from bot.reports.text import duration, format_report
+from bot.store.model import Conversation, Feedback, Message, Ticket
+from bot.store.connect import open_store
 from index.encoders import HashEncoder
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)

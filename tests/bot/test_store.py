@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ConfigError, StorageError
-from bot.sqlite_db import load_migrations
-from bot.sql_store import PostgresStore, SQLiteStore, SQLStore
-from bot.store import Choice, Store, open_store
+from bot.store.sqlite import load_migrations
+from bot.store.sql import SQLStore
+from bot.store.connect import PostgresStore, SQLiteStore
+from bot.store.model import Choice, Store
+from bot.store.connect import open_store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -77,7 +79,7 @@ def test_a_database_from_a_newer_version_is_refused(db_path: Path) -> None:
 
 def copy_migrations(folder: Path) -> Path:
     folder.mkdir()
-    source = resources.files("bot").joinpath("migrations", "0001_initial.sql")
+    source = resources.files("bot.store").joinpath("migrations", "0001_initial.sql")
     (folder / "0001_initial.sql").write_text(source.read_text("utf-8"), encoding="utf-8")
     return folder
 
@@ -438,6 +440,15 @@ def test_reports_list_what_happened_in_a_period(store: SQLiteStore, clock: Clock
     assert store.list_tickets(since=day2) == [new_ticket]
     with pytest.raises(ValueError, match="since must be timezone-aware"):
         store.list_messages_since(datetime(2026, 1, 1))
+
+
+def test_an_agents_conversations_are_a_query(store: SQLiteStore) -> None:
+    theirs, other, waiting = (store.create_conversation("web", user, "en") for user in ("a", "b", "c"))
+    assert store.transition(theirs.id, ("bot",), "agent", agent="ayse")
+    assert store.transition(other.id, ("bot",), "agent", agent="omar")
+    assert store.transition(waiting.id, ("bot",), "waiting")
+    assert [c.id for c in store.list_conversations(state="agent", agent="ayse")] == [theirs.id]
+    assert store.list_conversations(agent="nobody") == []
 
 
 def test_a_naive_clock_is_refused(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 import test_store
 from bot.errors import StorageError
-from bot.store import Store
+from bot.store.model import Store
 from test_store import T0, Clock, clock  # noqa: F401  (clock is a fixture used by the shared tests)
 from tests.pg_server import PostgresServer
 
@@ -27,7 +27,7 @@ for _name, _test in vars(test_store).items():
 
 @pytest.fixture
 def store(pg_url: str, clock: Clock) -> Iterator[Store]:
-    from bot.sql_store import PostgresStore
+    from bot.store.connect import PostgresStore
 
     s = PostgresStore(pg_url, clock=clock)
     yield s
@@ -49,9 +49,9 @@ def test_the_shared_tests_are_collected_here() -> None:
 
 
 def test_migrations_apply_once_and_keep_step_with_sqlite(pg_url: str, clock: Clock) -> None:
-    from bot.postgres_db import load_pg_migrations
-    from bot.sql_store import PostgresStore
-    from bot.sqlite_db import load_migrations
+    from bot.store.postgres import load_pg_migrations
+    from bot.store.connect import PostgresStore
+    from bot.store.sqlite import load_migrations
 
     assert [m.name for m in load_pg_migrations()] == [m.name for m in load_migrations()]
     first = PostgresStore(pg_url, clock=clock)
@@ -66,7 +66,7 @@ def test_migrations_apply_once_and_keep_step_with_sqlite(pg_url: str, clock: Clo
 
 
 def test_a_database_from_a_newer_version_is_refused(store: Store, pg_url: str) -> None:
-    from bot.sql_store import PostgresStore
+    from bot.store.connect import PostgresStore
 
     query(pg_url, "INSERT INTO schema_version VALUES (7, '0007_future.sql', now())")
     with pytest.raises(StorageError, match=r"has schema version 7.*upgrade"):
@@ -76,11 +76,11 @@ def test_a_database_from_a_newer_version_is_refused(store: Store, pg_url: str) -
 def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path, pg_url: str) -> None:
     from importlib import resources
 
-    from bot.sql_store import PostgresStore
+    from bot.store.connect import PostgresStore
 
     folder = tmp_path / "migrations"
     folder.mkdir()
-    (folder / "0001_initial.sql").write_text(resources.files("bot").joinpath("migrations_pg", "0001_initial.sql").read_text("utf-8"))
+    (folder / "0001_initial.sql").write_text(resources.files("bot.store").joinpath("migrations_pg", "0001_initial.sql").read_text("utf-8"))
     PostgresStore(pg_url, migrations=folder).close()
     (folder / "0002_tags.sql").write_text("CREATE TABLE tags (name TEXT);\nINSERT INTO no_such_table VALUES (1);\n")
     with pytest.raises(StorageError, match=r"0002_tags\.sql failed: .*no_such_table.*nothing of it was applied"):
@@ -90,7 +90,7 @@ def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path, pg_url: str) 
 
 
 def test_an_unreachable_server_raises_storage_error_naming_it(pg_server: PostgresServer) -> None:
-    from bot.sql_store import PostgresStore
+    from bot.store.connect import PostgresStore
 
     with pytest.raises(StorageError, match=r"postgresql://postgres:\*\*\*@127\.0\.0\.1:\d+/no_such_db: cannot open the database.*createdb"):
         PostgresStore(f"postgresql://postgres:secret@127.0.0.1:{pg_server.port}/no_such_db")
@@ -99,7 +99,7 @@ def test_an_unreachable_server_raises_storage_error_naming_it(pg_server: Postgre
 def test_a_lock_held_too_long_raises_storage_error(pg_url: str) -> None:
     import psycopg
 
-    from bot.sql_store import PostgresStore
+    from bot.store.connect import PostgresStore
 
     s = PostgresStore(pg_url, busy_timeout=0.2)
     c = s.create_conversation("web", "v", "en")
@@ -161,3 +161,45 @@ def test_concurrent_writes_from_8_threads_lose_nothing(store: Store) -> None:
     for worker in range(8):
         assert [m.text for m in in_shared if m.text.startswith(f"{worker}:")] == [f"{worker}:{n}" for n in range(20)]
     assert len(store.list_messages_since(T0 - timedelta(days=1))) == 320
+
+
+def _sqlite_schema(path: Path) -> dict[str, object]:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        columns = {t: sorted((r[1], bool(r[3]) or bool(r[5])) for r in conn.execute(f"PRAGMA table_info({t})")) for t in tables}
+        indexes = {}
+        for t in tables:
+            for _seq, name, unique, origin, _partial in conn.execute(f"PRAGMA index_list({t})"):
+                if origin == "c":  # written in a migration, not made for a PRIMARY KEY or UNIQUE column
+                    indexes[name] = (t, bool(unique), [r[2] for r in conn.execute(f"PRAGMA index_info({name})")])
+    return {"columns": columns, "indexes": indexes}
+
+
+def _postgres_schema(url: str) -> dict[str, object]:
+    tables = [r[0] for r in query(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+    columns = {
+        t: sorted((name, nullable == "NO") for name, nullable in query(url, f"SELECT column_name, is_nullable FROM information_schema.columns WHERE table_name = '{t}'"))
+        for t in tables
+    }
+    rows = query(url, """
+        SELECT i.relname, t.relname, ix.indisunique, array_agg(a.attname ORDER BY k.n)
+        FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid JOIN pg_class t ON t.oid = ix.indrelid
+        JOIN pg_namespace s ON s.oid = t.relnamespace
+        CROSS JOIN LATERAL unnest(ix.indkey) WITH ORDINALITY AS k(attnum, n)
+        JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+        WHERE s.nspname = 'public' AND NOT ix.indisprimary AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = ix.indexrelid)
+        GROUP BY i.relname, t.relname, ix.indisunique""")
+    return {"columns": columns, "indexes": {name: (table, unique, list(cols)) for name, table, unique, cols in rows}}
+
+
+def test_both_databases_have_the_same_schema_after_migrating(pg_url: str, tmp_path: Path) -> None:
+    from bot.store.connect import PostgresStore, SQLiteStore
+
+    SQLiteStore(tmp_path / "schema.db").close()
+    PostgresStore(pg_url).close()
+    sqlite, postgres = _sqlite_schema(tmp_path / "schema.db"), _postgres_schema(pg_url)
+    assert sqlite["columns"] == postgres["columns"]  # tables, their columns, and which may be null
+    assert sqlite["indexes"] == postgres["indexes"]  # names, tables, uniqueness and columns in order
+    assert "conversations_open_user" in sqlite["indexes"] and len(sqlite["columns"]) >= 8

@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from bot.store import Store
+from bot.store.model import Store
 from tests.served import Client
 
 QUESTIONS = ("how much is delivery", "I forgot my password", "refund policy", "when are you open", "how do I delete my account")

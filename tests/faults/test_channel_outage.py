@@ -11,7 +11,7 @@ both kinds of outage, in phases within the same minute:
     60 s     both back on the same port
 
 Bound after recovery: a row that failed just before the API came back waits at most its backoff,
-BACKOFF_CAP_SECONDS plus 20 % jitter (bot/outbox.py), then one drainer poll; a few seconds more
+BACKOFF_CAP_SECONDS plus 20 % jitter (bot/delivery/outbox.py), then one drainer poll; a few seconds more
 cover the rows queued behind it in the same chat and the work around them.
 """
 
@@ -34,20 +34,23 @@ import pytest
 from flask import Flask
 
 from bot.config import Settings
-from bot.desk import Desk, utc_now
-from bot.engine import Engine
-from bot.hours import parse_hours
-from bot.notify import open_cards
-from bot.outbox import BACKOFF_CAP_SECONDS, OutboxItem, open_outbox
-from bot.store import open_store
+from bot.desk.desk import Desk, utc_now
+from bot.answer.engine import Engine
+from bot.desk.hours import parse_hours
+from bot.delivery.sql_delivery import open_cards
+from bot.delivery.outbox import BACKOFF_CAP_SECONDS, OutboxItem
+from bot.delivery.sql_outbox import open_outbox
+from bot.store.connect import open_store
 from channels.slack.app import POLL_SECONDS, SlackChannel
 from channels.telegram.app import SECRET_HEADER, WEBHOOK_PATH, TelegramChannel
-from channels.web.app import create_app
+from channels.serve import build_app
 from tests.channels.slack import fake_slack
 from tests.channels.slack.fake_slack import TEAM, FakeSlack, event_body, signature_headers
 from tests.channels.telegram import fake_telegram
 from tests.channels.telegram.fake_telegram import FakeTelegram, message_update
 from tests.conftest import small_index, warm_engine
+
+pytestmark = pytest.mark.slow  # over 10 s on 2 cores (tests/conftest.py SLOW_SECONDS)
 
 AGENTS = "C0AGENTS"
 SLACK, TELEGRAM = "slack", "telegram"  # the channels' names: in the store, the outbox and app.extensions
@@ -182,7 +185,7 @@ def both(tmp_path: Path, outage_engine: Engine) -> Iterator[Both]:
     )
     store = open_store(str(tmp_path / "desk.db"))
     desk = Desk(outage_engine, store, parse_hours("24/7", "UTC", ""), timedelta(seconds=180), clock=utc_now)
-    app = create_app(settings, desk=desk)  # mounts both channels: they share the desk, the outbox and Slack's agents' channel
+    app = build_app(settings, desk=desk)  # mounts both channels: they share the desk, the outbox and Slack's agents' channel
     app.config.update(TESTING=True)
     assert SLACK in app.extensions and TELEGRAM in app.extensions
     yield Both(app, desk, slack, telegram, [], [])
@@ -199,7 +202,7 @@ def both(tmp_path: Path, outage_engine: Engine) -> Iterator[Both]:
 def test_a_minute_without_slack_and_telegram_delays_replies_and_cards_and_loses_or_doubles_none(
     both: Both, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.outbox")
+    caplog.set_level(logging.WARNING, logger="bot.delivery.outbox")
     # Up: one message each, so Telegram's client holds a kept-alive connection when its server stops.
     both.dm("U0JOHN", "how long does shipping take")
     both.say(801, "when are you open")

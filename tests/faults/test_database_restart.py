@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import open_store
+from bot.store.connect import open_store
 from tests.conftest import small_index
 from tests.faults.chatters import Chatters, check_ledger
 from tests.pg_server import missing_reason, postgres_server
 from tests.served import Client, Served
+
+pytestmark = pytest.mark.slow  # over 10 s on 2 cores (tests/conftest.py SLOW_SECONDS)
 
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])

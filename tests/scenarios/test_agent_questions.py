@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.engine import Engine, Inbound
-from bot.reindex import reindex
+from bot.answer.engine import Engine, Inbound
+from bot.reindex.run import reindex
 from index.search import LiveIndex
+
+pytestmark = pytest.mark.slow  # over 10 s on 2 cores (tests/conftest.py SLOW_SECONDS)
 
 DEMO = Path(__file__).parents[2] / "kb_source"
 ARTICLES = ["contact-a-person", "feedback-and-surveys", "opening-hours", "chat-history-and-context", "chatbot-handoff-to-human"]

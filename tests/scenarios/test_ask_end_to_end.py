@@ -9,8 +9,8 @@ import pytest
 
 from bot.cli import main
 from bot.config import Settings
-from bot.engine import Engine, Inbound
-from bot.reindex import reindex
+from bot.answer.engine import Engine, Inbound
+from bot.reindex.run import reindex
 from index.search import LiveIndex
 
 

@@ -20,13 +20,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import Settings
-from bot.desk import Desk, Turn
-from bot.engine import Engine
-from bot.hours import parse_hours
-from bot.reindex import reindex
-from bot.report import ALL, OUTCOMES, Report, make_report, run_report, shares
-from bot.store import Conversation, Message, open_store
+from bot.desk.desk import Desk, Turn
+from bot.answer.engine import Engine
+from bot.desk.hours import parse_hours
+from bot.reindex.run import reindex
+from bot.reports.figures import ALL, Report, shares
+from bot.reports.outcomes import OUTCOMES
+from bot.reports.command import make_report, run_report
+from bot.store.model import Conversation, Message
+from bot.store.connect import open_store
 from index.search import LiveIndex
+
+pytestmark = pytest.mark.slow  # over 10 s on 2 cores (tests/conftest.py SLOW_SECONDS)
 
 UTC = timezone.utc
 SINCE, UNTIL = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)

@@ -66,8 +66,30 @@
   const HEBREW_CHAR = /[\u0590-\u05FF\uFB1D-\uFB4F]/;
   const LTR_CHAR = /[A-Za-z\u00C0-\u024F\u0370-\u03FF\u0400-\u04FF]/;
   // Bot messages that are notices about the conversation rather than answers.
-  const NOTICES = new Set(["agent_joined", "back_to_bot", "conversation_closed", "handoff_requested", "no_agent_available"]);
-  const FEEDBACK_DONE = new Set(["feedback_thanks", "handoff_after_negative_feedback"]);
+  // What a message is (bot/actions.py's Action; tests/channels/web/test_widget_actions.py keeps them equal).
+  const ACTION = Object.freeze({
+    ANSWER: "answer",
+    CLARIFY: "clarify",
+    HANDOFF: "handoff",
+    SMALLTALK: "smalltalk",
+    HANDOFF_REQUESTED: "handoff_requested",
+    HANDOFF_AFTER_NO: "handoff_after_negative_feedback",
+    FEEDBACK_THANKS: "feedback_thanks",
+    AGENT_JOINED: "agent_joined",
+    BACK_TO_BOT: "back_to_bot",
+    CONVERSATION_CLOSED: "conversation_closed",
+    CSAT_QUESTION: "csat_question",
+    CSAT_THANKS: "csat_thanks",
+    NO_AGENT_AVAILABLE: "no_agent_available",
+    OUTSIDE_HOURS: "outside_hours",
+    ASK_EMAIL: "ask_email",
+    EMAIL_INVALID: "email_invalid",
+    TICKET_CREATED: "ticket_created",
+    NOTE: "note",
+  });
+  const NOTICES = new Set([ACTION.AGENT_JOINED, ACTION.BACK_TO_BOT, ACTION.CONVERSATION_CLOSED, ACTION.HANDOFF_REQUESTED, ACTION.NO_AGENT_AVAILABLE]);
+  const FEEDBACK_DONE = new Set([ACTION.FEEDBACK_THANKS, ACTION.HANDOFF_AFTER_NO]);
+  const GREETING = "greeting"; // the widget's own first line, never stored
 
   // -- state ------------------------------------------------------------------------
   let conversationId = null;
@@ -217,7 +239,7 @@
   /* The visitor's own words are shown exactly as typed; the bot's and agents' get formatted. */
   function textOf(msg) {
     if (msg.author === "customer") return document.createTextNode(String(msg.text || ""));
-    return formatText(msg.text, msg.action === "answer" ? msg.article_title : null);
+    return formatText(msg.text, msg.action === ACTION.ANSWER ? msg.article_title : null);
   }
 
   function safeUrl(raw) {
@@ -298,13 +320,13 @@
     const label = el("span", { class: msg.author === "agent" ? "ad-author" : "ad-author ad-sr", text: authorLabel(msg) });
     const bubble = el("div", { class: "ad-bubble", dir: "auto" }, label, el("span", { class: "ad-text" }, textOf(msg)));
     node.append(bubble);
-    if (msg.author === "bot" && msg.action === "answer") {
+    if (msg.author === "bot" && msg.action === ACTION.ANSWER) {
       const link = articleLink(msg);
       if (link) bubble.append(link);
       node.append(feedbackBlock(msg));
-    } else if (msg.author === "bot" && msg.action === "clarify" && (msg.choices || []).length) {
+    } else if (msg.author === "bot" && msg.action === ACTION.CLARIFY && (msg.choices || []).length) {
       node.append(choicesBlock(msg));
-    } else if (msg.author === "bot" && msg.action === "csat_question") {
+    } else if (msg.author === "bot" && msg.action === ACTION.CSAT_QUESTION) {
       node.append(csatBlock());
     }
     return node;
@@ -356,11 +378,11 @@
   function settleEarlier(msg, id) {
     const earlier = (selector) => Array.from(transcript.querySelectorAll(selector)).filter((n) => idOf(n) < id);
     if (msg.author === "bot" && FEEDBACK_DONE.has(msg.action)) {
-      const answers = earlier('.ad-msg[data-action="answer"]');
+      const answers = earlier(`.ad-msg[data-action="${ACTION.ANSWER}"]`);
       if (answers.length) disableIn(answers[answers.length - 1].querySelector(".ad-feedback"));
     }
-    if (msg.author === "bot" && msg.action === "csat_thanks") earlier('.ad-msg[data-action="csat_question"]').forEach((n) => disableIn(n.querySelector(".ad-csat")));
-    if (msg.author === "customer") earlier('.ad-msg[data-action="clarify"]').forEach((n) => disableIn(n.querySelector(".ad-choices")));
+    if (msg.author === "bot" && msg.action === ACTION.CSAT_THANKS) earlier(`.ad-msg[data-action="${ACTION.CSAT_QUESTION}"]`).forEach((n) => disableIn(n.querySelector(".ad-csat")));
+    if (msg.author === "customer") earlier(`.ad-msg[data-action="${ACTION.CLARIFY}"]`).forEach((n) => disableIn(n.querySelector(".ad-choices")));
   }
 
   function settleNew(node, old) {
@@ -482,7 +504,7 @@
 
   /* The greeting is not a stored message: keep its text so a reload shows it again. */
   function greet(text) {
-    if (text) addMessage({ id: 0, author: "bot", action: "greeting", text: String(text) });
+    if (text) addMessage({ id: 0, author: "bot", action: GREETING, text: String(text) });
   }
 
   async function load(id) {

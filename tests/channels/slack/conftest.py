@@ -15,10 +15,11 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from bot.config import Settings
-from bot.desk import Desk, utc_now
-from bot.engine import Engine
-from bot.hours import parse_hours
-from bot.store import Message, open_store
+from bot.desk.desk import Desk, utc_now
+from bot.answer.engine import Engine
+from bot.desk.hours import parse_hours
+from bot.store.model import Message
+from bot.store.connect import open_store
 from channels.slack.app import EXTENSION, SlackChannel, register_slack
 from channels.web.app import create_app
 from tests.channels.slack.fake_slack import BOT_USER, SECRET, TEAM, TOKEN, FakeSlack, action_body, event_body, signature_headers

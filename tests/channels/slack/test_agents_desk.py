@@ -113,6 +113,9 @@ def test_back_to_bot_on_a_waiting_card_returns_the_conversation(rig: Rig) -> Non
     rig.click("U0AGENT", AGENTS, posted_message(card), button(card, "answerdesk.back"))
     rig.fake.wait_for(lambda: rig.desk.store.get_conversation(conversation_id).state == "bot")
     rig.fake.wait_for(lambda: [c for c in rig.fake.sent("chat.update", ts=card.response["ts"]) if "Back with the bot." in str(c.args["blocks"])])
+    rig.idle()
+    said = [m.action for m in rig.desk.store.list_messages(conversation_id) if m.author == "bot"]
+    assert said[-1] == "back_to_bot" and "agent_joined" not in said  # sent back directly, never taken on the way
 
 
 def test_a_console_agents_reply_is_shown_in_the_card_thread(rig: Rig) -> None:
@@ -120,7 +123,7 @@ def test_a_console_agents_reply_is_shown_in_the_card_thread(rig: Rig) -> None:
     conversation_id = start(web)["id"]
     say(web, conversation_id, "I want to talk to a person")
     card = posted_card(rig)
-    from bot.agents import create_agent
+    from bot.desk.agents import create_agent
 
     ayse = create_agent(rig.desk.store, "ayse@example.com", "Ayşe", "correct horse battery", ["tr"])
     assert rig.desk.take(conversation_id, ayse.id, ayse.name)

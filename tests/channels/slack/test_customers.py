@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
-from bot.engine import Engine
+from bot.answer.engine import Engine
 from tests.channels.slack.conftest import BOT_USER, Rig, buttons, posted_message
 from tests.channels.slack.fake_slack import BOT_ID, TEAM
 
@@ -67,6 +70,24 @@ def test_someone_else_cannot_click_a_customers_buttons(rig: Rig) -> None:
     assert rig.desk.store.list_feedback() == []
 
 
+def test_one_customers_messages_are_answered_in_the_order_sent(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    respond, first = rig.desk.engine.respond, threading.Event()
+
+    def slow_first(*args: Any, **kwargs: Any) -> Any:
+        if not first.is_set():
+            first.set()
+            time.sleep(0.5)  # the others arrive while the first is worked on: more than there are workers
+        return respond(*args, **kwargs)
+
+    monkeypatch.setattr(rig.desk.engine, "respond", slow_first)
+    questions = ["I forgot my password", "how much is delivery", "refund policy", "how do I delete my account", "when are you open",
+                 "how do I return an item", "when will my order arrive", "what are your support hours"]
+    asked = [rig.dm("U0JOHN", question)[1] for question in questions]
+    said = rig.fake.wait_sent(channel="DU0JOHN", count=len(questions))
+    assert [c.args["thread_ts"] for c in said] == asked
+    assert [m.decision["answers"] for m in rig.messages("bot")] == [m.id for m in rig.messages("customer")]
+
+
 def test_a_retried_event_gets_no_second_answer(rig: Rig) -> None:
     _, ts = rig.dm("U0JOHN", "I forgot my password", event_id="Ev0RETRY")
     rig.dm("U0JOHN", "I forgot my password", ts=ts, event_id="Ev0RETRY", retry=1)  # while the first is under way
@@ -113,7 +134,7 @@ def test_a_choice_answers_in_the_thread_and_replaces_the_buttons(make_rig: Calla
 
 
 def test_without_an_agents_channel_console_agents_still_reach_slack_customers(make_rig: Callable[..., Rig]) -> None:
-    from bot.agents import create_agent
+    from bot.desk.agents import create_agent
 
     rig = make_rig(slack_agents_channel="")
     _, ts = rig.dm("U0JOHN", "I want to talk to a person")

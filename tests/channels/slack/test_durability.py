@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 
 from bot.errors import StorageError
-from bot import desk as desk_module
+from bot.desk import desk as desk_module
 from tests.channels.slack.conftest import Rig
 
 
 def test_a_message_acked_by_a_worker_that_died_is_answered_once_by_the_next(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rig.channel, "_route_message", lambda message: None)  # the worker dies right after the ack
+    monkeypatch.setattr(rig.channel.core, "receive", lambda inbound: None)  # the worker dies right after the ack
     response, ts = rig.dm("U0JOHN", "I forgot my password")
     assert response.status_code == 200
     _, second = rig.dm("U0JOHN", "how much is delivery")
@@ -34,15 +34,15 @@ def test_a_message_acked_by_a_worker_that_died_is_answered_once_by_the_next(rig:
 
 
 def test_a_message_that_cannot_be_stored_is_refused_so_slack_sends_it_again(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
-    keep = rig.channel.customers.keep
+    keep = rig.channel.core.keep
 
-    def down(message: object) -> None:
+    def down(inbound: object) -> None:
         raise StorageError("desk.db: cannot store a message: disk I/O error")
 
-    monkeypatch.setattr(rig.channel.customers, "keep", down)
+    monkeypatch.setattr(rig.channel.core, "keep", down)
     response, ts = rig.dm("U0JOHN", "how much is delivery")
     assert response.status_code == 503 and not rig.messages()
-    monkeypatch.setattr(rig.channel.customers, "keep", keep)
+    monkeypatch.setattr(rig.channel.core, "keep", keep)
     again, _ = rig.dm("U0JOHN", "how much is delivery", ts=ts, retry=1)  # Slack's retry of the same event
     assert again.status_code == 200
     rig.fake.wait_sent(channel="DU0JOHN", thread_ts=ts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.outbox import open_outbox
+from bot.delivery.sql_outbox import open_outbox
 from tests.channels.slack.conftest import Rig
 
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from bot.articles import ArticleLink
-from bot.engine import Engine
-from bot.store import Conversation, Message
+from bot.answer.articles import ArticleLink
+from bot.answer.engine import Engine
+from bot.store.model import Conversation, Message
 from channels.slack.render import customer_message
 from tests.channels.slack.conftest import Rig
 

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.config import Settings
-from bot.desk import Desk
-from bot.engine import Engine
+from bot.config import Settings, describe_settings
+from bot.desk.desk import Desk
+from bot.answer.engine import Engine
 from bot.errors import ConfigError
-from bot.hours import parse_hours
-from bot.store import open_store
+from bot.desk.hours import parse_hours
+from bot.store.connect import open_store
 from channels.slack.app import EXTENSION, SlackChannel, register_slack, socket_mode_handler
-from channels.slack.config import SLACK_SETTINGS, SlackConfig
+from channels.slack.config import SlackConfig
 from channels.web.app import create_app
 from tests.channels.slack.conftest import Rig, slack_settings
 from tests.channels.slack.fake_slack import FakeSlack
@@ -87,7 +87,9 @@ def test_socket_mode_builds_a_handler(slack_base: Settings, fake_slack: FakeSlac
         channel.close()
 
 
-def test_every_slack_setting_has_a_variable_a_default_and_help() -> None:
-    for name, env, default, help_text in SLACK_SETTINGS:
-        assert name.startswith("slack_") and env.startswith("SLACK_") and help_text
-        assert getattr(SlackConfig(), name.removeprefix("slack_")) == default
+def test_the_slack_config_reads_every_slack_setting_with_its_default() -> None:
+    declared = {env: default for env, default, _help in describe_settings() if env.startswith("SLACK_")}
+    assert set(declared) == {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_AGENTS_CHANNEL", "SLACK_API_URL", "SLACK_SOCKET_MODE", "SLACK_APP_TOKEN"}
+    config = SlackConfig.from_settings(Settings())
+    assert config == SlackConfig() and not config.enabled  # Settings' defaults are the config's: Slack off
+    assert declared["SLACK_API_URL"] == repr(config.api_url)

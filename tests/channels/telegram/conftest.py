@@ -14,10 +14,11 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from bot.config import Settings
-from bot.desk import Desk, utc_now
-from bot.engine import Engine
-from bot.hours import parse_hours
-from bot.store import Message, open_store
+from bot.desk.desk import Desk, utc_now
+from bot.answer.engine import Engine
+from bot.desk.hours import parse_hours
+from bot.store.model import Message
+from bot.store.connect import open_store
 from channels.telegram.app import EXTENSION, SECRET_HEADER, WEBHOOK_PATH, TelegramChannel, register_telegram
 from channels.web.app import create_app
 from tests.channels.telegram.fake_telegram import SECRET, TOKEN, FakeTelegram, message_update
@@ -28,21 +29,10 @@ LONG_KB = [("en", "warehouse-guide", "Warehouse integration guide", "\n\n".join(
             ["how do I connect my warehouse", "warehouse integration setup"])]
 
 
-class WithTelegram:
-    """Settings plus the Telegram fields, until bot/config.py declares them."""
-
-    def __init__(self, base: Settings, **values: Any) -> None:
-        self._base = base
-        self.__dict__.update(values)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._base, name)
-
-
-def telegram_settings(base: Settings, fake: FakeTelegram, **overrides: Any) -> WithTelegram:
+def telegram_settings(base: Settings, fake: FakeTelegram, **overrides: Any) -> Settings:
     values: dict[str, Any] = dict(telegram_bot_token=TOKEN, telegram_webhook_secret=SECRET, telegram_api_url=fake.url)
     values.update(overrides)
-    return WithTelegram(base, **values)
+    return base.with_overrides(**values)
 
 
 @dataclass

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from bot.agents import create_agent
-from bot.engine import Engine
+from bot.desk.agents import create_agent
+from bot.answer.engine import Engine
 from tests.channels.telegram.conftest import LONG_KB, Rig
 from tests.channels.telegram.fake_telegram import BOT_USER, BOT_USERNAME, buttons, message_update, press_update, sticker_update
 

@@ -7,14 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-from bot import desk as desk_module
+from bot.desk import desk as desk_module
 from bot.errors import StorageError
 from tests.channels.telegram.conftest import Rig
 from tests.channels.telegram.fake_telegram import message_update
 
 
 def test_a_question_acked_by_a_worker_that_died_is_answered_once_by_the_next(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rig.channel.customers, "receive", lambda message: None)  # the worker dies right after the 200
+    monkeypatch.setattr(rig.channel.core, "receive", lambda inbound: None)  # the worker dies right after the 200
     rig.say(601, "how much is delivery")
     rig.idle()
     [kept] = rig.messages("customer")
@@ -31,15 +31,15 @@ def test_a_question_acked_by_a_worker_that_died_is_answered_once_by_the_next(rig
 
 
 def test_a_question_that_cannot_be_stored_is_refused_so_telegram_sends_it_again(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
-    keep = rig.channel.customers.keep
+    keep = rig.channel.core.keep
 
-    def down(message: object) -> None:
+    def down(inbound: object) -> None:
         raise StorageError("desk.db: cannot store a message: disk I/O error")
 
-    monkeypatch.setattr(rig.channel.customers, "keep", down)
+    monkeypatch.setattr(rig.channel.core, "keep", down)
     update = message_update(602, 602, "how much is delivery", lang="en")
     assert rig.post(update).status_code == 503 and not rig.messages()
-    monkeypatch.setattr(rig.channel.customers, "keep", keep)
+    monkeypatch.setattr(rig.channel.core, "keep", keep)
     assert rig.post(update).status_code == 200  # Telegram delivers the same update again
     rig.fake.wait_sent(chat_id=602)
     rig.idle()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.config import Settings
-from bot.desk import Desk
+from bot.desk.desk import Desk
 from bot.errors import ConfigError
 from channels.telegram.app import TelegramChannel
 from channels.telegram.cli import set_webhook

@@ -8,9 +8,10 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from bot.articles import ArticleLink
-from bot.engine import Engine
-from bot.store import Conversation, Message
+from bot.answer.articles import ArticleLink
+from bot.answer.engine import Engine
+from bot.desk.buttons import ButtonKind
+from bot.store.model import Conversation, Message
 from channels.telegram.render import MESSAGE_LIMIT, customer_messages, parse_button, split_text, to_html, utf16_len
 from tests.channels.telegram.conftest import Rig
 
@@ -43,7 +44,7 @@ def test_button_data_fits_telegrams_64_bytes_and_parses_back() -> None:
     data = f"ch:{'f' * 32}:123456789012:9"
     assert len(data.encode()) <= 64
     button = parse_button(data)
-    assert button is not None and (button.kind, button.message_id, button.arg) == ("ch", 123456789012, "9")
+    assert button is not None and (button.kind, button.message_id, button.value) == (ButtonKind.CHOOSE, 123456789012, "9")
     assert parse_button("evil:data") is None
 
 

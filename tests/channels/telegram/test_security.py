@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.config import Settings
-from bot.desk import Desk
+from bot.desk.desk import Desk
 from channels.telegram.app import EXTENSION, WEBHOOK_PATH, register_telegram
 from channels.web.app import create_app
 from tests.channels.telegram.conftest import Rig

@@ -80,7 +80,7 @@ class Site:
 def web_index(tmp_path_factory: pytest.TempPathFactory, real_encoders: Any) -> Path:
     """SMALL_KB, a gift-card article with markup and a long article, indexed with the real encoder, shared by the module's servers."""
     from bot.config import Settings
-    from bot.reindex import reindex
+    from bot.reindex.run import reindex
     from tests.conftest import MOBILE_APP, SMALL_KB, write_article
 
     root = tmp_path_factory.mktemp("browser")
@@ -100,12 +100,12 @@ def web_index(tmp_path_factory: pytest.TempPathFactory, real_encoders: Any) -> P
 
 def start_site(root: Path, encoder: Any, name: str, **overrides: Any) -> tuple[LiveServer, Site]:
     """An app over the shared index and a fresh SQLite store, open 24/7, with one agent."""
-    from bot.agents import create_agent
+    from bot.desk.agents import create_agent
     from bot.config import Settings
-    from bot.desk import Desk
-    from bot.engine import Engine
-    from bot.hours import parse_hours
-    from bot.store import open_store
+    from bot.desk.desk import Desk
+    from bot.answer.engine import Engine
+    from bot.desk.hours import parse_hours
+    from bot.store.connect import open_store
     from channels.web.app import create_app
     from index.search import LiveIndex
 

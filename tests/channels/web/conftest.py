@@ -13,12 +13,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bot.agents import create_agent
+from bot.desk.agents import create_agent
 from bot.config import Settings
-from bot.desk import Desk
-from bot.engine import Engine
-from bot.hours import parse_hours
-from bot.store import Agent, open_store
+from bot.desk.desk import Desk
+from bot.answer.engine import Engine
+from bot.desk.hours import parse_hours
+from bot.store.model import Agent
+from bot.store.connect import open_store
 from channels.web.app import create_app
 from tests.conftest import MOBILE_APP, small_index, warm_engine, write_article
 

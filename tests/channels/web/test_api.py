@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from bot.engine import Engine
-from channels.web.server import expire_waiting_forever
+from bot.answer.engine import Engine
+from channels.serve import expire_waiting_forever
 from index.search import LiveIndex
 from tests.conftest import MOBILE_APP
 from tests.channels.web.conftest import (

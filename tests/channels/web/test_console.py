@@ -93,6 +93,18 @@ def test_two_agents_take_the_same_conversation_one_wins(web: Web) -> None:
     assert refused.status_code == 409 and "take it first" in refused.get_json()["error"]
     assert console_post(omar, f"/agent/conversations/{cid}/hand-back").status_code == 302
     assert web.desk.store.get_conversation(cid).state == "agent"
+    assert "Ayşe has this conversation: only they can hand it back" in omar.get(f"/agent/conversations/{cid}").get_data(as_text=True)
+
+
+def test_an_agent_sends_a_waiting_conversation_back_to_the_bot(web: Web) -> None:
+    cid = _waiting(web)
+    omar = web.client()
+    sign_in(omar, "omar@example.com")
+    page = omar.get(f"/agent/conversations/{cid}").get_data(as_text=True)
+    assert f"/agent/conversations/{cid}/hand-back" in page  # offered beside Take while it waits
+    assert console_post(omar, f"/agent/conversations/{cid}/hand-back").headers["Location"] == "/agent/"
+    assert web.desk.store.get_conversation(cid).state == "bot"
+    assert [m.action for m in web.desk.store.list_messages(cid)][-1] == "back_to_bot"
 
 
 def test_conversation_page_shows_the_transcript_escaped_with_scores(web: Web) -> None:

@@ -14,11 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.agents import create_agent
-from bot.store import open_store
+from bot.desk.agents import create_agent
+from bot.store.connect import open_store
 from tests.conftest import small_index, write_article
 from tests.faults.chatters import Chatters, check_ledger
 from tests.served import HOST, Served
+
+pytestmark = pytest.mark.slow  # over 10 s on 2 cores (tests/conftest.py SLOW_SECONDS)
 
 PASSWORD = "correct horse battery"
 

@@ -1,0 +1,84 @@
+"""Agent accounts: creating them with a scrypt-hashed password, and checking a password.
+
+A hash is one string holding its parameters, so they can be raised later without breaking
+old accounts: `scrypt$<n>$<r>$<p>$<salt, base64>$<key, base64>`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Sequence
+
+from bot.errors import AnswerdeskError
+from bot.store.model import Agent, Store
+
+MIN_PASSWORD_LENGTH = 8
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1  # OWASP's scrypt minimum (about 16 MiB, 50 ms)
+MAX_SCRYPT_N = 2**20  # refuse stored parameters that would eat the server's memory
+KEY_BYTES, SALT_BYTES = 32, 16
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+_LANGUAGE = re.compile(r"^[a-z]{2}$")
+
+
+class AgentError(AnswerdeskError, ValueError):
+    """An agent account cannot be created with this value; `field` names the argument."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
+    """A salted scrypt hash of `password`, with its parameters, as one string."""
+    salt = secrets.token_bytes(SALT_BYTES)
+    key = _scrypt(password, salt, n, r, p)
+    return "$".join(["scrypt", str(n), str(r), str(p), _b64(salt), _b64(key)])
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    """Whether `password` matches `stored_hash` (compared in constant time); False if the hash is malformed."""
+    try:
+        scheme, n, r, p, salt, key = stored_hash.split("$")
+        n_, r_, p_ = int(n), int(r), int(p)
+        expected = base64.b64decode(key, validate=True)
+        salt_bytes = base64.b64decode(salt, validate=True)
+    except (ValueError, AttributeError):
+        return False
+    if scheme != "scrypt" or not (1 < n_ <= MAX_SCRYPT_N and 0 < r_ <= 32 and 0 < p_ <= 16) or not expected:
+        return False
+    try:
+        actual = _scrypt(password, salt_bytes, n_, r_, p_, len(expected))
+    except ValueError:  # parameters OpenSSL refuses
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def create_agent(store: Store, email: str, name: str, password: str, languages: Sequence[str]) -> Agent:
+    """Validate the account's fields, hash the password and store the agent."""
+    address = (email or "").strip()
+    if not _EMAIL.match(address):
+        raise AgentError("email", f"{email!r} is not an e-mail address; use the form name@example.com")
+    if not (name or "").strip():
+        raise AgentError("name", "must not be empty; it is the name customers see when the agent joins")
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise AgentError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters long")
+    if isinstance(languages, str):
+        raise AgentError("languages", "pass a list of codes such as ['en', 'tr'], not one string")
+    codes = [code.strip().lower() for code in languages if code.strip()]
+    bad = [code for code in codes if not _LANGUAGE.match(code)]
+    if not codes or bad:
+        raise AgentError("languages", f"{', '.join(bad) or 'none given'}: give ISO 639-1 codes such as en,tr,ar")
+    return store.add_agent(name.strip(), address, hash_password(password), codes)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int = KEY_BYTES) -> bytes:
+    # maxmem: scrypt needs 128 * n * r bytes; OpenSSL's default cap (32 MiB) is too low past n=2**14.
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=length, maxmem=256 * n * r + 2**20)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")

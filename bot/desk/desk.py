@@ -1,0 +1,369 @@
+"""The support desk: conversations around the engine, and the bot → agent → ticket waterfall.
+
+Every channel and the agent console go through a `Desk`. The customer's message is stored
+(committed) before anything is computed, so a crash loses nothing and the reply can be
+recomputed. While an agent has a conversation the bot stays silent. A handoff outside
+business hours, or one no agent takes in time, becomes a ticket: the bot says when the
+team is back and asks for an e-mail address to answer to; the ticket keeps the transcript.
+
+Who changes the state (see docs/architecture.md):
+  bot → waiting      the engine decided to hand off, the customer asked, or said "no" to an answer
+  waiting → agent    an agent takes it (compare-and-set: only one agent can)
+  agent → bot        the agent hands it back
+  waiting → bot      nobody took it in time: the ticket path is offered
+  any open → closed  an agent closes it, or a ticket was created
+  closed → bot       the customer writes again
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from itertools import takewhile
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from bot.actions import Action
+from bot.answer.articles import ArticleLink, article_link
+from bot.answer.decision import ANSWER, HANDOFF, Decision
+from bot.answer.engine import Engine, Inbound, Outcome, Reply
+from bot.config import Settings
+from bot.errors import SearchIndexError
+from bot.desk.hours import BusinessHours, describe_next_open
+from bot.answer.phrases import phrase
+from bot.desk.turns import AgentAction, NotAllowed, NotFound, Turn, question_answered
+from bot.store.model import OPEN_STATES, AddedMessage, Conversation, Message, Store, utc_now
+
+log = logging.getLogger(__name__)
+
+EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+PENDING_EMAIL = "email"
+
+
+class Desk:
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        hours: BusinessHours,
+        agent_wait: timedelta = timedelta(minutes=3),
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.engine = engine
+        self.store = store
+        self.hours = hours
+        self.agent_wait = agent_wait
+        self.clock = clock
+
+    # -- customers ---------------------------------------------------------------
+    def open(self, channel: str, external_user: str, lang_hint: str | None = None) -> Conversation:
+        """The customer's open conversation on this channel, or a new one."""
+        lang = self._hint_language(lang_hint) or self.engine.settings.default_language
+        return self.store.find_or_create_conversation(channel, external_user, lang)
+
+    def receive(self, conversation_id: str, text: str, lang_hint: str | None = None, external_id: str | None = None) -> Turn:
+        """A customer message: store it, then let the bot answer if the bot has the conversation."""
+        conversation = self._get(conversation_id)
+        added = self.store.add_message(conversation.id, "customer", text, external_id=external_id)
+        if added.duplicate:
+            replies = self._replies_to(conversation.id, added.message.id)
+            if replies or conversation.state != "bot":
+                return Turn(conversation, added.message, replies, duplicate=True)
+            # Stored but not answered yet: stored before its channel acknowledged it (Slack), or
+            # the process died in between. Answer it now, once.
+        if conversation.state == "closed":
+            self.store.transition(conversation.id, ("closed",), "bot")
+            conversation = self._get(conversation.id)
+        if conversation.state != "bot":
+            return Turn(self._touch(conversation), added.message, ())  # a person has it: the bot stays silent
+        if conversation.meta.get("pending") == PENDING_EMAIL and "@" in text:
+            said = self._take_email(conversation, text.strip())
+            return Turn(self._get(conversation.id), added.message, said)
+        earlier = self.store.list_messages(conversation.id)
+        history = [m.lang for m in earlier if m.author == "bot" and m.lang]
+        asked = [m.text for m in earlier if m.author == "customer" and m.id != added.message.id and m.action != Action.NOTE]
+        outcome = self.engine.respond(
+            Inbound(text, lang_hint=lang_hint or conversation.lang, history_langs=tuple(history[-5:]), history_texts=tuple(asked[-1:]))
+        )
+        conversation = self.store.update_conversation(
+            conversation.id,
+            lang=outcome.lang.lang,
+            topic=outcome.decision.candidates[0].article_id if outcome.decision.candidates else conversation.topic,
+        )
+        replies = [self._say(conversation, reply, outcome, answers=added.message.id) for reply in outcome.replies]
+        if outcome.decision.action == HANDOFF:
+            replies += self._hand_off(conversation)
+        return Turn(self._get(conversation.id), added.message, tuple(replies))
+
+    def answer_unanswered(self, channel: str, within: timedelta, quiet_for: timedelta) -> list[Turn]:
+        """Answer the customer messages of `channel` stored in the last `within` but never answered:
+        a chat channel stores a message before it acknowledges it, and a process that died
+        right after left it for this (run when a worker starts). A message younger than
+        `quiet_for` may still be under way elsewhere, so it is left alone."""
+        now = self.clock()
+        recent: dict[str, list[Message]] = {}
+        for message in self.store.list_messages_since(now - within):
+            recent.setdefault(message.conversation_id, []).append(message)
+        turns = []
+        for conversation_id, messages in recent.items():
+            waiting = list(takewhile(lambda m: m.author == "customer", reversed(messages)))[::-1]  # said since the last reply
+            if not waiting or now - waiting[-1].created_at < quiet_for:
+                continue
+            conversation = self.store.get_conversation(conversation_id)
+            if conversation is None or conversation.channel != channel or conversation.state != "bot":
+                continue
+            if self.store.list_messages(conversation_id, after_id=messages[-1].id):
+                continue  # something was said after the window was read
+            for message in waiting:
+                if message.action != Action.NOTE and message.external_id is not None:
+                    turns.append(self.receive(conversation_id, message.text, external_id=message.external_id))
+        return turns
+
+    def note(self, conversation_id: str, text: str, external_id: str | None = None) -> AddedMessage:
+        """Keep a customer message for the agent without answering it (a command, a sticker)."""
+        conversation = self._get(conversation_id)
+        return self.store.add_message(conversation.id, "customer", text, lang=conversation.lang, action=Action.NOTE, external_id=external_id)
+
+    def keep(self, conversation_id: str, text: str, external_id: str) -> AddedMessage:
+        """Store a customer message now, to be answered by `receive` with the same external id
+        (a chat channel keeps it before acknowledging it, and answers it after)."""
+        return self.store.add_message(self._get(conversation_id).id, "customer", text, external_id=external_id)
+
+    def choose(self, conversation_id: str, article_id: str) -> Turn:
+        """The customer picked one of the offered articles."""
+        conversation = self._get(conversation_id)
+        reply = self.engine.answer_article(article_id, conversation.lang)
+        if reply is None:
+            raise NotFound(f"no article {article_id!r} in the index")
+        added = self.store.add_message(conversation.id, "customer", reply.title or article_id, lang=conversation.lang)
+        if conversation.state != "bot":
+            return Turn(conversation, added.message, ())
+        self.store.update_conversation(conversation.id, topic=article_id)
+        said = self.store.add_message(
+            conversation.id, "bot", reply.text, lang=conversation.lang, action=ANSWER, article_id=article_id,
+            decision={"action": ANSWER, "reason": "chosen", "candidates": [{"id": article_id}]},
+        ).message
+        return Turn(self._get(conversation.id), added.message, (said,))
+
+    def rate_answer(self, conversation_id: str, message_id: int, helpful: bool) -> Turn:
+        """"Did this answer your question?" — yes thanks; no hands the conversation to a person."""
+        conversation = self._get(conversation_id)
+        rated = next((m for m in self.store.list_messages(conversation.id) if m.id == message_id), None)
+        if rated is None or rated.author != "bot" or rated.action != ANSWER:
+            raise NotFound(f"message {message_id} is not a bot answer in conversation {conversation_id}")
+        self.store.add_feedback(conversation.id, message_id=message_id, helpful=helpful)
+        if helpful:
+            return Turn(conversation, None, (self._system(conversation, Action.FEEDBACK_THANKS),))
+        if conversation.state != "bot":
+            return Turn(conversation, None, ())
+        replies = [self._system(conversation, Action.HANDOFF_AFTER_NO)]
+        replies += self._hand_off(conversation)
+        return Turn(self._get(conversation.id), None, tuple(replies))
+
+    def ask_for_person(self, conversation_id: str) -> Turn:
+        """A button or command that asks for a person."""
+        conversation = self._get(conversation_id)
+        if conversation.state != "bot":
+            return Turn(conversation, None, ())
+        replies = [self._system(conversation, Action.HANDOFF_REQUESTED)] + self._hand_off(conversation)
+        return Turn(self._get(conversation.id), None, tuple(replies))
+
+    def rate_conversation(self, conversation_id: str, score: int) -> Turn:
+        """The 1-5 satisfaction rating at the close of an agent conversation."""
+        if not 1 <= int(score) <= 5:
+            raise ValueError("csat must be an integer from 1 to 5")
+        conversation = self._get(conversation_id)
+        self.store.add_feedback(conversation.id, csat=int(score))
+        return Turn(conversation, None, (self._system(conversation, Action.CSAT_THANKS),))
+
+    def article_link(self, conversation: Conversation, message: Message) -> ArticleLink | None:
+        """The full article under a bot answer, for chat platforms: linked at ANSWERDESK_PUBLIC_URL when it is set."""
+        if message.author != "bot" or message.action != ANSWER or not message.article_id:
+            return None
+        try:
+            snapshot = self.engine.snapshot()
+        except SearchIndexError:  # the answer still goes out, without the line under it
+            log.warning("no index to link article %s of message %s", message.article_id, message.id, exc_info=True)
+            return None
+        public_url = self.engine.settings.public_url or None
+        return article_link(snapshot, message.article_id, message.lang or conversation.lang, public_url)
+
+    def question_of(self, conversation_id: str, reply: Message) -> Message | None:
+        """The customer message a bot or agent message answers (see `question_answered`)."""
+        return question_answered(self.store.list_messages(conversation_id), reply)
+
+    # -- agents ------------------------------------------------------------------
+    def take(self, conversation_id: str, agent_id: str, agent_name: str) -> AgentAction:
+        """An agent takes a conversation; refused, with why, if someone else was first or it is not open."""
+        if not self.store.transition(conversation_id, ("waiting", "bot"), "agent", agent=agent_id):
+            return self._refused(conversation_id, agent_id, already_when="agent")
+        conversation = self._get(conversation_id)
+        self._clear_pending(conversation)
+        self._system(conversation, Action.AGENT_JOINED, agent=agent_name)
+        return AgentAction(True, "agent", agent_id)
+
+    def agent_reply(self, conversation_id: str, agent_id: str, text: str) -> Message:
+        conversation = self._get(conversation_id)
+        if conversation.state != "agent" or conversation.agent != agent_id:
+            raise NotAllowed(f"conversation {conversation_id} is not yours: take it first (it is {conversation.state})")
+        return self.store.add_message(conversation.id, "agent", text, agent=agent_id, lang=conversation.lang).message
+
+    def hand_back(self, conversation_id: str, agent_id: str) -> AgentAction:
+        """Back to the bot: the agent who has the conversation, or any agent while it waits in the queue."""
+        conversation = self._get(conversation_id)
+        if conversation.state == "waiting":
+            moved = self.store.transition(conversation_id, ("waiting",), "bot")
+        else:
+            moved = conversation.agent == agent_id and self.store.transition(conversation_id, ("agent",), "bot")
+        if not moved:
+            return self._refused(conversation_id, agent_id, already_when=None)
+        self._system(conversation, Action.BACK_TO_BOT)
+        return AgentAction(True, "bot")
+
+    def close(self, conversation_id: str, agent_id: str | None = None) -> AgentAction:
+        """Close an open conversation; one an agent handled asks for a 1-5 rating."""
+        conversation = self._get(conversation_id)
+        if not self.store.transition(conversation_id, OPEN_STATES, "closed"):
+            return self._refused(conversation_id, agent_id, already_when="closed")
+        self._system(conversation, Action.CONVERSATION_CLOSED)
+        if conversation.agent or agent_id:
+            self._system(conversation, Action.CSAT_QUESTION)
+        return AgentAction(True, "closed")
+
+    def _refused(self, conversation_id: str, agent_id: str | None, already_when: str | None) -> AgentAction:
+        now = self.store.get_conversation(conversation_id)
+        if now is None:
+            return AgentAction(False, "gone")
+        already = already_when is not None and now.state == already_when and (already_when != "agent" or now.agent == agent_id)
+        return AgentAction(False, now.state, now.agent, already=already)
+
+    def expire_waiting(self) -> list[str]:
+        """Offer the ticket path to conversations nobody took within `agent_wait`."""
+        now = self.clock()
+        expired = []
+        for conversation in self.store.waiting_queue(()):
+            if conversation.waiting_since and now - conversation.waiting_since >= self.agent_wait:
+                if self.store.transition(conversation.id, ("waiting",), "bot"):
+                    conversation = self._get(conversation.id)
+                    self._system(conversation, Action.NO_AGENT_AVAILABLE)
+                    self._offer_ticket(conversation)
+                    expired.append(conversation.id)
+        return expired
+
+    # -- pieces ------------------------------------------------------------------
+    def _hand_off(self, conversation: Conversation) -> list[Message]:
+        """Queue for an agent during business hours; otherwise start the ticket path."""
+        if self.hours.is_open(self.clock()):
+            self.store.transition(conversation.id, ("bot",), "waiting")
+            return []
+        back = describe_next_open(self.hours, self.clock(), conversation.lang)
+        return [self._system(conversation, Action.OUTSIDE_HOURS, when=back)] + self._offer_ticket(conversation)
+
+    def _offer_ticket(self, conversation: Conversation) -> list[Message]:
+        self.store.update_conversation(conversation.id, meta={**conversation.meta, "pending": PENDING_EMAIL})
+        return [self._system(conversation, Action.ASK_EMAIL)]
+
+    def _take_email(self, conversation: Conversation, text: str) -> tuple[Message, ...]:
+        if not EMAIL.match(text):
+            return (self._system(conversation, Action.EMAIL_INVALID),)
+        ticket = self.store.create_ticket(conversation.id, text, conversation.lang)
+        self.store.update_conversation(conversation.id, email=text)
+        self._clear_pending(conversation)
+        said = self._system(conversation, Action.TICKET_CREATED, ticket=str(ticket.id), email=text)
+        self.store.transition(conversation.id, OPEN_STATES, "closed")
+        return (said,)
+
+    def _clear_pending(self, conversation: Conversation) -> None:
+        if "pending" in conversation.meta:
+            meta = {k: v for k, v in conversation.meta.items() if k != "pending"}
+            self.store.update_conversation(conversation.id, meta=meta)
+
+    def _say(self, conversation: Conversation, reply: Reply, outcome: Outcome, answers: int | None = None) -> Message:
+        """Store a reply with its evidence; `answers`: the id of the customer message it answers
+        (replies to two quick messages may be stored after both)."""
+        evidence = _evidence(outcome.decision, outcome)
+        if answers is not None:
+            evidence["answers"] = answers
+        return self.store.add_message(
+            conversation.id, "bot", reply.text, lang=outcome.lang.lang, action=reply.action,
+            article_id=reply.article_id, decision=evidence, choices=reply.choices,
+        ).message
+
+    def _system(self, conversation: Conversation, key: Action, **fields: str) -> Message:
+        return self.store.add_message(conversation.id, "bot", phrase(key, conversation.lang, **fields), lang=conversation.lang, action=key).message
+
+    def _replies_to(self, conversation_id: str, message_id: int) -> tuple[Message, ...]:
+        """What the bot said to this customer message: the replies marked as answering it, else
+        (system messages, older rows) the unmarked bot messages right after it."""
+        later = self.store.list_messages(conversation_id, after_id=message_id)
+        marked = tuple(m for m in later if m.author == "bot" and (m.decision or {}).get("answers") == message_id)
+        if marked:
+            return marked
+        replies = []
+        for m in later:
+            if m.author == "customer":
+                break
+            if m.author == "bot" and "answers" not in (m.decision or {}):
+                replies.append(m)  # an answer to another message, stored after this one, is skipped
+        return tuple(replies)
+
+    def _touch(self, conversation: Conversation) -> Conversation:
+        return self._get(conversation.id)
+
+    def _get(self, conversation_id: str) -> Conversation:
+        conversation = self.store.get_conversation(conversation_id)
+        if conversation is None:
+            raise NotFound(f"no conversation {conversation_id!r}")
+        return conversation
+
+    def _hint_language(self, hint: str | None) -> str | None:
+        from bot.language.detect import parse_language_hint
+
+        snapshot = self.engine.snapshot()
+        return parse_language_hint(hint, self.engine.served_languages(snapshot)) if hint else None
+
+
+def _evidence(decision: Decision, outcome: Outcome) -> dict[str, Any]:
+    return {
+        "action": decision.action,
+        "reason": decision.reason,
+        "candidates": [{"id": c.article_id, "score": round(c.score, 4), "kind": c.kind, "lang": c.lang} for c in decision.candidates],
+        "lang": {"lang": outcome.lang.lang, "confidence": round(outcome.lang.confidence, 3), "source": outcome.lang.source},
+        **({"read_with": decision.read_with} if decision.read_with else {}),
+    }
+
+
+# A starting worker answers what a stopped one stored in the last hour and left unanswered; a
+# message younger than half a minute may still be in another worker's hands.
+ORPHAN_WINDOW = timedelta(hours=1)
+ORPHAN_QUIET = timedelta(seconds=30)
+
+
+def answer_orphans(desk: Desk, channel: str, deliver: Callable[[Conversation, Sequence[Message]], None]) -> int:
+    """`Desk.answer_unanswered` for one chat channel, each turn handed to its `deliver`; how many."""
+    try:
+        turns = desk.answer_unanswered(channel, within=ORPHAN_WINDOW, quiet_for=ORPHAN_QUIET)
+    except Exception:  # e.g. a database still coming up: the customer can ask again; nothing is lost
+        log.exception("answering %s messages left by a stopped worker failed", channel)
+        return 0
+    for turn in turns:
+        deliver(turn.conversation, turn.replies)
+    if turns:
+        log.warning("answered %d %s message(s) a stopped worker had stored but not answered", len(turns), channel)
+    return len(turns)
+
+
+def build_desk(settings: Settings, engine: Engine | None = None, clock: Callable[[], datetime] = utc_now) -> Desk:
+    """The desk described by the settings: engine, store and business hours."""
+    from bot.answer.engine import build_engine
+    from bot.desk.hours import parse_hours
+    from bot.store.connect import open_store
+
+    return Desk(
+        engine or build_engine(settings),
+        open_store(settings.db, clock=clock, busy_timeout=settings.db_busy_timeout),
+        parse_hours(settings.hours, settings.timezone, settings.holidays),
+        agent_wait=timedelta(seconds=settings.agent_wait_seconds),
+        clock=clock,
+    )

@@ -1,0 +1,65 @@
+"""What the desk's calls give back: a customer's turn, an agent's action, and the two refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.errors import AnswerdeskError
+from bot.store.model import Conversation, Message
+
+
+class NotFound(AnswerdeskError):
+    """No conversation (or message) with that id."""
+
+
+class NotAllowed(AnswerdeskError):
+    """The action does not fit the conversation's state (e.g. replying to one you do not have)."""
+
+
+@dataclass(frozen=True)
+class AgentAction:
+    """What an agent's take, send-back or close did: true when done; when refused, why, from the
+    conversation as it is now (`state`, and `holder`, the agent who has it, if any)."""
+
+    done: bool
+    state: str  # "gone" when there is no such conversation
+    holder: str | None = None
+    already: bool = False  # refused only because it was done already (a double click)
+
+    def __bool__(self) -> bool:
+        return self.done
+
+    @property
+    def refusal(self) -> str | None:
+        """Why it was refused: "gone", "closed", "bot" (not handed off), "taken" (another agent has
+        it), "not_yours" (an agent action on a conversation you do not have); None when done."""
+        if self.done or self.already:
+            return None
+        if self.state in ("gone", "closed", "bot"):
+            return self.state
+        return "taken" if self.holder else "not_yours"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one action stored: the customer's message (if any) and everything said in reply."""
+
+    conversation: Conversation
+    message: Message | None
+    replies: tuple[Message, ...]
+    duplicate: bool = False
+
+
+def question_answered(history: Sequence[Message], reply: Message) -> Message | None:
+    """The customer message `reply` answers, from the conversation's messages in order: the one its
+    evidence names (replies to two quick messages may be stored after both), else the customer's
+    last message before it. Only messages the customer sent on the platform count (they have an
+    external id; a pressed choice has none): a chat channel threads the reply under it."""
+    answers = (reply.decision or {}).get("answers")
+    for message in reversed(history):
+        if message.author != "customer" or not message.external_id:
+            continue
+        if (message.id == answers) if answers is not None else (message.id < reply.id):
+            return message
+    return None

@@ -1,0 +1,398 @@
+"""The conversation store in SQL, written once for SQLite and PostgreSQL (opened by `bot.store.connect`).
+
+The queries are here; the database (`bot.store.db.Database`: bot.store.sqlite or bot.store.postgres)
+holds the connections, applies the migrations and converts timestamps and JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.actions import Action
+from bot.errors import StorageError
+from bot.store.db import Connection, Database, Migration, aware
+from bot.store.rows import (
+    AGENT_COLUMNS, CONVERSATION_COLUMNS, FEEDBACK_COLUMNS, MESSAGE_COLUMNS, OPEN_OF, TICKET_COLUMNS, read_agent,
+    read_conversation, read_feedback, to_json, read_message, period_conditions, placeholders, read_ticket, where_clause,
+)
+from bot.store.model import (
+    AUTHORS, KEEP, STATES, TICKET_STATUSES, AddedMessage, Agent, Author, Choice, Conversation, Feedback, Keep, Message,
+    State, Ticket, TicketStatus, utc_now,
+)
+
+
+class SQLStore:
+    """`bot.store.model.Store` on a SQL database: one SQLite file or one PostgreSQL database."""
+
+    def __init__(self, database: Database, migrations: list[Migration], clock: Callable[[], datetime] = utc_now) -> None:
+        aware(clock())  # a naive clock would store local times as UTC; refuse it before any write
+        self._clock = clock
+        self._db = database
+        self.path = database.name  # the file, or the URL without its password
+        try:
+            database.migrate(migrations, applied_at=self._clock())
+            database.open()
+        except BaseException:
+            database.close()
+            raise
+
+    def _now(self) -> Any:
+        """Now, as the database stores it."""
+        return self._db.stamp(aware(self._clock()))
+
+    @property
+    def database(self) -> Database:
+        """The connections, for the modules that keep their tables in the same database (bot/delivery/sql_outbox.py)."""
+        return self._db
+
+    def close(self) -> None:
+        """Close every connection; the store cannot be used afterwards."""
+        self._db.close()
+
+    # -- conversations
+
+    def create_conversation(
+        self, channel: str, external_user: str, lang: str, *, email: str | None = None, meta: Mapping[str, Any] | None = None
+    ) -> Conversation:
+        """Start a conversation in state "bot"; StorageError if the user already has an open one."""
+        with self._db.write("create a conversation") as conn:
+            created = self._insert_conversation(conn, channel, external_user, lang, email, meta or {})
+            if created is not None:
+                return created
+            existing = self._open_of(conn, channel, external_user)
+            raise StorageError(
+                f"{self.path}: {channel} user {external_user!r} already has open conversation {existing.id if existing else '?'}; "
+                "close it first or use find_or_create_conversation()"
+            )
+
+    def find_or_create_conversation(self, channel: str, external_user: str, lang: str) -> Conversation:
+        """The user's open conversation on this channel, created atomically if there is none."""
+        with self._db.write("find or create a conversation") as conn:
+            existing = self._open_of(conn, channel, external_user)
+            if existing is not None:
+                return existing
+            created = self._insert_conversation(conn, channel, external_user, lang, None, {})
+            # Lost a race: the other insert committed first, and READ COMMITTED sees it now.
+            found = created or self._open_of(conn, channel, external_user)
+            if found is None:
+                raise StorageError(f"{self.path}: cannot find or create a conversation for {channel} user {external_user!r}; try again")
+            return found
+
+    def _open_of(self, conn: Connection, channel: str, external_user: str) -> Conversation | None:
+        row = conn.execute(OPEN_OF, (channel, external_user)).fetchone()
+        return None if row is None else read_conversation(self._db, row)
+
+    def _insert_conversation(
+        self, conn: Connection, channel: str, external_user: str, lang: str, email: str | None, meta: Mapping[str, Any]
+    ) -> Conversation | None:
+        """The new conversation, or None if the user has an open one (the unique index decides)."""
+        for name, value in (("channel", channel), ("external_user", external_user), ("lang", lang)):
+            if not value:
+                raise ValueError(f"{name} must not be empty")
+        now = self._now()
+        row = conn.execute(
+            f"INSERT INTO conversations ({CONVERSATION_COLUMNS}) VALUES (?, ?, ?, ?, 'bot', NULL, NULL, ?, ?, NULL, ?, ?) "
+            f"ON CONFLICT (channel, external_user) WHERE state <> 'closed' DO NOTHING RETURNING {CONVERSATION_COLUMNS}",
+            (uuid.uuid4().hex, channel, external_user, lang, now, now, email, to_json("meta", dict(meta))),
+        ).fetchone()
+        return None if row is None else read_conversation(self._db, row)
+
+    def _conversation_in(self, conn: Connection, conversation_id: str) -> Conversation:
+        row = conn.execute(f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        if row is None:
+            raise StorageError(f"{self.path}: no conversation {conversation_id!r}; check the id or create the conversation first")
+        return read_conversation(self._db, row)
+
+    def get_conversation(self, conversation_id: str) -> Conversation | None:
+        """One conversation, or None."""
+        rows = self._db.read("read a conversation", f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?", (conversation_id,))
+        return read_conversation(self._db, rows[0]) if rows else None
+
+    def find_open_conversation(self, channel: str, external_user: str) -> Conversation | None:
+        """The user's conversation on this channel that is not closed, or None."""
+        rows = self._db.read("find an open conversation", OPEN_OF, (channel, external_user))
+        return read_conversation(self._db, rows[0]) if rows else None
+
+    def update_conversation(
+        self,
+        conversation_id: str,
+        *,
+        lang: str | Keep = KEEP,
+        topic: str | None | Keep = KEEP,
+        email: str | None | Keep = KEEP,
+        meta: Mapping[str, Any] | Keep = KEEP,
+    ) -> Conversation:
+        """Set the given fields (meta is replaced whole) and return the conversation."""
+        sets, params = ["updated_at = ?"], [self._now()]
+        if not isinstance(lang, Keep):
+            if not lang:
+                raise ValueError("lang must not be empty; pass an ISO 639-1 code such as 'en'")
+            sets.append("lang = ?")
+            params.append(lang)
+        for column, value in (("topic", topic), ("email", email)):
+            if not isinstance(value, Keep):
+                sets.append(f"{column} = ?")
+                params.append(value)
+        if not isinstance(meta, Keep):
+            sets.append("meta = ?")
+            params.append(to_json("meta", dict(meta)))
+        with self._db.write("update a conversation") as conn:
+            conn.execute(f"UPDATE conversations SET {', '.join(sets)} WHERE id = ?", (*params, conversation_id))
+            return self._conversation_in(conn, conversation_id)
+
+    def transition(
+        self, conversation_id: str, from_states: Collection[State], to_state: State, agent: str | None = None
+    ) -> bool:
+        """Move to `to_state` only if the state is in `from_states`; False if it was not (or no such id)."""
+        for state in (*from_states, to_state):
+            if state not in STATES:
+                raise ValueError(f"state {state!r} is not one of {', '.join(STATES)}")
+        if not from_states:
+            raise ValueError("from_states must name at least one state")
+        if (to_state == "agent") != (agent is not None):
+            raise ValueError("pass agent=<agent id> when, and only when, to_state is 'agent'")
+        now = self._now()
+        sets, params = ["state = ?", "updated_at = ?"], [to_state, now]
+        if to_state == "agent":
+            sets += ["agent = ?", "waiting_since = NULL"]
+            params.append(agent)
+        elif to_state == "waiting":
+            # Re-entering "waiting" keeps the place in the queue.
+            sets += ["agent = NULL", "waiting_since = CASE WHEN state = 'waiting' THEN waiting_since ELSE ? END"]
+            params.append(now)
+        elif to_state == "bot":
+            sets += ["agent = NULL", "waiting_since = NULL"]
+        else:  # closed keeps the agent, for reports
+            sets.append("waiting_since = NULL")
+        states = list(dict.fromkeys(from_states))
+        sql = f"UPDATE conversations SET {', '.join(sets)} WHERE id = ? AND state IN ({placeholders(states)})"
+        try:
+            with self._db.write("change a conversation's state") as conn:
+                changed = conn.execute(sql, (*params, conversation_id, *states)).rowcount
+        except StorageError as e:
+            if self._db.is_unique_violation(e.__cause__):
+                raise StorageError(
+                    f"{self.path}: cannot reopen conversation {conversation_id}: its user has another open conversation "
+                    "on this channel; close that one first"
+                ) from e.__cause__
+            raise
+        return changed == 1
+
+    def waiting_queue(self, languages: Collection[str], limit: int | None = None) -> list[Conversation]:
+        """Waiting conversations: those in `languages` first, then the rest; oldest waiting first."""
+        langs = list(dict.fromkeys(code.lower() for code in languages))
+        params: list[Any] = list(langs)
+        first = f"CASE WHEN lang IN ({placeholders(langs)}) THEN 0 ELSE 1 END, " if langs else ""
+        sql = f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE state = 'waiting' ORDER BY {first}waiting_since, created_at, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [read_conversation(self._db, row) for row in self._db.read("read the waiting queue", sql, params)]
+
+    def list_conversations(
+        self,
+        *,
+        channel: str | None = None,
+        state: State | None = None,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Conversation]:
+        """Conversations created in [since, until), oldest first, for reports and the console;
+        `agent`: only those that agent has."""
+        where, params = period_conditions(self._db, "created_at", since, until)
+        for column, value in (("channel", channel), ("state", state), ("agent", agent)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        sql = f"SELECT {CONVERSATION_COLUMNS} FROM conversations{where_clause(where)} ORDER BY created_at, id"
+        return [read_conversation(self._db, row) for row in self._db.read("list conversations", sql, params)]
+
+    # -- messages
+
+    def add_message(
+        self,
+        conversation_id: str,
+        author: Author,
+        text: str,
+        *,
+        lang: str | None = None,
+        action: Action | None = None,
+        article_id: str | None = None,
+        decision: Mapping[str, Any] | None = None,
+        choices: Sequence[Choice] = (),
+        external_id: str | None = None,
+        agent: str | None = None,
+    ) -> AddedMessage:
+        """Store a message, or return the earlier one if `external_id` was seen on this channel."""
+        if author not in AUTHORS:
+            raise ValueError(f"author {author!r} is not one of {', '.join(AUTHORS)}")
+        kept_choices = tuple(Choice(c.article_id, c.title) for c in choices)
+        decision_json = None if decision is None else to_json("decision", dict(decision))
+        choices_json = to_json("choices", [{"article_id": c.article_id, "title": c.title} for c in kept_choices])
+        with self._db.write("store a message") as conn:
+            found = conn.execute("SELECT channel FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+            if found is None:
+                raise StorageError(f"{self.path}: no conversation {conversation_id!r}; create the conversation before its messages")
+            self._db.order_ids(conn)
+            now = self._now()
+            row = conn.execute(
+                "INSERT INTO messages (conversation_id, channel, author, text, created_at, lang, action, article_id, "
+                "decision, choices, external_id, agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
+                (conversation_id, found["channel"], author, text, now, lang, action, article_id, decision_json, choices_json, external_id, agent),
+            ).fetchone()
+            if row is None:  # only an external_id seen before on this channel conflicts
+                earlier = conn.execute(
+                    f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE channel = ? AND external_id = ?", (found["channel"], external_id)
+                ).fetchone()
+                return AddedMessage(read_message(self._db, earlier), duplicate=True)
+            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
+        return AddedMessage(
+            Message(
+                id=row["id"], conversation_id=conversation_id, author=author, text=text,
+                created_at=self._db.time(now), lang=lang, action=action, article_id=article_id,
+                decision=None if decision_json is None else json.loads(decision_json), choices=kept_choices,
+                external_id=external_id, agent=agent,
+            ),
+            duplicate=False,
+        )
+
+    def list_messages(self, conversation_id: str, after_id: int | None = None) -> list[Message]:
+        """A conversation's messages in order; only those after `after_id` when given (live updates)."""
+        sql = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND id > ? ORDER BY id"
+        rows = self._db.read("list messages", sql, (conversation_id, after_id if after_id is not None else 0))
+        return [read_message(self._db, row) for row in rows]
+
+    def list_messages_since(self, since: datetime, until: datetime | None = None) -> list[Message]:
+        """Every message created in [since, until), in order, for reports."""
+        where, params = period_conditions(self._db, "created_at", since, until)
+        sql = f"SELECT {MESSAGE_COLUMNS} FROM messages{where_clause(where)} ORDER BY id"
+        return [read_message(self._db, row) for row in self._db.read("list messages", sql, params)]
+
+    # -- feedback
+
+    def add_feedback(
+        self,
+        conversation_id: str,
+        *,
+        message_id: int | None = None,
+        helpful: bool | None = None,
+        csat: int | None = None,
+    ) -> Feedback:
+        """Record either a yes/no on a bot message (`message_id` + `helpful`) or a 1..5 `csat`."""
+        if (helpful is None) == (csat is None):
+            raise ValueError("pass exactly one of helpful= (yes/no on an answer) or csat= (1..5 rating)")
+        if csat is not None and (isinstance(csat, bool) or not isinstance(csat, int) or not 1 <= csat <= 5):
+            raise ValueError(f"csat must be an integer from 1 to 5, not {csat!r}")
+        if helpful is not None and message_id is None:
+            raise ValueError("helpful= rates a bot answer; pass message_id= of that answer")
+        with self._db.write("store feedback") as conn:
+            if message_id is not None:
+                owner = conn.execute("SELECT conversation_id FROM messages WHERE id = ?", (message_id,)).fetchone()
+                if owner is None or owner["conversation_id"] != conversation_id:
+                    raise ValueError(f"message {message_id} is not in conversation {conversation_id}; pass the id of its bot answer")
+            row = conn.execute(
+                f"INSERT INTO feedback (conversation_id, message_id, helpful, csat, created_at) VALUES (?, ?, ?, ?, ?) RETURNING {FEEDBACK_COLUMNS}",
+                (conversation_id, message_id, None if helpful is None else bool(helpful), csat, self._now()),
+            ).fetchone()
+        return read_feedback(self._db, row)
+
+    def list_feedback(
+        self, *, conversation_id: str | None = None, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Feedback]:
+        """Feedback of one conversation or created in [since, until), oldest first."""
+        where, params = period_conditions(self._db, "created_at", since, until)
+        if conversation_id is not None:
+            where.append("conversation_id = ?")
+            params.append(conversation_id)
+        sql = f"SELECT {FEEDBACK_COLUMNS} FROM feedback{where_clause(where)} ORDER BY id"
+        return [read_feedback(self._db, row) for row in self._db.read("list feedback", sql, params)]
+
+    # -- tickets
+
+    def create_ticket(self, conversation_id: str, email: str, lang: str) -> Ticket:
+        """Open a ticket the team answers by e-mail."""
+        if not email.strip():
+            raise ValueError("email must not be empty; the team answers tickets by e-mail")
+        with self._db.write("create a ticket") as conn:
+            if conn.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone() is None:
+                raise StorageError(f"{self.path}: no conversation {conversation_id!r}; a ticket belongs to a conversation")
+            row = conn.execute(
+                f"INSERT INTO tickets (conversation_id, email, lang, status, created_at) VALUES (?, ?, ?, 'open', ?) RETURNING {TICKET_COLUMNS}",
+                (conversation_id, email.strip(), lang, self._now()),
+            ).fetchone()
+        return read_ticket(self._db, row)
+
+    def _ticket_in(self, conn: Connection, ticket_id: int) -> Ticket:
+        row = conn.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        if row is None:
+            raise StorageError(f"{self.path}: no ticket #{ticket_id}; list them with list_tickets()")
+        return read_ticket(self._db, row)
+
+    def get_ticket(self, ticket_id: int) -> Ticket | None:
+        """One ticket, or None."""
+        rows = self._db.read("read a ticket", f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,))
+        return read_ticket(self._db, rows[0]) if rows else None
+
+    def list_tickets(
+        self, *, status: TicketStatus | None = None, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Ticket]:
+        """Tickets with this status and/or created in [since, until), oldest first."""
+        where, params = period_conditions(self._db, "created_at", since, until)
+        if status is not None:
+            if status not in TICKET_STATUSES:
+                raise ValueError(f"status {status!r} is not one of {', '.join(TICKET_STATUSES)}")
+            where.append("status = ?")
+            params.append(status)
+        sql = f"SELECT {TICKET_COLUMNS} FROM tickets{where_clause(where)} ORDER BY id"
+        return [read_ticket(self._db, row) for row in self._db.read("list tickets", sql, params)]
+
+    def answer_ticket(self, ticket_id: int, answer: str) -> Ticket:
+        """Record the team's answer: status "answered", answered_at now."""
+        if not answer.strip():
+            raise ValueError("answer must not be empty")
+        with self._db.write("answer a ticket") as conn:
+            conn.execute(
+                "UPDATE tickets SET status = 'answered', answered_at = ?, answer = ? WHERE id = ?", (self._now(), answer, ticket_id)
+            )
+            return self._ticket_in(conn, ticket_id)
+
+    def close_ticket(self, ticket_id: int) -> Ticket:
+        """Set status "closed"."""
+        with self._db.write("close a ticket") as conn:
+            conn.execute("UPDATE tickets SET status = 'closed' WHERE id = ?", (ticket_id,))
+            return self._ticket_in(conn, ticket_id)
+
+    # -- agents
+
+    def add_agent(self, name: str, email: str, password_hash: str, languages: Sequence[str]) -> Agent:
+        """Create an agent; StorageError if the e-mail address is taken."""
+        address = email.strip().lower()
+        if not name.strip() or not address:
+            raise ValueError("an agent needs a name and an e-mail address")
+        if isinstance(languages, str):
+            raise ValueError("languages must be a list of codes such as ['en', 'tr'], not one string")
+        codes = [code.strip().lower() for code in languages if code.strip()]
+        with self._db.write("add an agent") as conn:
+            row = conn.execute(
+                f"INSERT INTO agents ({AGENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING {AGENT_COLUMNS}",
+                (uuid.uuid4().hex, name.strip(), address, password_hash, to_json("languages", codes), self._now()),
+            ).fetchone()
+        if row is None:
+            raise StorageError(f"{self.path}: an agent with e-mail {address} already exists; use another address")
+        return read_agent(self._db, row)
+
+    def get_agent(self, agent_id: str) -> Agent | None:
+        """One agent by id, or None."""
+        rows = self._db.read("read an agent", f"SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,))
+        return read_agent(self._db, rows[0]) if rows else None
+
+    def get_agent_by_email(self, email: str) -> Agent | None:
+        """One agent by e-mail address (any case), or None."""
+        rows = self._db.read("read an agent", f"SELECT {AGENT_COLUMNS} FROM agents WHERE email = ?", (email.strip().lower(),))
+        return read_agent(self._db, rows[0]) if rows else None
