@@ -1,6 +1,7 @@
 """What gets embedded for an article: its title, each example question, and body passages.
 
-The body is split on Markdown headings and blank lines; a long paragraph is cut into
+The body is read by index/markdown.py and split on its headings and paragraphs (blocks on
+consecutive lines, such as a list's items, are one paragraph); a long paragraph is cut into
 overlapping windows of words so one passage stays within what the encoder reads well.
 Each body passage is prefixed with the article title and its heading, so a passage such as
 "Press Save." still says what it is about.
@@ -12,12 +13,11 @@ import re
 from dataclasses import dataclass
 
 from index.kb import Article
+from index.markdown import Block, Spans, read
 
 KINDS = ("proto", "title", "question", "passage")
 WINDOW_WORDS = 80
 OVERLAP_WORDS = 20
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
-_MARKUP = re.compile(r"[*_`>#|]+|\[([^\]]*)\]\([^)]*\)|!\[[^\]]*\]\([^)]*\)")
 
 
 @dataclass(frozen=True)
@@ -40,32 +40,64 @@ def split_article(article: Article) -> list[Passage]:
 
 
 def plain_text(markdown: str) -> str:
-    """Markdown with its markup removed, for embedding and lexical search."""
-    return _MARKUP.sub(lambda m: m.group(1) or " ", markdown)
+    """Markdown with its markup removed, for embedding and lexical search: one line per block."""
+    out = []
+    for block in read(markdown):
+        if out:
+            out.append("\n" * (block.gap + 1))
+        out.append(_plain(block.spans).strip() if block.kind == "heading" else _block_text(block))
+    return "".join(out)
 
 
 def _paragraphs(body: str) -> list[tuple[str, str]]:
+    """(heading, text) of each paragraph: blocks that follow each other line by line are one."""
     heading = ""
     out: list[tuple[str, str]] = []
-    block: list[str] = []
+    group: list[str] = []
 
     def flush() -> None:
-        text = " ".join(plain_text(line).strip() for line in block).strip()
+        text = re.sub(r"\s+", " ", " ".join(group)).strip()
         if text:
-            out.append((heading, re.sub(r"\s+", " ", text)))
-        block.clear()
+            out.append((heading, text))
+        group.clear()
 
-    for line in body.split("\n"):
-        match = _HEADING.match(line)
-        if match:
+    for block in read(body):
+        if block.kind == "heading":
             flush()
-            heading = plain_text(match.group(1)).strip()
-        elif not line.strip():
+            heading = _plain(block.spans).strip()
+            continue
+        if block.gap or block.kind == "rule":
             flush()
-        else:
-            block.append(line)
+        group.append(_block_text(block))
     flush()
     return out
+
+
+def _block_text(block: Block) -> str:
+    if block.kind == "code":
+        return block.text
+    if block.kind == "table":
+        return " ".join(_plain(cell) for row in block.rows for cell in row)
+    text = _plain(block.spans)
+    return f"{block.marker} {text}" if block.marker else text
+
+
+def _plain(spans: Spans) -> str:
+    # Formatting and code become spaces around their text, as the regex that read Markdown here
+    # before did ("**Save**." is "Save ."): the index and every benchmark figure were made on it.
+    out = []
+    for span in spans:
+        if span.kind == "text":
+            out.append(span.text)
+        elif span.kind == "link":
+            out.append(_plain(span.children))
+        elif span.kind == "code":
+            out.append(f" {span.text} ")
+        elif span.kind in ("bold", "italic", "strike"):
+            out.append(f" {_plain(span.children)} ")
+        else:  # a break, an image
+            out.append(" ")
+    return "".join(out)
 
 
 def _windows(text: str) -> list[str]:

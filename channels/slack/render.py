@@ -7,7 +7,6 @@ no lookup table; a choice is named by its position among the message's choices.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ from bot.desk.agents_desk import HandoffCard
 from bot.answer.articles import ArticleLink
 from bot.answer.phrases import language_name, phrase
 from bot.store.model import Conversation, Message
+from index import markdown
 
 Block = dict[str, Any]
 
@@ -35,9 +35,7 @@ REASONS = {
 }
 AUTHORS = {"customer": "Customer", "bot": "Bot", "agent": "Agent"}
 
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_HEADING = re.compile(r"^#{1,6}\s+(.+)$", re.MULTILINE)
-_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_MARKS = {"bold": "*", "italic": "_", "strike": "~"}
 
 
 def escape(text: str) -> str:
@@ -46,11 +44,8 @@ def escape(text: str) -> str:
 
 
 def mrkdwn(text: str) -> str:
-    """An article's Markdown as Slack mrkdwn: bold, headings and links; everything else escaped."""
-    out = escape(text)
-    out = _HEADING.sub(lambda m: f"*{m.group(1).strip()}*", out)
-    out = _BOLD.sub(lambda m: f"*{m.group(1)}*", out)
-    return _LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1)}>", out)
+    """An article's Markdown (index/markdown.py's reading) as Slack mrkdwn; all its text escaped."""
+    return markdown.lay_out(markdown.read(text), _mrkdwn_block, "&gt; ")
 
 
 def customer_message(
@@ -188,3 +183,35 @@ def _button(label: str, action_id: str, value: str, style: str | None = None) ->
 
 def _clip(text: str) -> str:
     return text if len(text) <= MESSAGE_CHARACTERS else text[: MESSAGE_CHARACTERS - 1] + "…"
+
+
+def _mrkdwn_block(block: markdown.Block) -> str:
+    if block.kind == "heading":
+        return f"*{inner}*" if (inner := _mrkdwn_spans(block.spans, frozenset({"bold"}))) else ""
+    if block.kind == "code":
+        return f"```\n{escape(block.text)}\n```"
+    if block.kind == "table":
+        return "\n".join(" | ".join(_mrkdwn_spans(cell) for cell in row) for row in block.rows)
+    if block.kind == "rule":
+        return "---"
+    return _mrkdwn_spans(block.spans)
+
+
+def _mrkdwn_spans(spans: markdown.Spans, inside: frozenset[str] = frozenset()) -> str:
+    """*bold*, _italic_, ~strike~, `code`, <url|text>; no mark inside the same mark, no link inside a link (Slack nests neither)."""
+    out = []
+    for span in spans:
+        if span.kind in _MARKS:
+            inner, mark = _mrkdwn_spans(span.children, inside | {span.kind}), _MARKS[span.kind]
+            out.append(inner if span.kind in inside else f"{mark}{inner}{mark}")
+        elif span.kind in ("link", "image"):
+            label = _mrkdwn_spans(span.children, inside | {"link"}) if span.kind == "link" else escape(span.text)
+            label = label or escape(span.href)
+            out.append(label if "link" in inside or not span.href else f"<{escape(span.href)}|{label}>")
+        elif span.kind == "code":
+            out.append(f"`{escape(span.text)}`")
+        elif span.kind == "break":
+            out.append("\n")
+        else:
+            out.append(escape(span.text))
+    return "".join(out)

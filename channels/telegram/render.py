@@ -1,11 +1,11 @@
 """Telegram payloads out: stored messages as HTML-parse-mode texts of at most 4,096 characters, with inline keyboards.
 
-Everything is escaped first, then only balanced **bold**, headings (as bold) and
-[text](http…) links become tags, so a KB's stray `<`, `&` or `*` is shown as written and never
-makes Telegram refuse the message. Long texts are split on paragraphs, then lines, then
-spaces; each piece is rendered on its own, so no tag spans two messages. Button data
-("<kind>:<conversation id>:<message id>[:<arg>]") stays under Telegram's 64 bytes and lets a
-click find its conversation without a lookup table.
+Markdown is read by index/markdown.py and written as <b>, <i>, <s>, <code>, <pre> and <a href>
+(http, https, mailto and tg links only); all its text is escaped, so a KB's stray `<`, `&` or
+`*` is shown as written and never makes Telegram refuse the message. Long texts are split on
+paragraphs, then lines, then spaces; each piece is rendered on its own, so no tag spans two
+messages. Button data ("<kind>:<conversation id>:<message id>[:<arg>]") stays under Telegram's
+64 bytes and lets a click find its conversation without a lookup table.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bot.answer.articles import ArticleLink
 from bot.answer.phrases import phrase
 from bot.desk.buttons import Button, ButtonKind
 from bot.store.model import Conversation, Message
+from index import markdown
 
 MESSAGE_LIMIT = 4096  # characters after entity parsing, counted in UTF-16 code units
 BUTTON_CHARACTERS = 60
@@ -27,19 +28,15 @@ CHOOSE, NONE_OF_THESE, HELPFUL, CSAT = "ch", "no", "fb", "cs"
 _KINDS = {CHOOSE: ButtonKind.CHOOSE, NONE_OF_THESE: ButtonKind.PERSON, HELPFUL: ButtonKind.HELPFUL, CSAT: ButtonKind.CSAT}
 _ANSWERS = {"y": "yes", "n": "no"}
 
-_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
-_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
-_LINK = re.compile(r"\[([^\]\n]+)\]\(((?:https?://|mailto:|tg://)[^)\s]+)\)")
+_TAGS = {"bold": "b", "italic": "i", "strike": "s"}
+_LINKABLE = re.compile(r"(?:https?://|mailto:|tg://)", re.IGNORECASE)
 
 Keyboard = list[list[dict[str, str]]]
 
 
-def to_html(markdown: str) -> str:
-    """An article's Markdown as Telegram HTML: bold, headings and links; everything else escaped."""
-    out = html.escape(markdown, quote=False)
-    out = _HEADING.sub(lambda m: f"<b>{m.group(1).replace('**', '')}</b>", out)
-    out = _BOLD.sub(lambda m: f"<b>{m.group(1)}</b>", out)
-    return _LINK.sub(lambda m: f'<a href="{m.group(2).replace(chr(34), "&quot;")}">{m.group(1)}</a>', out)
+def to_html(text: str) -> str:
+    """An article's Markdown (index/markdown.py's reading) as Telegram HTML; all its text escaped."""
+    return markdown.lay_out(markdown.read(text), _html_block, "&gt; ")
 
 
 def utf16_len(text: str) -> int:
@@ -176,3 +173,41 @@ def with_chat(calls: Sequence[dict[str, Any]], chat_id: int | str, reply_to: int
             args["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
         out.append(args)
     return out
+
+
+def _html_block(block: markdown.Block) -> str:
+    if block.kind == "heading":
+        return f"<b>{inner}</b>" if (inner := _html_spans(block.spans, frozenset({"bold"}))) else ""
+    if block.kind == "code":
+        return f"<pre>{_escape(block.text)}</pre>"
+    if block.kind == "table":
+        return "\n".join(" | ".join(_html_spans(cell) for cell in row) for row in block.rows)
+    if block.kind == "rule":
+        return "---"
+    return _html_spans(block.spans)
+
+
+def _html_spans(spans: markdown.Spans, inside: frozenset[str] = frozenset()) -> str:
+    """Tags for formatting, code and links, nested only as Telegram allows: no tag inside the same
+    tag or a link inside a link, and code inside nothing (bold and the like hold anything but code)."""
+    out = []
+    for span in spans:
+        if span.kind in _TAGS:
+            inner, tag = _html_spans(span.children, inside | {span.kind}), _TAGS[span.kind]
+            out.append(inner if span.kind in inside else f"<{tag}>{inner}</{tag}>")
+        elif span.kind in ("link", "image"):
+            label = _html_spans(span.children, inside | {"link"}) if span.kind == "link" else _escape(span.text)
+            label = label or _escape(span.href)
+            linked = "link" not in inside and _LINKABLE.match(span.href)
+            out.append(f'<a href="{html.escape(span.href, quote=True)}">{label}</a>' if linked else label)
+        elif span.kind == "code":
+            out.append(_escape(span.text) if inside else f"<code>{_escape(span.text)}</code>")
+        elif span.kind == "break":
+            out.append("\n")
+        else:
+            out.append(_escape(span.text))
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)

@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from flask import Blueprint, abort, render_template
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from bot.answer.articles import find_version, text_direction, versions_by_language
 from bot.answer.phrases import language_name
 from channels.web.context import web
+from index.markdown import render_html
 
 bp = Blueprint("pages", __name__)
 
 SITE_NAME = "Answerdesk Demo Help Center"
 
 
-@lru_cache(maxsize=1)
-def _markdown() -> MarkdownIt:
-    # html=False: raw HTML in an article is shown as text, never run; links with javascript: are dropped.
-    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
-
-
 def render_markdown(text: str) -> Markup:
-    """Article Markdown as safe HTML."""
-    return Markup(_markdown().render(text))
+    """Article Markdown as safe HTML (index/markdown.py: raw HTML shown as text, javascript: links dropped)."""
+    return Markup(render_html(text))
 
 
 @bp.get("/")
