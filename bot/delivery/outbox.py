@@ -108,6 +108,11 @@ class Outbox(Protocol):
         """Delete rows sent before `before`; the number deleted."""
         ...
 
+    def busy(self, channel: str | None) -> int:
+        """Rows of the channel (all for None) being sent, or due now and claimable (what a drainer
+        would take now: not behind an earlier row of their target that waits for its retry)."""
+        ...
+
 
 def backoff(attempts: int, retry_after: float | None = None, rand: Callable[[], float] = random.random) -> float:
     """Seconds before the next attempt: Retry-After when the channel gave one, else 1, 2, 4... s (capped, jittered)."""

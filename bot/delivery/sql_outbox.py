@@ -130,6 +130,20 @@ class SQLOutbox:
             params = (channel,)
         return int(self._db.read("count the outbox", sql, params)[0]["n"])
 
+    def busy(self, channel: str | None) -> int:
+        """Rows of the channel (all for None) being sent, or due now and claimable (not behind an
+        earlier row of their target that waits for its retry)."""
+        sql = (
+            "SELECT COUNT(*) AS n FROM outbox o WHERE (o.status = 'sending' OR (o.status = 'pending' AND o.next_attempt <= ? "
+            "AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = o.channel AND e.target = o.target "
+            "AND e.status IN ('pending', 'sending') AND e.id < o.id)))"
+        )
+        params: tuple[Any, ...] = (self._now(),)
+        if channel is not None:
+            sql += " AND o.channel = ?"
+            params += (channel,)
+        return int(self._db.read("count the outbox's due rows", sql, params)[0]["n"])
+
     def prune(self, before: datetime) -> int:
         """Delete rows sent before `before`; the number deleted."""
         with self._db.write("prune the outbox") as conn:

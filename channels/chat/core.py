@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from bot.answer.phrases import phrase
@@ -27,7 +28,7 @@ from bot.delivery.sql_outbox import open_outbox
 from bot.desk import buttons
 from bot.desk.desk import Desk, NotAllowed, NotFound, Turn, answer_orphans
 from bot.desk.turns import question_answered
-from bot.store.model import Conversation, Message
+from bot.store.model import Conversation, Message, utc_now
 from channels.chat.platform import ChatPlatform, Inbound, Press, Said
 from channels.chat.serial import SerialPerKey
 
@@ -46,15 +47,15 @@ class ChatCore:
 
     def __init__(
         self, desk: Desk, platform: ChatPlatform, sender: Sender, *,
-        workers: int = WORKERS, senders: int = SENDERS, poll_seconds: float = POLL_SECONDS,
+        workers: int = WORKERS, senders: int = SENDERS, poll_seconds: float = POLL_SECONDS, clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.desk = desk
         self.platform = platform
         self.name = platform.name
         store = desk.store
-        self.outbox = open_outbox(store)
+        self.outbox = open_outbox(store, clock)  # the outbox's due times and the drainer's follow `clock`
         self.seen = open_seen_keys(store)
-        self.drainer = Drainer(self.outbox, {self.name: sender}, workers=senders)
+        self.drainer = Drainer(self.outbox, {self.name: sender}, workers=senders, clock=clock)
         self.relay = Relay(store, open_relay_cursors(store), self.name, self.deliver)
         self.ticker = Ticker([self.relay.poll_once], every=poll_seconds, name=f"{self.name}-ticker")
         self._work = SerialPerKey(workers, f"{self.name}-work")
@@ -85,14 +86,16 @@ class ChatCore:
         self.ticker.stop()
         self.drainer.stop()
 
-    def wait_idle(self, timeout: float = 15.0, quiet: Callable[[], bool] = lambda: True) -> bool:
+    def wait_idle(self, timeout: float = 15.0, quiet: Callable[[], bool] = lambda: True, *, sent: bool = True) -> bool:
         """Wait until `quiet()` (nothing left in the platform's hands), no work is under way, nothing
-        new is to relay or show, and the outbox is empty (tests, bench)."""
+        new is to relay or show, and the outbox is empty (tests, bench); with `sent=False`, until
+        nothing in it is due or being sent (what is left waits for its retry time)."""
+        left = self.outbox.pending if sent else self.outbox.busy
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if (
                 quiet() and self._work.pending == 0 and self.ticker.run_once() == 0
-                and self._work.pending == 0 and self.outbox.pending(self.name) == 0
+                and self._work.pending == 0 and left(self.name) == 0
             ):
                 return True
             time.sleep(0.02)

@@ -16,6 +16,7 @@ import http.client
 import logging
 import re
 from collections.abc import Callable
+from datetime import datetime
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from slack_sdk.errors import SlackClientError
 from bot.delivery.notify import DeskWatcher
 from bot.delivery.sql_delivery import open_cards
 from bot.desk.desk import Desk
+from bot.store.model import utc_now
 from bot.errors import ConfigError
 from channels.chat.core import POLL_SECONDS, SENDERS, WORKERS, ChatCore
 from channels.slack import messages, render
@@ -52,14 +54,15 @@ MAX_BODY_BYTES = 1024 * 1024  # a button's payload carries the whole message; th
 class SlackChannel:
     """Everything the Slack channel runs; `start()` its threads, `close()` them."""
 
-    def __init__(self, config: SlackConfig, desk: Desk, *, workers: int = WORKERS, senders: int = SENDERS, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(self, config: SlackConfig, desk: Desk, *, workers: int = WORKERS, senders: int = SENDERS, poll_seconds: float = POLL_SECONDS,
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self.config = config
         self.desk = desk
         # No retry inside the client: the outbox is the one place that retries, without holding a thread.
         self.client = WebClient(token=config.bot_token, base_url=config.api_url, timeout=10, retry_handlers=[])
         self.cards = open_cards(desk.store)
         self.people = People(self.client)
-        self.core = ChatCore(desk, SlackCustomers(), SlackSender(self.client, self.cards), workers=workers, senders=senders, poll_seconds=poll_seconds)
+        self.core = ChatCore(desk, SlackCustomers(), SlackSender(self.client, self.cards), workers=workers, senders=senders, poll_seconds=poll_seconds, clock=clock)
         self.agents: SlackAgentsDesk | None = None
         if config.agents_channel:
             self.agents = SlackAgentsDesk(
@@ -86,9 +89,10 @@ class SlackChannel:
         self._bolt_pool.shutdown(wait=True)
         self.core.close()
 
-    def wait_idle(self, timeout: float = 15.0) -> bool:
-        """Wait until no work is under way, nothing new is to relay or show, and the outbox is empty (tests, bench)."""
-        return self.core.wait_idle(timeout)
+    def wait_idle(self, timeout: float = 15.0, *, sent: bool = True) -> bool:
+        """Wait until no work is under way, nothing new is to relay or show, and the outbox is empty
+        (tests, bench; `sent=False`: until nothing in it is due, see `ChatCore.wait_idle`)."""
+        return self.core.wait_idle(timeout, sent=sent)
 
     # -- in: before the ack, a customer's message is kept and queued -------------------------
     def _take_in(self, body: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> BoltResponse | None:
@@ -163,7 +167,7 @@ class SlackChannel:
         )
 
 
-def register_slack(flask_app: Flask, settings: object, desk: Desk) -> bool:
+def register_slack(flask_app: Flask, settings: object, desk: Desk, clock: Callable[[], datetime] = utc_now) -> bool:
     """Mount the Slack channel at /slack/events (or connect Socket Mode); False, and says so, when not configured."""
     if EXTENSION in flask_app.extensions:
         return True
@@ -171,7 +175,7 @@ def register_slack(flask_app: Flask, settings: object, desk: Desk) -> bool:
     if not config.enabled:
         log.info(messages.SLACK_OFF)
         return False
-    channel = SlackChannel(config, desk)
+    channel = SlackChannel(config, desk, clock=clock)
     if config.socket_mode:
         channel.socket = socket_mode_handler(channel)
         channel.socket.connect()

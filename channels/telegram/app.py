@@ -21,7 +21,8 @@ import hmac
 import logging
 import threading
 from collections import Counter
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, Response, request
@@ -30,6 +31,7 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, TypeHandler, filters
 
 from bot.desk.desk import Desk
+from bot.store.model import utc_now
 from bot.errors import ConfigError
 from channels.chat.core import POLL_SECONDS, SENDERS, WORKERS, ChatCore
 from channels.telegram import messages
@@ -51,7 +53,8 @@ RETRY_START_SECONDS = 30.0
 class TelegramChannel:
     """Everything the Telegram channel runs; `start()` its threads (and `start_polling()`), `close()` them."""
 
-    def __init__(self, config: TelegramConfig, desk: Desk, *, workers: int = WORKERS, senders: int = SENDERS, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(self, config: TelegramConfig, desk: Desk, *, workers: int = WORKERS, senders: int = SENDERS, poll_seconds: float = POLL_SECONDS,
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self.config = config
         self.desk = desk
         self.loop = asyncio.new_event_loop()
@@ -70,7 +73,7 @@ class TelegramChannel:
         self._fed: Counter[int] = Counter()  # webhook updates queued and not yet through the handlers (wait_idle)
         self._fed_lock = threading.Lock()
         sender = TelegramSender(self.application.bot, self.run)
-        self.core = ChatCore(desk, TelegramCustomers(), sender, workers=workers, senders=senders, poll_seconds=poll_seconds)
+        self.core = ChatCore(desk, TelegramCustomers(), sender, workers=workers, senders=senders, poll_seconds=poll_seconds, clock=clock)
         self.ready = threading.Event()  # the Application is initialised and taking updates
         self.polling = False
 
@@ -110,9 +113,10 @@ class TelegramChannel:
             self.run(self._stop_application(), timeout=CALL_TIMEOUT)
         self._stop_loop()
 
-    def wait_idle(self, timeout: float = 15.0) -> bool:
-        """Wait until no update is queued or worked on, nothing new is to relay, and the outbox is empty (tests, bench)."""
-        return self.core.wait_idle(timeout, quiet=lambda: not self._fed and self.application.update_queue.empty())
+    def wait_idle(self, timeout: float = 15.0, *, sent: bool = True) -> bool:
+        """Wait until no update is queued or worked on, nothing new is to relay, and the outbox is empty
+        (tests, bench; `sent=False`: until nothing in it is due, see `ChatCore.wait_idle`)."""
+        return self.core.wait_idle(timeout, quiet=lambda: not self._fed and self.application.update_queue.empty(), sent=sent)
 
     def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = CALL_TIMEOUT) -> Any:
         """Run a coroutine on the channel's loop from any other thread, and return its result."""
@@ -184,7 +188,7 @@ class TelegramChannel:
         log.error("Telegram update %s failed", getattr(update, "update_id", None), exc_info=context.error)
 
 
-def register_telegram(flask_app: Flask, settings: object, desk: Desk) -> bool:
+def register_telegram(flask_app: Flask, settings: object, desk: Desk, clock: Callable[[], datetime] = utc_now) -> bool:
     """Mount the Telegram webhook at /telegram/webhook and start the channel; False, and says why, when not configured."""
     if EXTENSION in flask_app.extensions:
         return True
@@ -195,7 +199,7 @@ def register_telegram(flask_app: Flask, settings: object, desk: Desk) -> bool:
     if not config.webhook_secret:
         log.warning(messages.WEBHOOK_OFF)
         return False
-    channel = TelegramChannel(config, desk)
+    channel = TelegramChannel(config, desk, clock=clock)
     mount(flask_app, channel)
     channel.start()
     flask_app.extensions[EXTENSION] = channel

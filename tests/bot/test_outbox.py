@@ -56,6 +56,20 @@ def test_a_targets_rows_are_claimed_in_order_one_at_a_time(store: Store, clock: 
     assert [i.id for i in outbox.claim(["slack"])] == [a2.id]
 
 
+def test_busy_counts_what_a_drainer_would_take_now_or_is_sending(store: Store, clock: Clock) -> None:
+    outbox = open_outbox(store, clock)
+    a1 = outbox.enqueue("slack", "A", {}, "a1").item
+    outbox.enqueue("slack", "A", {}, "a2")  # behind a1
+    outbox.enqueue("telegram", "7", {}, "t1")
+    assert outbox.busy("slack") == 1 and outbox.busy(None) == 2  # a2 is not claimable while a1 waits
+    outbox.claim(["slack"])
+    assert outbox.busy("slack") == 1  # a1 is being sent
+    outbox.retry_later(a1.id, 5, "down")
+    assert outbox.busy("slack") == 0 and outbox.pending("slack") == 2  # both wait for a1's retry time
+    clock.advance(5)
+    assert outbox.busy("slack") == 1
+
+
 def test_concurrent_workers_in_two_processes_never_claim_a_row_twice(db_url: str, clock: Clock) -> None:
     stores = [open_store(db_url) for _ in range(2)]  # two connections pools, as two processes
     outboxes = [open_outbox(s, clock) for s in stores]
