@@ -73,8 +73,14 @@ def _quality(params: str) -> float:
 
 def parse_language_hint(raw: str | None, allowed: Collection[str]) -> str | None:
     """Turn "tr-TR", "pt_BR", "ar,en;q=0.8" or "sr_RS@latin" into the best allowed code."""
+    ranked = preferred_languages(raw, allowed)
+    return ranked[0] if ranked else None
+
+
+def preferred_languages(raw: str | None, allowed: Collection[str]) -> list[str]:
+    """The allowed codes a header or locale names ("ar,en;q=0.8", "tr_TR.UTF-8"), most wanted first."""
     if not raw:
-        return None
+        return []
     ranked: list[tuple[float, int, str]] = []
     for index, entry in enumerate(raw.split(",")):
         tag, _, params = entry.partition(";")
@@ -84,11 +90,12 @@ def parse_language_hint(raw: str | None, allowed: Collection[str]) -> str | None
         weight = _quality(params)
         if match and weight > 0:
             ranked.append((-weight, index, match.group(1)))
+    found: list[str] = []
     for _, _, code in sorted(ranked):
-        found = to_allowed(code, allowed)
-        if found:
-            return found
-    return None
+        allowed_code = to_allowed(code, allowed)
+        if allowed_code and allowed_code not in found:
+            found.append(allowed_code)
+    return found
 
 
 def canonical(code: str, setting: str = "language code") -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, request
 from markupsafe import Markup
 
 from bot.answer.articles import find_version, text_direction, versions_by_language
 from bot.answer.phrases import language_name
+from bot.language.codes import preferred_languages
 from channels.web.context import web
 from index.markdown import render_html
 
@@ -22,10 +23,15 @@ def render_markdown(text: str) -> Markup:
 
 @bp.get("/")
 def home() -> str:
+    """Every language's articles, the visitor's languages first (Accept-Language), then the bot's
+    default language, then the rest by code."""
     grouped = versions_by_language(web().snapshot())
+    wanted = preferred_languages(request.headers.get("Accept-Language"), grouped)
+    default = web().settings.default_language
+    order = sorted(grouped, key=lambda lang: (wanted.index(lang) if lang in wanted else len(wanted), lang != default, lang))
     sections = [
-        {"lang": lang, "name": language_name(lang, lang), "dir": text_direction(lang), "articles": articles}
-        for lang, articles in grouped.items()
+        {"lang": lang, "name": language_name(lang, lang), "dir": text_direction(lang), "articles": grouped[lang]}
+        for lang in order
     ]
     return render_template("home.html", sections=sections, lang="en", dir="ltr")
 

@@ -22,6 +22,17 @@ def test_home_lists_the_articles_of_every_language_with_the_widget(web: Web) -> 
     assert re.search(r'<section class="lang-section" id="lang-ar" lang="ar" dir="rtl"', page)
 
 
+def test_home_lists_the_visitors_languages_first(web: Web) -> None:
+    def order(accept: str | None) -> list[str]:
+        headers = {"Accept-Language": accept} if accept else {}
+        return re.findall(r'<section class="lang-section" id="lang-(\w+)"', web.client().get("/", headers=headers).get_data(as_text=True))
+
+    assert order(None)[0] == "en"  # no preference: the bot's default language first, not Arabic by its code
+    assert order("tr-TR,ar;q=0.8,en;q=0.5")[:3] == ["tr", "ar", "en"]
+    assert order("de-DE,ar;q=0.9")[0] == "ar"  # no German articles: the next language asked for
+    assert sorted(order("tr")) == sorted(order(None))  # every language is still listed
+
+
 def test_article_is_rendered_markdown_with_raw_html_escaped(web: Web) -> None:
     response = web.client().get("/articles/en/gift-cards")
     page = response.get_data(as_text=True)
