@@ -35,6 +35,7 @@ from index.kb import KnowledgeBase
 from index.passages import KINDS, Passage, split_article
 from index.scoring import HUB_WEIGHT, Fusion, background, default_weights, hub_scores
 from index.search import FORMAT_VERSION, vector_table
+from index.updated import last_updated
 from index.spelling import kb_words
 
 log = logging.getLogger(__name__)
@@ -152,9 +153,10 @@ def _write_snapshot(kb, encoders: Encoders, out: Path, cache_dir: Path, ann_min_
     )
     rows.save(out / "rows.npz")
     np.savez(out / "heldout.npz", rows=np.asarray(reference, np.int64), **{f"queries_{e}": q for e, q in enumerate(queries)})
+    updated = last_updated([a.path for a in kb.articles], {a.path: a.updated for a in kb.articles})
     versions = {
         article_id: {
-            a.lang: {"title": a.title, "body": a.body, "path": a.path, "updated": a.updated or _mtime(a.path), "questions": list(a.questions)}
+            a.lang: {"title": a.title, "body": a.body, "path": a.path, "updated": updated[a.path], "questions": list(a.questions)}
             for a in kb.versions(article_id)
         }
         for article_id in ids
@@ -326,13 +328,6 @@ def _lock(folder: Path) -> int | None:
         os.close(fd)
         return None
     return fd
-
-
-def _mtime(path: str) -> str:
-    try:
-        return datetime.fromtimestamp(os.path.getmtime(path), timezone.utc).date().isoformat()
-    except OSError:
-        return ""
 
 
 class _Bar:
