@@ -86,6 +86,16 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--languages", default="en", help="comma-separated languages the agent speaks (default en)")
     a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     a.set_defaults(run=_agent_add)
+    a = agent_sub.add_parser("list", help="every agent account: address, name, languages")
+    a.set_defaults(run=_agent_list)
+    a = agent_sub.add_parser("reset-password", help="a new password for an agent (asks for it)")
+    a.add_argument("email")
+    a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    a.set_defaults(run=_agent_reset_password)
+    a = agent_sub.add_parser("set-languages", help="the languages an agent speaks: their queue shows these first")
+    a.add_argument("email")
+    a.add_argument("languages", help="comma-separated ISO 639-1 codes, e.g. en,tr")
+    a.set_defaults(run=_agent_set_languages)
 
     p = sub.add_parser("report", help="KPIs per channel and the questions the KB does not cover")
     p.add_argument("--since", help="first day, YYYY-MM-DD (default: 30 days ago)")
@@ -117,21 +127,84 @@ def _telegram(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _agent_add(settings: Settings, args: argparse.Namespace) -> int:
-    import getpass
-
     from bot.desk.agents import create_agent
     from bot.store.connect import open_store
 
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("password: ")
-        if getpass.getpass("again: ") != password:
-            raise AnswerdeskError("the passwords differ; nothing was created")
     store = open_store(settings.db, busy_timeout=settings.db_busy_timeout)
-    agent = create_agent(store, args.email, args.name, password, [c.strip() for c in args.languages.split(",") if c.strip()])
+    try:
+        if store.get_agent_by_email(args.email) is not None:  # says how to change it, before asking for a password
+            create_agent(store, args.email, args.name, "", [])
+        agent = create_agent(store, args.email, args.name, _new_password(args.password_stdin), _codes(args.languages))
+    finally:
+        store.close()
     print(f"agent {agent.email} ({agent.name}, speaks {', '.join(agent.languages)}) created")
     return 0
+
+
+def _agent_list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.desk.agents_desk import NO_PASSWORD
+    from bot.store.connect import open_store
+
+    store = open_store(settings.db, busy_timeout=settings.db_busy_timeout)
+    try:
+        agents = store.list_agents()
+    finally:
+        store.close()
+    for agent in agents:
+        where = "Slack only (no console sign-in)" if agent.password_hash == NO_PASSWORD else "console"
+        print(f"{agent.email}\t{agent.name}\t{','.join(agent.languages)}\t{where}")
+    if not agents:
+        print("no agents yet: add one with 'answerdesk agent add EMAIL --name NAME --languages en,tr'")
+    return 0
+
+
+def _agent_reset_password(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.desk.agents import reset_password
+    from bot.store.connect import open_store
+
+    store = open_store(settings.db, busy_timeout=settings.db_busy_timeout)
+    try:
+        if store.get_agent_by_email(args.email) is None:  # say so before asking for a password
+            raise AnswerdeskError(f"email: no agent has the address {args.email!r}; see 'answerdesk agent list'")
+        agent = reset_password(store, args.email, _new_password(args.password_stdin))
+    finally:
+        store.close()
+    print(f"agent {agent.email}: password changed")
+    return 0
+
+
+def _agent_set_languages(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.desk.agents import set_languages
+    from bot.store.connect import open_store
+
+    store = open_store(settings.db, busy_timeout=settings.db_busy_timeout)
+    try:
+        agent = set_languages(store, args.email, _codes(args.languages))
+    finally:
+        store.close()
+    print(f"agent {agent.email} now speaks {', '.join(agent.languages)}")
+    return 0
+
+
+def _new_password(from_stdin: bool) -> str:
+    """A password from standard input, or typed twice; its rules are checked after the first time."""
+    import getpass
+
+    from bot.desk.agents import check_password
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        check_password(password)
+        return password
+    password = getpass.getpass("password: ")
+    check_password(password)
+    if getpass.getpass("again: ") != password:
+        raise AnswerdeskError("the passwords differ; nothing was changed")
+    return password
+
+
+def _codes(languages: str) -> list[str]:
+    return [c.strip() for c in languages.split(",") if c.strip()]
 
 
 def _report(settings: Settings, args: argparse.Namespace) -> int:

@@ -62,17 +62,53 @@ def create_agent(store: Store, email: str, name: str, password: str, languages: 
     address = (email or "").strip()
     if not _EMAIL.match(address):
         raise AgentError("email", f"{email!r} is not an e-mail address; use the form name@example.com")
+    if store.get_agent_by_email(address) is not None:
+        raise AgentError(
+            "email", f"{address} already has an account; change it with 'answerdesk agent reset-password {address}' "
+            f"or 'answerdesk agent set-languages {address} en,tr'"
+        )
     if not (name or "").strip():
         raise AgentError("name", "must not be empty; it is the name customers see when the agent joins")
+    check_password(password)
+    return store.add_agent(name.strip(), address, hash_password(password), language_codes(languages))
+
+
+def check_password(password: str) -> None:
+    """AgentError naming the rule a password breaks (asked before it is typed a second time)."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise AgentError("password", f"must be at least {MIN_PASSWORD_LENGTH} characters long")
+
+
+def language_codes(languages: Sequence[str]) -> list[str]:
+    """The ISO 639-1 codes an agent speaks, checked: AgentError naming the bad ones."""
     if isinstance(languages, str):
         raise AgentError("languages", "pass a list of codes such as ['en', 'tr'], not one string")
     codes = [code.strip().lower() for code in languages if code.strip()]
     bad = [code for code in codes if not _LANGUAGE.match(code)]
     if not codes or bad:
         raise AgentError("languages", f"{', '.join(bad) or 'none given'}: give ISO 639-1 codes such as en,tr,ar")
-    return store.add_agent(name.strip(), address, hash_password(password), codes)
+    return codes
+
+
+def reset_password(store: Store, email: str, password: str) -> Agent:
+    """A new password for the agent with this address (their open sessions stay signed in)."""
+    check_password(password)
+    return _update(store, email, password_hash=hash_password(password))
+
+
+def set_languages(store: Store, email: str, languages: Sequence[str]) -> Agent:
+    """The languages the agent with this address speaks (their queue puts these first)."""
+    return _update(store, email, languages=language_codes(languages))
+
+
+def _update(store: Store, email: str, **changes: object) -> Agent:
+    agent = store.get_agent_by_email(email or "")
+    if agent is None:
+        raise AgentError("email", f"no agent has the address {email!r}; see 'answerdesk agent list'")
+    updated = store.update_agent(agent.id, **changes)  # type: ignore[arg-type]
+    if updated is None:
+        raise AgentError("email", f"the agent {email} was removed meanwhile")
+    return updated
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int = KEY_BYTES) -> bytes:

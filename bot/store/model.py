@@ -273,6 +273,14 @@ class Store(Protocol):
         """One agent by e-mail address (any case), or None."""
         ...
 
+    def list_agents(self) -> list[Agent]:
+        """Every agent account, by e-mail address."""
+        ...
+
+    def update_agent(self, agent_id: str, *, password_hash: str | None = None, languages: Sequence[str] | None = None) -> Agent | None:
+        """Change an agent's password hash and/or languages; the agent as stored now, None if there is none."""
+        ...
+
     def close(self) -> None:
         """Release connections; the store cannot be used afterwards."""
         ...

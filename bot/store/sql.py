@@ -15,17 +15,18 @@ from typing import Any
 from bot.actions import Action
 from bot.errors import StorageError
 from bot.store.db import Connection, Database, Migration, aware
+from bot.store.sql_agents import SQLAgents
 from bot.store.rows import (
-    AGENT_COLUMNS, CONVERSATION_COLUMNS, FEEDBACK_COLUMNS, MESSAGE_COLUMNS, OPEN_OF, TICKET_COLUMNS, read_agent,
+    CONVERSATION_COLUMNS, FEEDBACK_COLUMNS, MESSAGE_COLUMNS, OPEN_OF, TICKET_COLUMNS,
     read_conversation, read_feedback, to_json, read_message, period_conditions, placeholders, read_ticket, where_clause,
 )
 from bot.store.model import (
-    AUTHORS, KEEP, STATES, TICKET_STATUSES, AddedMessage, Agent, Author, Choice, Conversation, Feedback, Keep, Message,
+    AUTHORS, KEEP, STATES, TICKET_STATUSES, AddedMessage, Author, Choice, Conversation, Feedback, Keep, Message,
     State, Ticket, TicketStatus, utc_now,
 )
 
 
-class SQLStore:
+class SQLStore(SQLAgents):
     """`bot.store.model.Store` on a SQL database: one SQLite file or one PostgreSQL database."""
 
     def __init__(self, database: Database, migrations: list[Migration], clock: Callable[[], datetime] = utc_now) -> None:
@@ -367,32 +368,3 @@ class SQLStore:
         with self._db.write("close a ticket") as conn:
             conn.execute("UPDATE tickets SET status = 'closed' WHERE id = ?", (ticket_id,))
             return self._ticket_in(conn, ticket_id)
-
-    # -- agents
-
-    def add_agent(self, name: str, email: str, password_hash: str, languages: Sequence[str]) -> Agent:
-        """Create an agent; StorageError if the e-mail address is taken."""
-        address = email.strip().lower()
-        if not name.strip() or not address:
-            raise ValueError("an agent needs a name and an e-mail address")
-        if isinstance(languages, str):
-            raise ValueError("languages must be a list of codes such as ['en', 'tr'], not one string")
-        codes = [code.strip().lower() for code in languages if code.strip()]
-        with self._db.write("add an agent") as conn:
-            row = conn.execute(
-                f"INSERT INTO agents ({AGENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING {AGENT_COLUMNS}",
-                (uuid.uuid4().hex, name.strip(), address, password_hash, to_json("languages", codes), self._now()),
-            ).fetchone()
-        if row is None:
-            raise StorageError(f"{self.path}: an agent with e-mail {address} already exists; use another address")
-        return read_agent(self._db, row)
-
-    def get_agent(self, agent_id: str) -> Agent | None:
-        """One agent by id, or None."""
-        rows = self._db.read("read an agent", f"SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,))
-        return read_agent(self._db, rows[0]) if rows else None
-
-    def get_agent_by_email(self, email: str) -> Agent | None:
-        """One agent by e-mail address (any case), or None."""
-        rows = self._db.read("read an agent", f"SELECT {AGENT_COLUMNS} FROM agents WHERE email = ?", (email.strip().lower(),))
-        return read_agent(self._db, rows[0]) if rows else None

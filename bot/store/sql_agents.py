@@ -1,0 +1,64 @@
+"""Agent accounts in the SQL store: the part of `bot.store.sql.SQLStore` that keeps them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bot.errors import StorageError
+from bot.store.db import Database
+from bot.store.model import Agent
+from bot.store.rows import AGENT_COLUMNS, read_agent, to_json
+
+
+class SQLAgents:
+    """Agents' rows; mixed into `SQLStore`, which provides the database and the clock."""
+
+    _db: Database
+    path: str
+    _now: Callable[[], Any]
+
+    def add_agent(self, name: str, email: str, password_hash: str, languages: Sequence[str]) -> Agent:
+        """Create an agent; StorageError if the e-mail address is taken."""
+        address = email.strip().lower()
+        if not name.strip() or not address:
+            raise ValueError("an agent needs a name and an e-mail address")
+        if isinstance(languages, str):
+            raise ValueError("languages must be a list of codes such as ['en', 'tr'], not one string")
+        codes = [code.strip().lower() for code in languages if code.strip()]
+        with self._db.write("add an agent") as conn:
+            row = conn.execute(
+                f"INSERT INTO agents ({AGENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING {AGENT_COLUMNS}",
+                (uuid.uuid4().hex, name.strip(), address, password_hash, to_json("languages", codes), self._now()),
+            ).fetchone()
+        if row is None:
+            raise StorageError(f"{self.path}: an agent with e-mail {address} already exists; use another address")
+        return read_agent(self._db, row)
+
+    def get_agent(self, agent_id: str) -> Agent | None:
+        """One agent by id, or None."""
+        rows = self._db.read("read an agent", f"SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,))
+        return read_agent(self._db, rows[0]) if rows else None
+
+    def get_agent_by_email(self, email: str) -> Agent | None:
+        """One agent by e-mail address (any case), or None."""
+        rows = self._db.read("read an agent", f"SELECT {AGENT_COLUMNS} FROM agents WHERE email = ?", (email.strip().lower(),))
+        return read_agent(self._db, rows[0]) if rows else None
+
+    def list_agents(self) -> list[Agent]:
+        """Every agent account, by e-mail address."""
+        return [read_agent(self._db, row) for row in self._db.read("list agents", f"SELECT {AGENT_COLUMNS} FROM agents ORDER BY email", ())]
+
+    def update_agent(self, agent_id: str, *, password_hash: str | None = None, languages: Sequence[str] | None = None) -> Agent | None:
+        """Change an agent's password hash and/or languages; the agent as stored now, None if there is none."""
+        changes: list[tuple[str, object]] = []
+        if password_hash is not None:
+            changes.append(("password_hash", password_hash))
+        if languages is not None:
+            changes.append(("languages", to_json("languages", [c.strip().lower() for c in languages if c.strip()])))
+        with self._db.write("update an agent") as conn:
+            if changes:
+                conn.execute(f"UPDATE agents SET {', '.join(f'{c} = ?' for c, _ in changes)} WHERE id = ?", (*[v for _, v in changes], agent_id))
+            row = conn.execute(f"SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,)).fetchone()
+        return read_agent(self._db, row) if row else None
