@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from typing import Sequence, TextIO
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Sequence, TextIO
 
 from bot.answer.calibration import Case, calibrate_labelled
 from bot.config import Settings, describe_settings
 from bot.answer.engine import Engine, Inbound, Outcome, build_engine
 from bot.errors import AnswerdeskError, ConfigError, KBErrors
 from bot.reindex.run import reindex, write_calibration
+
+if TYPE_CHECKING:
+    from bot.store.model import Store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,28 +133,20 @@ def _telegram(settings: Settings, args: argparse.Namespace) -> int:
 
 def _agent_add(settings: Settings, args: argparse.Namespace) -> int:
     from bot.desk.agents import create_agent
-    from bot.store.connect import open_store
 
-    store = open_store(settings.db, busy_timeout=settings.db_busy_timeout)
-    try:
+    with _store(settings) as store:
         if store.get_agent_by_email(args.email) is not None:  # says how to change it, before asking for a password
             create_agent(store, args.email, args.name, "", [])
         agent = create_agent(store, args.email, args.name, _new_password(args.password_stdin), _codes(args.languages))
-    finally:
-        store.close()
     print(f"agent {agent.email} ({agent.name}, speaks {', '.join(agent.languages)}) created")
     return 0
 
 
 def _agent_list(settings: Settings, args: argparse.Namespace) -> int:
     from bot.desk.agents_desk import NO_PASSWORD
-    from bot.store.connect import open_store
 
-    store = open_store(settings.db, busy_timeout=settings.db_busy_timeout)
-    try:
+    with _store(settings) as store:
         agents = store.list_agents()
-    finally:
-        store.close()
     for agent in agents:
         where = "Slack only (no console sign-in)" if agent.password_hash == NO_PASSWORD else "console"
         print(f"{agent.email}\t{agent.name}\t{','.join(agent.languages)}\t{where}")
@@ -160,30 +157,34 @@ def _agent_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def _agent_reset_password(settings: Settings, args: argparse.Namespace) -> int:
     from bot.desk.agents import reset_password
-    from bot.store.connect import open_store
 
-    store = open_store(settings.db, busy_timeout=settings.db_busy_timeout)
-    try:
+    with _store(settings) as store:
         if store.get_agent_by_email(args.email) is None:  # say so before asking for a password
             raise AnswerdeskError(f"email: no agent has the address {args.email!r}; see 'answerdesk agent list'")
         agent = reset_password(store, args.email, _new_password(args.password_stdin))
-    finally:
-        store.close()
     print(f"agent {agent.email}: password changed")
     return 0
 
 
 def _agent_set_languages(settings: Settings, args: argparse.Namespace) -> int:
     from bot.desk.agents import set_languages
+
+    with _store(settings) as store:
+        agent = set_languages(store, args.email, _codes(args.languages))
+    print(f"agent {agent.email} now speaks {', '.join(agent.languages)}")
+    return 0
+
+
+@contextlib.contextmanager
+def _store(settings: Settings) -> Iterator["Store"]:
+    """The store the settings name, closed after the command."""
     from bot.store.connect import open_store
 
     store = open_store(settings.db, busy_timeout=settings.db_busy_timeout)
     try:
-        agent = set_languages(store, args.email, _codes(args.languages))
+        yield store
     finally:
         store.close()
-    print(f"agent {agent.email} now speaks {', '.join(agent.languages)}")
-    return 0
 
 
 def _new_password(from_stdin: bool) -> str:
