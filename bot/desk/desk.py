@@ -246,8 +246,7 @@ class Desk:
             if conversation.waiting_since and now - conversation.waiting_since >= self.agent_wait:
                 if self.store.transition(conversation.id, ("waiting",), "bot"):
                     conversation = self._get(conversation.id)
-                    self._system(conversation, Action.NO_AGENT_AVAILABLE)
-                    self._offer_ticket(conversation)
+                    self._offer_ticket(conversation, Action.NO_AGENT_AVAILABLE)  # one message: sorry, and leave your e-mail
                     expired.append(conversation.id)
         return expired
 
@@ -260,9 +259,10 @@ class Desk:
         back = describe_next_open(self.hours, self.clock(), conversation.lang)
         return [self._system(conversation, Action.OUTSIDE_HOURS, when=back)] + self._offer_ticket(conversation)
 
-    def _offer_ticket(self, conversation: Conversation) -> list[Message]:
+    def _offer_ticket(self, conversation: Conversation, asking: Action = Action.ASK_EMAIL) -> list[Message]:
+        """Wait for an e-mail address to answer to; `asking` is the message that asks for it."""
         self.store.update_conversation(conversation.id, meta={**conversation.meta, "pending": PENDING_EMAIL})
-        return [self._system(conversation, Action.ASK_EMAIL)]
+        return [self._system(conversation, asking)]
 
     def _take_email(self, conversation: Conversation, text: str) -> tuple[Message, ...]:
         if not EMAIL.match(text):
