@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Settings
 from bot.errors import AnswerdeskError, ConfigError
-from bot.reports.figures import Report, build_report, load_period, outbox_pending
+from bot.reports.figures import CHANNELS, Report, build_report, load_period, outbox_pending
 from bot.reports.gaps import collect_gap_questions, group_gaps
 from bot.reports.html import render_html
 from bot.reports.text import format_report
@@ -87,6 +87,14 @@ def make_report(
     return build_report(period, groups, questions, tz=tz, now=now, channel=channel, pending=lambda name: outbox_pending(store, name))
 
 
+def check_channel(store: Store, channel: str | None) -> None:
+    """ReportError for a --channel that is none of ours and has no conversation in the store (a typo
+    would otherwise print a column of zeros)."""
+    if channel is None or channel in CHANNELS or store.list_conversations(channel=channel):
+        return
+    raise ReportError("--channel", f"--channel {channel!r} is not a channel: use {', '.join(CHANNELS)} (or one that has conversations)")
+
+
 def run_report(
     settings: Settings,
     since: str | None = None,
@@ -104,6 +112,7 @@ def run_report(
     start, end = parse_period(since, until, tz, now)
     store = open_store(settings.db, busy_timeout=settings.db_busy_timeout)
     try:
+        check_channel(store, channel)
         report = make_report(store, start, end, load_encoder=lambda: encoder or _gap_encoder(settings.encoder), tz=tz, now=now, channel=channel)
     finally:
         store.close()

@@ -291,3 +291,5 @@ def test_command_names_the_bad_flag(db: str, monkeypatch: pytest.MonkeyPatch, ca
     assert "--since '2026-11-31' is not a date: use YYYY-MM-DD" in capsys.readouterr().err
     assert main(["report", "--since", "2026-11-01", "--until", "2026-12-01"]) == 0
     assert "conversations" in capsys.readouterr().out
+    assert main(["report", "--since", "2026-11-01", "--channel", "telgram"]) == 1  # a typo: not a column of zeros
+    assert "--channel 'telgram' is not a channel: use web, slack, telegram" in capsys.readouterr().err
