@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from bot.errors import ConfigError
 
 
+AGENT_NAMES = ("full", "first", "team")
 _URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 
 
@@ -74,6 +75,10 @@ class Settings:
     agent_wait_seconds: int = _setting(
         180, "ANSWERDESK_AGENT_WAIT_SECONDS", "How long a handoff waits for an agent before the ticket path is offered."
     )
+    agent_names: str = _setting(
+        "full", "ANSWERDESK_AGENT_NAMES",
+        "The name customers see on an agent's messages, on every channel: full (as added), first (the first name only) or team (the team's, no personal name).",
+    )
     secret_key: str = _setting(
         "",
         "ANSWERDESK_SECRET_KEY",
@@ -109,6 +114,8 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
+        if self.agent_names not in AGENT_NAMES:
+            raise ConfigError("ANSWERDESK_AGENT_NAMES", self.agent_names, f"Use one of {', '.join(AGENT_NAMES)}.")
         if self.public_url and not _URL.fullmatch(self.public_url):
             raise ConfigError("ANSWERDESK_PUBLIC_URL", self.public_url, "Use an http:// or https:// address, e.g. https://help.example.com.")
 

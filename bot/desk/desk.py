@@ -189,6 +189,17 @@ class Desk:
         public_url = self.engine.settings.public_url or None
         return article_link(snapshot, message.article_id, message.lang or conversation.lang, public_url)
 
+    def agent_name(self, agent_id: str | None, lang: str) -> str | None:
+        """The name customers see for an agent (ANSWERDESK_AGENT_NAMES), in `lang`; None for no agent."""
+        agent = self.store.get_agent(agent_id) if agent_id else None
+        return self._shown(agent.name, lang) if agent else None
+
+    def _shown(self, name: str, lang: str) -> str:
+        style = self.engine.settings.agent_names
+        if style == "team" or not name.strip():
+            return phrase("support_team", lang)
+        return name.split()[0] if style == "first" else name
+
     def question_of(self, conversation_id: str, reply: Message) -> Message | None:
         """The customer message a bot or agent message answers (see `question_answered`)."""
         return question_answered(self.store.list_messages(conversation_id), reply)
@@ -200,7 +211,7 @@ class Desk:
             return self._refused(conversation_id, agent_id, already_when="agent")
         conversation = self._get(conversation_id)
         self._clear_pending(conversation)
-        self._system(conversation, Action.AGENT_JOINED, agent=agent_name)
+        self._system(conversation, Action.AGENT_JOINED, agent=self._shown(agent_name, conversation.lang))
         return AgentAction(True, "agent", agent_id)
 
     def agent_reply(self, conversation_id: str, agent_id: str, text: str) -> Message:

@@ -189,8 +189,7 @@ class ChatCore:
         store = self.desk.store
         history = store.list_messages(conversation.id)
         for message in outward:
-            agent = store.get_agent(message.agent) if message.agent else None
-            rendering = Said(conversation, message, agent.name if agent else None, self.desk.article_link(conversation, message), question_answered(history, message))
+            rendering = Said(conversation, message, self.desk.agent_name(message.agent, conversation.lang), self.desk.article_link(conversation, message), question_answered(history, message))
             for call in self.platform.render(rendering):
                 key = f"msg:{message.id}" if call.piece is None else f"msg:{message.id}:{call.piece}"
                 self.post(call.target, call.payload, key)

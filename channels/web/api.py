@@ -97,7 +97,7 @@ def open_conversation() -> tuple[Response, int]:
 def transcript(conversation_id: str) -> Response:
     conversation = _owned(conversation_id)
     messages = web().desk.store.list_messages(conversation.id)
-    return jsonify(conversation_json(conversation, messages, web().snapshot_or_none(), request.script_root))
+    return jsonify(conversation_json(conversation, messages, web().snapshot_or_none(), request.script_root, web().desk.agent_name))
 
 
 @bp.post("/api/conversations/<conversation_id>/messages")
@@ -162,7 +162,7 @@ def events(conversation_id: str) -> Response:
     context, root = web(), request.script_root
 
     def render(message: Message, current: Conversation) -> dict[str, Any]:
-        return message_json(message, context.snapshot_or_none(), root, current.lang)
+        return message_json(message, context.snapshot_or_none(), root, current.lang, context.desk.agent_name)
 
     poll = conversation_poll(context.desk.store, conversation.id, after or 0, render)
     return stream(poll, Timing.from_config(current_app.config))
@@ -173,7 +173,7 @@ def _turn(turn: Turn) -> Response:
     # Read the state again: a Turn can carry the conversation as it was before its last change
     # (Desk.receive's e-mail branch closes the conversation after building it).
     fresh = web().desk.store.get_conversation(turn.conversation.id) or turn.conversation
-    return jsonify(turn_json(replace(turn, conversation=fresh), web().snapshot_or_none(), request.script_root))
+    return jsonify(turn_json(replace(turn, conversation=fresh), web().snapshot_or_none(), request.script_root, web().desk.agent_name))
 
 
 def _visitor_id() -> str | None:

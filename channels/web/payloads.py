@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from bot.answer.articles import article_link
 from bot.desk.desk import Turn
@@ -10,7 +10,10 @@ from bot.store.model import Conversation, Message
 from index.search import SearchIndex
 
 
-def message_json(message: Message, snapshot: SearchIndex | None, root: str = "", lang: str | None = None) -> dict[str, Any]:
+Names = Callable[[str | None, str], str | None]  # (agent id, language) -> the name customers see (Desk.agent_name)
+
+
+def message_json(message: Message, snapshot: SearchIndex | None, root: str = "", lang: str | None = None, names: Names | None = None) -> dict[str, Any]:
     """One stored message as the widget sees it (never the bot's internal evidence)."""
     link = None
     if message.article_id and snapshot is not None:
@@ -18,6 +21,7 @@ def message_json(message: Message, snapshot: SearchIndex | None, root: str = "",
     return {
         "id": message.id,
         "author": message.author,
+        "agent_name": names(message.agent, message.lang or lang or "en") if names and message.author == "agent" else None,
         "text": message.text,
         "lang": message.lang,
         "action": message.action,
@@ -30,22 +34,24 @@ def message_json(message: Message, snapshot: SearchIndex | None, root: str = "",
     }
 
 
-def turn_json(turn: Turn, snapshot: SearchIndex | None, root: str = "") -> dict[str, Any]:
+def turn_json(turn: Turn, snapshot: SearchIndex | None, root: str = "", names: Names | None = None) -> dict[str, Any]:
     """The replies to one customer action, with the conversation's state after it."""
     lang = turn.conversation.lang
     return {
         "state": turn.conversation.state,
-        "message": None if turn.message is None else message_json(turn.message, snapshot, root, lang),
-        "replies": [message_json(m, snapshot, root, lang) for m in turn.replies],
+        "message": None if turn.message is None else message_json(turn.message, snapshot, root, lang, names),
+        "replies": [message_json(m, snapshot, root, lang, names) for m in turn.replies],
     }
 
 
-def conversation_json(conversation: Conversation, messages: Iterable[Message], snapshot: SearchIndex | None, root: str = "") -> dict[str, Any]:
+def conversation_json(
+    conversation: Conversation, messages: Iterable[Message], snapshot: SearchIndex | None, root: str = "", names: Names | None = None
+) -> dict[str, Any]:
     """The whole transcript."""
     return {
         "id": conversation.id,
         "lang": conversation.lang,
         "state": conversation.state,
         "channel": conversation.channel,
-        "messages": [message_json(m, snapshot, root, conversation.lang) for m in messages],
+        "messages": [message_json(m, snapshot, root, conversation.lang, names) for m in messages],
     }

@@ -18,3 +18,10 @@ def test_a_bad_public_url_stops_start_up_naming_the_variable(url: str) -> None:
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({"ANSWERDESK_PUBLIC_URL": url})
     assert str(caught.value).startswith(f"Config 'ANSWERDESK_PUBLIC_URL' has value {url!r}. Use an http:// or https://")
+
+
+def test_the_agent_name_style_is_one_of_three() -> None:
+    assert Settings.from_env({"ANSWERDESK_AGENT_NAMES": "first"}).agent_names == "first"
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"ANSWERDESK_AGENT_NAMES": "nickname"})
+    assert caught.value.name == "ANSWERDESK_AGENT_NAMES" and "full, first, team" in str(caught.value)

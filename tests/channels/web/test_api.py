@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any
 
+import pytest
 import yaml
 
 from bot.answer.engine import Engine
@@ -370,3 +371,23 @@ def test_a_store_that_cannot_be_reached_gives_503_with_retry_after(web: Web) -> 
     response = client.post(f"/api/conversations/{cid}/messages", json={"text": "hi", "client_id": "m-1"})
     assert response.status_code == 503 and response.headers["Retry-After"] == "2"
     assert "try again" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("style,shown", [("full", "Ayşe Yılmaz"), ("first", "Ayşe"), ("team", "Our support team")])
+def test_customers_see_the_agent_name_the_setting_chooses(make_web: Any, web_engine: Engine, style: str, shown: str) -> None:
+    from dataclasses import replace
+
+    from bot.desk.agents import create_agent
+    from tests.channels.web.conftest import PASSWORD
+
+    web = make_web(engine=Engine(replace(web_engine.settings, agent_names=style), web_engine.encoders, web_engine.index))
+    agent = create_agent(web.desk.store, "ayse.yilmaz@example.com", "Ayşe Yılmaz", PASSWORD, ["en"])
+    client = web.client()
+    cid = start(client, "en")["id"]
+    assert say(client, cid, "I want to talk to a human")["state"] == "waiting"
+    assert web.desk.take(cid, agent.id, agent.name)
+    web.desk.agent_reply(cid, agent.id, "Hello, how can I help?")
+    messages = client.get(f"/api/conversations/{cid}").get_json()["messages"]
+    joined, reply = next(m for m in messages if m["action"] == "agent_joined"), messages[-1]
+    assert reply["author"] == "agent" and reply["agent_name"] == shown and joined["text"] == f"{shown} has joined the conversation."
+    assert all(m["agent_name"] is None for m in messages if m["author"] != "agent")
