@@ -132,11 +132,10 @@ def _telegram(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _agent_add(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.desk.agents import create_agent
+    from bot.desk.agents import check_new_address, create_agent
 
     with _store(settings) as store:
-        if store.get_agent_by_email(args.email) is not None:  # says how to change it, before asking for a password
-            create_agent(store, args.email, args.name, "", [])
+        check_new_address(store, args.email)  # a taken address says how to change it, before a password is asked
         agent = create_agent(store, args.email, args.name, _new_password(args.password_stdin), _codes(args.languages))
     print(f"agent {agent.email} ({agent.name}, speaks {', '.join(agent.languages)}) created")
     return 0
@@ -156,11 +155,10 @@ def _agent_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _agent_reset_password(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.desk.agents import reset_password
+    from bot.desk.agents import find_agent, reset_password
 
     with _store(settings) as store:
-        if store.get_agent_by_email(args.email) is None:  # say so before asking for a password
-            raise AnswerdeskError(f"email: no agent has the address {args.email!r}; see 'answerdesk agent list'")
+        find_agent(store, args.email)  # an unknown address is said before a password is asked
         agent = reset_password(store, args.email, _new_password(args.password_stdin))
     print(f"agent {agent.email}: password changed")
     return 0

@@ -59,6 +59,15 @@ def verify_password(stored_hash: str, password: str) -> bool:
 
 def create_agent(store: Store, email: str, name: str, password: str, languages: Sequence[str]) -> Agent:
     """Validate the account's fields, hash the password and store the agent."""
+    address = check_new_address(store, email)
+    if not (name or "").strip():
+        raise AgentError("name", "must not be empty; it is the name customers see when the agent joins")
+    check_password(password)
+    return store.add_agent(name.strip(), address, hash_password(password), language_codes(languages))
+
+
+def check_new_address(store: Store, email: str) -> str:
+    """The address of a new account, stripped: AgentError when it is none, or has an account already."""
     address = (email or "").strip()
     if not _EMAIL.match(address):
         raise AgentError("email", f"{email!r} is not an e-mail address; use the form name@example.com")
@@ -67,10 +76,15 @@ def create_agent(store: Store, email: str, name: str, password: str, languages: 
             "email", f"{address} already has an account; change it with 'answerdesk agent reset-password {address}' "
             f"or 'answerdesk agent set-languages {address} en,tr'"
         )
-    if not (name or "").strip():
-        raise AgentError("name", "must not be empty; it is the name customers see when the agent joins")
-    check_password(password)
-    return store.add_agent(name.strip(), address, hash_password(password), language_codes(languages))
+    return address
+
+
+def find_agent(store: Store, email: str) -> Agent:
+    """The agent with this address (any case): AgentError naming the address when there is none."""
+    agent = store.get_agent_by_email(email or "")
+    if agent is None:
+        raise AgentError("email", f"no agent has the address {email!r}; see 'answerdesk agent list'")
+    return agent
 
 
 def check_password(password: str) -> None:
@@ -102,10 +116,7 @@ def set_languages(store: Store, email: str, languages: Sequence[str]) -> Agent:
 
 
 def _update(store: Store, email: str, **changes: object) -> Agent:
-    agent = store.get_agent_by_email(email or "")
-    if agent is None:
-        raise AgentError("email", f"no agent has the address {email!r}; see 'answerdesk agent list'")
-    updated = store.update_agent(agent.id, **changes)  # type: ignore[arg-type]
+    updated = store.update_agent(find_agent(store, email).id, **changes)  # type: ignore[arg-type]
     if updated is None:
         raise AgentError("email", f"the agent {email} was removed meanwhile")
     return updated
