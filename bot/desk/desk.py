@@ -32,7 +32,7 @@ from bot.config import Settings
 from bot.errors import SearchIndexError
 from bot.desk.hours import BusinessHours, describe_next_open
 from bot.answer.phrases import phrase
-from bot.desk.turns import AgentAction, NotAllowed, NotFound, Turn, question_answered
+from bot.desk.turns import AgentAction, NotAllowed, NotFound, Turn
 from bot.store.model import OPEN_STATES, AddedMessage, Conversation, Message, Store, utc_now
 
 log = logging.getLogger(__name__)
@@ -199,10 +199,6 @@ class Desk:
         if style == "team" or not name.strip():
             return phrase("support_team", lang)
         return name.split()[0] if style == "first" else name
-
-    def question_of(self, conversation_id: str, reply: Message) -> Message | None:
-        """The customer message a bot or agent message answers (see `question_answered`)."""
-        return question_answered(self.store.list_messages(conversation_id), reply)
 
     # -- agents ------------------------------------------------------------------
     def take(self, conversation_id: str, agent_id: str, agent_name: str) -> AgentAction:

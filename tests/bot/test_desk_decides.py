@@ -10,6 +10,7 @@ from bot.answer.engine import Engine
 from bot.desk.buttons import Button, ButtonKind, press
 from bot.desk.desk import Desk, NotAllowed, NotFound
 from bot.desk.hours import parse_hours
+from bot.desk.turns import question_answered
 from bot.store.connect import open_store
 from bot.store.model import Choice
 from tests.conftest import small_index, warm_engine
@@ -105,5 +106,6 @@ def test_the_question_a_reply_answers_is_the_desks_to_say(desk: Desk) -> None:
     conversation = desk.open("slack", "T1:D1:U9")
     first = desk.receive(conversation.id, "how much is delivery", external_id="T1:D1:1.0")
     second = desk.receive(conversation.id, "I want my money back for a return", external_id="T1:D1:2.0")
-    assert desk.question_of(conversation.id, first.replies[0]).external_id == "T1:D1:1.0"
-    assert desk.question_of(conversation.id, second.replies[0]).external_id == "T1:D1:2.0"
+    history = desk.store.list_messages(conversation.id)
+    assert question_answered(history, first.replies[0]).external_id == "T1:D1:1.0"
+    assert question_answered(history, second.replies[0]).external_id == "T1:D1:2.0"
