@@ -28,7 +28,9 @@ class Action(StrEnum):
     CONVERSATION_CLOSED = "conversation_closed"
     CSAT_QUESTION = "csat_question"
     CSAT_THANKS = "csat_thanks"
-    NO_AGENT_AVAILABLE = "no_agent_available"
+    NO_AGENT_AVAILABLE = "no_agent_available"  # asks for an e-mail address
+    NO_AGENT_EMAIL_KNOWN = "no_agent_email_known"  # the same, to a customer who left an address
+    REPLY_BY_EMAIL = "reply_by_email"  # outside hours, to a customer who left an address
     OUTSIDE_HOURS = "outside_hours"
     ASK_EMAIL = "ask_email"
     EMAIL_INVALID = "email_invalid"

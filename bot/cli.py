@@ -91,8 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--languages", default="en", help="comma-separated languages the agent speaks (default en)")
     a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     a.set_defaults(run=_agent_add)
-    a = agent_sub.add_parser("list", help="every agent account: address, name, languages")
+    a = agent_sub.add_parser("list", help="every agent account: address, name, languages, last seen")
+    a.add_argument("--all", action="store_true", help="removed accounts too")
     a.set_defaults(run=_agent_list)
+    a = agent_sub.add_parser("remove", help="remove an agent: no sign-in, not available; past messages keep the name")
+    a.add_argument("email")
+    a.set_defaults(run=_agent_remove)
     a = agent_sub.add_parser("reset-password", help="a new password for an agent (asks for it)")
     a.add_argument("email")
     a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
@@ -145,12 +149,25 @@ def _agent_list(settings: Settings, args: argparse.Namespace) -> int:
     from bot.desk.agents_desk import NO_PASSWORD
 
     with _store(settings) as store:
-        agents = store.list_agents()
+        agents = store.list_agents(removed=args.all)
     for agent in agents:
         where = "Slack only (no console sign-in)" if agent.password_hash == NO_PASSWORD else "console"
-        print(f"{agent.email}\t{agent.name}\t{','.join(agent.languages)}\t{where}")
+        seen = f"last seen {agent.seen_at:%Y-%m-%d %H:%M} UTC" if agent.seen_at else "not seen"
+        if agent.removed_at:
+            seen = f"removed {agent.removed_at:%Y-%m-%d}"
+        print(f"{agent.email}\t{agent.name}\t{','.join(agent.languages)}\t{where}\t{seen}")
     if not agents:
         print("no agents yet: add one with 'answerdesk agent add EMAIL --name NAME --languages en,tr'")
+    return 0
+
+
+def _agent_remove(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.desk.agents import remove_agent
+
+    with _store(settings) as store:
+        agent, returned = remove_agent(store, args.email)
+    back = f"; {len(returned)} conversation(s) they had are back in the queue as missed" if returned else ""
+    print(f"agent {agent.email} removed: cannot sign in, not available{back}. Past messages keep the name {agent.name!r}.")
     return 0
 
 

@@ -11,6 +11,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -18,7 +19,9 @@ from bot.errors import ConfigError
 
 
 AGENT_NAMES = ("full", "first", "team")
+SMTP_SECURITY = ("starttls", "ssl", "none")
 _URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+_ADDRESS = re.compile(r"[^\s@<>]+@[^\s@<>]+")
 
 
 def _setting(default: Any, env: str, help: str) -> Any:
@@ -73,7 +76,11 @@ class Settings:
     timezone: str = _setting("UTC", "ANSWERDESK_TIMEZONE", "IANA time zone of the hours and holidays, e.g. Europe/Istanbul.")
     holidays: str = _setting("", "ANSWERDESK_HOLIDAYS", "Comma-separated local dates the team is closed: 2026-12-25,2027-01-01.")
     agent_wait_seconds: int = _setting(
-        180, "ANSWERDESK_AGENT_WAIT_SECONDS", "How long a handoff waits for an agent before the ticket path is offered."
+        180, "ANSWERDESK_AGENT_WAIT_SECONDS", "How long a handoff waits for an available agent before it is marked missed and the customer is asked for an e-mail address."
+    )
+    presence_seconds: int = _setting(
+        300, "ANSWERDESK_PRESENCE_SECONDS",
+        "An agent is available while their last activity (a console page or its live queue, a take or reply in the Slack agents' channel) is this recent.",
     )
     agent_names: str = _setting(
         "full", "ANSWERDESK_AGENT_NAMES",
@@ -89,6 +96,20 @@ class Settings:
         "ANSWERDESK_PUBLIC_URL",
         "Public address of the help center (https://help.example.com): Slack and Telegram answers link to the full article "
         "there; empty: they name the article without a link.",
+    )
+    smtp_host: str = _setting(
+        "", "ANSWERDESK_SMTP_HOST",
+        "Mail server that sends customers an agent's reply by e-mail when their handoff found nobody (smtp.example.com); empty: e-mail is off.",
+    )
+    smtp_port: int = _setting(587, "ANSWERDESK_SMTP_PORT", "Port of the mail server: 587 with starttls, 465 with ssl, 25 with none.")
+    smtp_security: str = _setting(
+        "starttls", "ANSWERDESK_SMTP_SECURITY",
+        "How the connection to the mail server is encrypted: starttls (upgrade a plain connection), ssl (TLS from the start) or none (unencrypted: a relay on this machine or a trusted network).",
+    )
+    smtp_user: str = _setting("", "ANSWERDESK_SMTP_USER", "User name to sign in to the mail server with; empty: send without signing in.")
+    smtp_password: str = _setting("", "ANSWERDESK_SMTP_PASSWORD", "Password of ANSWERDESK_SMTP_USER.")
+    mail_from: str = _setting(
+        "", "ANSWERDESK_MAIL_FROM", "Sender of the e-mails, an address or 'Name <address>': help@example.com; required with ANSWERDESK_SMTP_HOST."
     )
     slack_bot_token: str = _setting("", "SLACK_BOT_TOKEN", "Slack bot token (xoxb-…); with the signing secret it turns the Slack channel on.")
     slack_signing_secret: str = _setting("", "SLACK_SIGNING_SECRET", "Slack signing secret, to verify requests to /slack/events.")
@@ -118,6 +139,27 @@ class Settings:
             raise ConfigError("ANSWERDESK_AGENT_NAMES", self.agent_names, f"Use one of {', '.join(AGENT_NAMES)}.")
         if self.public_url and not _URL.fullmatch(self.public_url):
             raise ConfigError("ANSWERDESK_PUBLIC_URL", self.public_url, "Use an http:// or https:// address, e.g. https://help.example.com.")
+        self._check_mail()
+
+    def _check_mail(self) -> None:
+        if self.smtp_security not in SMTP_SECURITY:
+            raise ConfigError("ANSWERDESK_SMTP_SECURITY", self.smtp_security, f"Use one of {', '.join(SMTP_SECURITY)}.")
+        if not 0 < self.smtp_port < 65536:
+            raise ConfigError("ANSWERDESK_SMTP_PORT", self.smtp_port, "Use a port from 1 to 65535: 587 (starttls), 465 (ssl) or 25.")
+        if self.smtp_password and not self.smtp_user:
+            raise ConfigError("ANSWERDESK_SMTP_USER", self.smtp_user, "Set it too: ANSWERDESK_SMTP_PASSWORD is the password of this user.")
+        if not self.smtp_host:
+            return
+        if not self.mail_from:
+            raise ConfigError("ANSWERDESK_MAIL_FROM", self.mail_from, "Set the sender's address (help@example.com): ANSWERDESK_SMTP_HOST turns e-mail on.")
+        address = parseaddr(self.mail_from)[1]
+        if not _ADDRESS.fullmatch(address):
+            raise ConfigError("ANSWERDESK_MAIL_FROM", self.mail_from, "Use an e-mail address, or 'Name <address>': help@example.com.")
+
+    @property
+    def mail_enabled(self) -> bool:
+        """Whether agents' replies to missed handoffs are e-mailed (ANSWERDESK_SMTP_HOST is set)."""
+        return bool(self.smtp_host)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

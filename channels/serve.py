@@ -20,6 +20,7 @@ from flask import Flask
 
 from bot.config import Settings
 from bot.desk.desk import Desk, build_desk
+from channels.email.app import EXTENSION as EMAIL, register_email
 from channels.slack.app import EXTENSION as SLACK, register_slack
 from channels.telegram.app import EXTENSION as TELEGRAM, register_telegram
 from channels.web.app import create_app
@@ -28,8 +29,11 @@ from channels.web.events import STOPPING
 log = logging.getLogger(__name__)
 
 EXPIRE_EVERY_SECONDS = 5.0
-# A chat channel: its extension name on the Flask app, and how it mounts itself (False when not configured).
-CHAT_CHANNELS: tuple[tuple[str, Callable[[Flask, Any, Desk], bool]], ...] = ((SLACK, register_slack), (TELEGRAM, register_telegram))
+# A channel beside the web: its extension name on the Flask app, and how it mounts itself (False
+# when not configured). E-mail only sends (answers to missed conversations).
+CHAT_CHANNELS: tuple[tuple[str, Callable[[Flask, Any, Desk], bool]], ...] = (
+    (SLACK, register_slack), (TELEGRAM, register_telegram), (EMAIL, register_email),
+)
 
 
 def build_app(settings: Settings, desk: Desk | None = None, clock: Callable[[], datetime] | None = None) -> Flask:

@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -69,8 +70,13 @@ def build_snapshot(
     ann_min_vectors: int = 20000,
     show_progress: bool | None = None,
     workers: int = 1,
+    updated: Mapping[str, str] | None = None,
+    translations: Mapping[tuple[str, str], Mapping[str, object]] | None = None,
 ) -> tuple[Path, BuildReport]:
-    """Write a complete, unpublished snapshot of `kb` next to `index_dir`."""
+    """Write a complete, unpublished snapshot of `kb` next to `index_dir`.
+
+    `updated` is each article path's date when the caller has it already (`last_updated`);
+    `translations` adds fields to a version in articles.json (`index.translations.snapshot_fields`)."""
     started = time.perf_counter()
     folder = builds_folder(index_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -82,7 +88,8 @@ def build_snapshot(
     lock = _lock(tmp)  # tells remove_abandoned_builds in other processes that this build is alive
     try:
         previous = Path(index_dir).resolve() if Path(index_dir).is_symlink() else None
-        report = _write_snapshot(kb, as_encoders(encoder), tmp, folder, ann_min_vectors, show_progress, started, workers, previous)
+        extra = (updated, translations or {})
+        report = _write_snapshot(kb, as_encoders(encoder), tmp, folder, ann_min_vectors, show_progress, started, workers, previous, extra)
         os.replace(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -93,7 +100,7 @@ def build_snapshot(
     return dest, BuildReport(**{**report.__dict__, "path": str(dest)})
 
 
-def _write_snapshot(kb, encoders: Encoders, out: Path, cache_dir: Path, ann_min_vectors, show_progress, started, workers, previous) -> BuildReport:
+def _write_snapshot(kb, encoders: Encoders, out: Path, cache_dir: Path, ann_min_vectors, show_progress, started, workers, previous, extra) -> BuildReport:
     ids = list(kb.article_ids)
     position = {article_id: i for i, article_id in enumerate(ids)}
     langs = sorted(kb.languages)
@@ -153,10 +160,14 @@ def _write_snapshot(kb, encoders: Encoders, out: Path, cache_dir: Path, ann_min_
     )
     rows.save(out / "rows.npz")
     np.savez(out / "heldout.npz", rows=np.asarray(reference, np.int64), **{f"queries_{e}": q for e, q in enumerate(queries)})
-    updated = last_updated([a.path for a in kb.articles], {a.path: a.updated for a in kb.articles})
+    given_dates, translations = extra
+    updated = given_dates or last_updated([a.path for a in kb.articles], {a.path: a.updated for a in kb.articles})
     versions = {
         article_id: {
-            a.lang: {"title": a.title, "body": a.body, "path": a.path, "updated": updated[a.path], "questions": list(a.questions)}
+            a.lang: {
+                "title": a.title, "body": a.body, "path": a.path, "updated": updated[a.path], "questions": list(a.questions),
+                **translations.get((article_id, a.lang), {}),
+            }
             for a in kb.versions(article_id)
         }
         for article_id in ids

@@ -35,6 +35,8 @@ class Article:
     tags: tuple[str, ...] = ()
     path: str = ""
     updated: str = ""
+    source: str = ""  # front matter `source: en`: the language this version was translated from
+    source_line: int | None = None  # where `source:` is written, for errors about it
 
     @property
     def content_hash(self) -> str:
@@ -102,6 +104,7 @@ def load_kb(root: str | Path, parsed: MutableMapping[str, tuple[int, int, Articl
             continue
         seen[key] = str(path)
         articles.append(article)
+    errors += _source_errors(articles)
     for stray in sorted(root.glob("*.md")):
         errors.append(KBError(str(stray), "articles belong in a language folder: move it to <lang>/" + stray.name))
     if not articles and not errors:
@@ -126,12 +129,17 @@ def _parse_or_reuse(path: Path, parsed: MutableMapping[str, tuple[int, int, Arti
 class ParsedArticles(dict):
     """Parsed articles kept between reindexes, in the index's own builds folder."""
 
+    # Bumped when `Article` gains a field: a cache from before would hold it empty for every file.
+    FORMAT = 2
+
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = path
         try:
             with path.open("rb") as f:
-                self.update(pickle.load(f))
+                cached = pickle.load(f)
+            if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == self.FORMAT:
+                self.update(cached[1])
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
             pass  # no cache, or one from another version: parse everything
 
@@ -140,7 +148,7 @@ class ParsedArticles(dict):
         tmp = self.path.with_suffix(".tmp")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with tmp.open("wb") as f:
-            pickle.dump({k: v for k, v in self.items() if k in keep}, f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((self.FORMAT, {k: v for k, v in self.items() if k in keep}), f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, self.path)
 
 
@@ -187,6 +195,7 @@ def parse_article(path: Path) -> Article:
     questions = _string_list(meta.get("questions"), name, "questions", _line_of(lines, "questions", end))
     tags = _string_list(meta.get("tags"), name, "tags", _line_of(lines, "tags", end))
     updated = meta.get("updated", "")
+    source, source_line = _source(meta.get("source"), lang, name, _line_of(lines, "source", end))
     return Article(
         id=article_id,
         lang=lang,
@@ -196,7 +205,48 @@ def parse_article(path: Path) -> Article:
         tags=tags,
         path=name,
         updated=str(updated) if updated else "",
+        source=source,
+        source_line=source_line,
     )
+
+
+def _source(value: object, lang: str, name: str, line: int | None) -> tuple[str, int | None]:
+    """The `source:` field: the ISO 639-1 code of another language version, or ""."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "", None
+    code = str(value).strip().lower() if isinstance(value, str) else ""
+    if not _LANG.match(code):
+        raise KBError(name, f"source {value!r} is not an ISO 639-1 code such as 'en': name the language this version was translated from", line=line, field="source")
+    if code == lang:
+        raise KBError(name, f"source {code!r} is this version's own language; name the version it was translated from, or remove 'source:' if it is the original", line=line, field="source")
+    return code, line
+
+
+def _source_errors(articles: list[Article]) -> list[KBError]:
+    """`source:` must name another version of the same article, and sources may not go round in a circle."""
+    by_key = {(a.id, a.lang): a for a in articles}
+    errors: list[KBError] = []
+    for article in articles:
+        if not article.source:
+            continue
+        if (article.id, article.source) not in by_key:
+            have = ", ".join(sorted(a.lang for a in articles if a.id == article.id))
+            errors.append(KBError(
+                article.path, f"source {article.source!r}: article {article.id!r} has no {article.source!r} version (it has {have}); "
+                f"add {article.source}/{Path(article.path).name} or name one of those", line=article.source_line, field="source",
+            ))
+            continue
+        chain, current = [article.lang], by_key[(article.id, article.source)]
+        while current.source and current.lang not in chain and (article.id, current.source) in by_key:
+            chain.append(current.lang)
+            current = by_key[(article.id, current.source)]
+        if current.lang == article.lang:
+            circle = " -> ".join([*chain, article.lang])
+            errors.append(KBError(
+                article.path, f"source {article.source!r} goes round in a circle ({circle}); remove 'source:' from the original version",
+                line=article.source_line, field="source",
+            ))
+    return errors
 
 
 def _string_list(value: object, name: str, key: str, line: int | None) -> tuple[str, ...]:

@@ -223,3 +223,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "desk.db")
     return request.getfixturevalue("pg_url")
+
+
+def on_duty(desk, name: str = "On Duty"):  # type: ignore[no-untyped-def]
+    """An agent who is available now (signed in and active), so handoffs wait in the queue
+    instead of going straight to missed; returns the agent."""
+    store = desk.store
+    agent = store.get_agent_by_email("on-duty@example.com") or store.add_agent(name, "on-duty@example.com", "!", [])
+    desk.seen(agent.id)
+    return agent

@@ -212,8 +212,23 @@ class Engine:
                 article_lang_name=language_name(version.lang, lang),
             )
             text = f"{note}\n\n{text}"
+        older = _older_than_source(snapshot, article_id, version.lang, lang)
+        if older:
+            text = f"{text}\n\n{older}"
         return Reply("bot", text, ANSWER, article_id, version.lang, version.title, version.updated or None, cut=excerpt.cut)
 
+
+
+def _older_than_source(snapshot: SearchIndex, article_id: str, version_lang: str, lang: str) -> str:
+    """The line under an answer from a translation the reindex found stale (its source changed since), in `lang`."""
+    data = snapshot.article(article_id, version_lang) or {}
+    if not data.get("stale"):
+        return ""
+    name = language_name(str(data.get("source") or ""), lang)
+    date = str(data.get("source_updated") or "")
+    if not date:
+        return phrase("translation_older_undated", lang, source_lang_name=name)
+    return phrase("translation_older", lang, source_lang_name=name, date=date)
 
 
 def _version(snapshot: SearchIndex, article_id: str, lang: str) -> ArticleVersion:

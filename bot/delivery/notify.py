@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.store.model import Conversation, Message, Store
+from bot.store.model import QUEUE_STATES, Conversation, Message, Store
 
 log = logging.getLogger(__name__)
 
-ACTIVE_STATES = ("waiting", "agent")  # a card follows its conversation while it is in one of these
+ACTIVE_STATES = ("waiting", "missed", "agent")  # a card follows its conversation while it is in one of these
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class DeskWatcher:
 
     def poll_once(self) -> int:
         """One look at the store; how many listener calls it made."""
-        for conversation in self.store.waiting_queue(()):
+        for conversation in self.store.waiting_queue((), states=QUEUE_STATES):
             if conversation.waiting_since is not None:
                 self.cards.open_card(self.desk, conversation.id, conversation.waiting_since.isoformat(), shown_state(conversation))
         calls = 0

@@ -111,6 +111,15 @@ class SQLRelayCursors:
         )
         return [(row["conversation_id"], int(row["id"])) for row in rows]
 
+    def agent_messages(self, after_id: int, limit: int) -> list[tuple[str, int]]:
+        """(conversation id, message id) of agents' messages on every channel past `after_id`, in order (the mail relay)."""
+        rows = self._db.read(
+            "list agents' messages to e-mail",
+            "SELECT conversation_id, id FROM messages WHERE id > ? AND author = 'agent' ORDER BY id LIMIT ?",
+            (after_id, limit),
+        )
+        return [(row["conversation_id"], int(row["id"])) for row in rows]
+
 
 class SQLSeenKeys:
     """`bot.delivery.dedup.SeenKeys` in the store's database."""

@@ -63,7 +63,13 @@ def create_agent(store: Store, email: str, name: str, password: str, languages: 
     if not (name or "").strip():
         raise AgentError("name", "must not be empty; it is the name customers see when the agent joins")
     check_password(password)
-    return store.add_agent(name.strip(), address, hash_password(password), language_codes(languages))
+    codes = language_codes(languages)
+    removed = store.get_agent_by_email(address)
+    if removed is not None:  # check_new_address let it through: a removed account comes back
+        restored = store.restore_agent(removed.id, name.strip(), hash_password(password), codes)
+        assert restored is not None
+        return restored
+    return store.add_agent(name.strip(), address, hash_password(password), codes)
 
 
 def check_new_address(store: Store, email: str) -> str:
@@ -71,7 +77,8 @@ def check_new_address(store: Store, email: str) -> str:
     address = (email or "").strip()
     if not _EMAIL.match(address):
         raise AgentError("email", f"{email!r} is not an e-mail address; use the form name@example.com")
-    if store.get_agent_by_email(address) is not None:
+    existing = store.get_agent_by_email(address)
+    if existing is not None and existing.removed_at is None:
         raise AgentError(
             "email", f"{address} already has an account; change it with 'answerdesk agent reset-password {address}' "
             f"or 'answerdesk agent set-languages {address} en,tr'"
@@ -84,7 +91,21 @@ def find_agent(store: Store, email: str) -> Agent:
     agent = store.get_agent_by_email(email or "")
     if agent is None:
         raise AgentError("email", f"no agent has the address {email!r}; see 'answerdesk agent list'")
+    if agent.removed_at is not None:
+        raise AgentError("email", f"{agent.email} was removed; bring it back with 'answerdesk agent add {agent.email} --name NAME'")
     return agent
+
+
+def remove_agent(store: Store, email: str) -> tuple[Agent, list[str]]:
+    """Remove an agent: they can no longer sign in or take conversations, and are not available.
+    The account's row stays, so past messages and reports still name them. Conversations they
+    had go back to the queue as missed (nobody is lost); returns the agent and those ids."""
+    agent = find_agent(store, email)
+    removed = store.remove_agent(agent.id)
+    if removed is None:
+        raise AgentError("email", f"the agent {email} was removed meanwhile")
+    returned = [c.id for c in store.list_conversations(state="agent", agent=agent.id) if store.transition(c.id, ("agent",), "missed")]
+    return removed, returned
 
 
 def check_password(password: str) -> None:

@@ -54,6 +54,7 @@ class HandoffCard:
     candidates: tuple[Candidate, ...]
     transcript: tuple[Line, ...]
     expired: bool = False  # nobody took it in time: the bot offered the ticket path
+    email: str | None = None  # the address the customer left, if any
 
 
 def handoff_card(
@@ -81,7 +82,7 @@ def handoff_card(
     expired = any(m.action == Action.NO_AGENT_AVAILABLE for m in said if m.id > upto)
     return HandoffCard(
         conversation.id, conversation.channel, conversation.lang, conversation.state, agent_name,
-        question, reason, candidates, transcript, expired,
+        question, reason, candidates, transcript, expired, conversation.email,
     )
 
 

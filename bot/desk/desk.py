@@ -3,22 +3,22 @@
 Every channel and the agent console go through a `Desk`. The customer's message is stored
 (committed) before anything is computed, so a crash loses nothing and the reply can be
 recomputed. While an agent has a conversation the bot stays silent. A handoff outside
-business hours, or one no agent takes in time, becomes a ticket: the bot says when the
-team is back and asks for an e-mail address to answer to; the ticket keeps the transcript.
+business hours, or with no agent available, or one no agent takes in time, is *missed*: it
+stays in the agents' queue while the bot asks for an e-mail address (bot/desk/waterfall.py).
 
 Who changes the state (see docs/architecture.md):
-  bot → waiting      the engine decided to hand off, the customer asked, or said "no" to an answer
-  waiting → agent    an agent takes it (compare-and-set: only one agent can)
-  agent → bot        the agent hands it back
-  waiting → bot      nobody took it in time: the ticket path is offered
-  any open → closed  an agent closes it, or a ticket was created
+  bot → waiting      a handoff (the engine, "a person", or "no" to an answer) while an agent is available
+  bot → missed       a handoff outside hours or with nobody available; waiting → missed: nobody took it in time
+  missed → waiting   the customer asks again and an agent is available now
+  waiting/missed/bot → agent   an agent takes it (compare-and-set: only one agent can)
+  agent → bot        the agent hands it back; waiting/missed → bot: any agent sends it back
+  any open → closed  an agent closes it
   closed → bot       the customer writes again
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from itertools import takewhile
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -30,18 +30,16 @@ from bot.answer.decision import ANSWER, HANDOFF, Decision
 from bot.answer.engine import Engine, Inbound, Outcome, Reply
 from bot.config import Settings
 from bot.errors import SearchIndexError
-from bot.desk.hours import BusinessHours, describe_next_open
+from bot.desk.hours import BusinessHours
 from bot.answer.phrases import phrase
 from bot.desk.turns import AgentAction, NotAllowed, NotFound, Turn
-from bot.store.model import OPEN_STATES, AddedMessage, Conversation, Message, Store, utc_now
+from bot.desk.waterfall import MISSED, PENDING_EMAIL, Waterfall
+from bot.store.model import BOT_STATES, OPEN_STATES, QUEUE_STATES, AddedMessage, Conversation, Message, Store, utc_now
 
 log = logging.getLogger(__name__)
 
-EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-PENDING_EMAIL = "email"
 
-
-class Desk:
+class Desk(Waterfall):
     def __init__(
         self,
         engine: Engine,
@@ -49,12 +47,14 @@ class Desk:
         hours: BusinessHours,
         agent_wait: timedelta = timedelta(minutes=3),
         clock: Callable[[], datetime] = utc_now,
+        presence: timedelta = timedelta(minutes=5),
     ) -> None:
         self.engine = engine
         self.store = store
         self.hours = hours
         self.agent_wait = agent_wait
         self.clock = clock
+        self.presence = presence
 
     # -- customers ---------------------------------------------------------------
     def open(self, channel: str, external_user: str, lang_hint: str | None = None) -> Conversation:
@@ -68,14 +68,16 @@ class Desk:
         added = self.store.add_message(conversation.id, "customer", text, external_id=external_id)
         if added.duplicate:
             replies = self._replies_to(conversation.id, added.message.id)
-            if replies or conversation.state != "bot":
+            if replies or conversation.state not in BOT_STATES:
                 return Turn(conversation, added.message, replies, duplicate=True)
             # Stored but not answered yet: stored before its channel acknowledged it (Slack), or
             # the process died in between. Answer it now, once.
-        if conversation.state == "closed":
-            self.store.transition(conversation.id, ("closed",), "bot")
+        if conversation.state == "closed" and self.store.transition(conversation.id, ("closed",), "bot"):
             conversation = self._get(conversation.id)
-        if conversation.state != "bot":
+            if MISSED in conversation.meta:  # a new episode: later agent replies are not e-mailed
+                meta = {k: v for k, v in conversation.meta.items() if k not in (MISSED, "pending")}
+                conversation = self.store.update_conversation(conversation.id, meta=meta)
+        if conversation.state not in BOT_STATES:
             return Turn(self._touch(conversation), added.message, ())  # a person has it: the bot stays silent
         if conversation.meta.get("pending") == PENDING_EMAIL and "@" in text:
             said = self._take_email(conversation, text.strip())
@@ -111,7 +113,7 @@ class Desk:
             if not waiting or now - waiting[-1].created_at < quiet_for:
                 continue
             conversation = self.store.get_conversation(conversation_id)
-            if conversation is None or conversation.channel != channel or conversation.state != "bot":
+            if conversation is None or conversation.channel != channel or conversation.state not in BOT_STATES:
                 continue
             if self.store.list_messages(conversation_id, after_id=messages[-1].id):
                 continue  # something was said after the window was read
@@ -137,7 +139,7 @@ class Desk:
         if reply is None:
             raise NotFound(f"no article {article_id!r} in the index")
         added = self.store.add_message(conversation.id, "customer", reply.title or article_id, lang=conversation.lang)
-        if conversation.state != "bot":
+        if conversation.state not in BOT_STATES:
             return Turn(conversation, added.message, ())
         self.store.update_conversation(conversation.id, topic=article_id)
         said = self.store.add_message(
@@ -155,7 +157,7 @@ class Desk:
         self.store.add_feedback(conversation.id, message_id=message_id, helpful=helpful)
         if helpful:
             return Turn(conversation, None, (self._system(conversation, Action.FEEDBACK_THANKS),))
-        if conversation.state != "bot":
+        if conversation.state not in BOT_STATES:
             return Turn(conversation, None, ())
         replies = [self._system(conversation, Action.HANDOFF_AFTER_NO)]
         replies += self._hand_off(conversation)
@@ -164,7 +166,7 @@ class Desk:
     def ask_for_person(self, conversation_id: str) -> Turn:
         """A button or command that asks for a person."""
         conversation = self._get(conversation_id)
-        if conversation.state != "bot":
+        if conversation.state not in BOT_STATES:
             return Turn(conversation, None, ())
         replies = [self._system(conversation, Action.HANDOFF_REQUESTED)] + self._hand_off(conversation)
         return Turn(self._get(conversation.id), None, tuple(replies))
@@ -203,7 +205,7 @@ class Desk:
     # -- agents ------------------------------------------------------------------
     def take(self, conversation_id: str, agent_id: str, agent_name: str) -> AgentAction:
         """An agent takes a conversation; refused, with why, if someone else was first or it is not open."""
-        if not self.store.transition(conversation_id, ("waiting", "bot"), "agent", agent=agent_id):
+        if not self.store.transition(conversation_id, (*QUEUE_STATES, "bot"), "agent", agent=agent_id):
             return self._refused(conversation_id, agent_id, already_when="agent")
         conversation = self._get(conversation_id)
         self._clear_pending(conversation)
@@ -217,10 +219,12 @@ class Desk:
         return self.store.add_message(conversation.id, "agent", text, agent=agent_id, lang=conversation.lang).message
 
     def hand_back(self, conversation_id: str, agent_id: str) -> AgentAction:
-        """Back to the bot: the agent who has the conversation, or any agent while it waits in the queue."""
+        """Back to the bot: the agent who has the conversation, or any agent while it is in the queue."""
         conversation = self._get(conversation_id)
-        if conversation.state == "waiting":
-            moved = self.store.transition(conversation_id, ("waiting",), "bot")
+        if conversation.state in QUEUE_STATES:
+            moved = self.store.transition(conversation_id, QUEUE_STATES, "bot")
+            if moved:
+                self._clear_pending(self._get(conversation_id))
         else:
             moved = conversation.agent == agent_id and self.store.transition(conversation_id, ("agent",), "bot")
         if not moved:
@@ -245,47 +249,7 @@ class Desk:
         already = already_when is not None and now.state == already_when and (already_when != "agent" or now.agent == agent_id)
         return AgentAction(False, now.state, now.agent, already=already)
 
-    def expire_waiting(self) -> list[str]:
-        """Offer the ticket path to conversations nobody took within `agent_wait`."""
-        now = self.clock()
-        expired = []
-        for conversation in self.store.waiting_queue(()):
-            if conversation.waiting_since and now - conversation.waiting_since >= self.agent_wait:
-                if self.store.transition(conversation.id, ("waiting",), "bot"):
-                    conversation = self._get(conversation.id)
-                    self._offer_ticket(conversation, Action.NO_AGENT_AVAILABLE)  # one message: sorry, and leave your e-mail
-                    expired.append(conversation.id)
-        return expired
-
     # -- pieces ------------------------------------------------------------------
-    def _hand_off(self, conversation: Conversation) -> list[Message]:
-        """Queue for an agent during business hours; otherwise start the ticket path."""
-        if self.hours.is_open(self.clock()):
-            self.store.transition(conversation.id, ("bot",), "waiting")
-            return []
-        back = describe_next_open(self.hours, self.clock(), conversation.lang)
-        return [self._system(conversation, Action.OUTSIDE_HOURS, when=back)] + self._offer_ticket(conversation)
-
-    def _offer_ticket(self, conversation: Conversation, asking: Action = Action.ASK_EMAIL) -> list[Message]:
-        """Wait for an e-mail address to answer to; `asking` is the message that asks for it."""
-        self.store.update_conversation(conversation.id, meta={**conversation.meta, "pending": PENDING_EMAIL})
-        return [self._system(conversation, asking)]
-
-    def _take_email(self, conversation: Conversation, text: str) -> tuple[Message, ...]:
-        if not EMAIL.match(text):
-            return (self._system(conversation, Action.EMAIL_INVALID),)
-        ticket = self.store.create_ticket(conversation.id, text, conversation.lang)
-        self.store.update_conversation(conversation.id, email=text)
-        self._clear_pending(conversation)
-        said = self._system(conversation, Action.TICKET_CREATED, ticket=str(ticket.id), email=text)
-        self.store.transition(conversation.id, OPEN_STATES, "closed")
-        return (said,)
-
-    def _clear_pending(self, conversation: Conversation) -> None:
-        if "pending" in conversation.meta:
-            meta = {k: v for k, v in conversation.meta.items() if k != "pending"}
-            self.store.update_conversation(conversation.id, meta=meta)
-
     def _say(self, conversation: Conversation, reply: Reply, outcome: Outcome, answers: int | None = None) -> Message:
         """Store a reply with its evidence; `answers`: the id of the customer message it answers
         (replies to two quick messages may be stored after both)."""
@@ -373,4 +337,5 @@ def build_desk(settings: Settings, engine: Engine | None = None, clock: Callable
         parse_hours(settings.hours, settings.timezone, settings.holidays),
         agent_wait=timedelta(seconds=settings.agent_wait_seconds),
         clock=clock,
+        presence=timedelta(seconds=settings.presence_seconds),
     )

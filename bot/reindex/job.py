@@ -5,10 +5,13 @@ holds an exclusive lock on `<index>.builds/reindex.lock` while it runs, and writ
 to `<index>.builds/reindex-status.json`, so whichever worker serves the console shows the same
 state. A status left "running" by a process that died (the lock is free) reads as failed.
 The engine's `LiveIndex` moves to the new snapshot by itself once `publish` swaps the link.
+Translations are checked against `store` when one is given (the web app gives its desk's,
+`channels/web/translations.py`), else against the one ANSWERDESK_DB names.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -25,6 +28,7 @@ except ImportError:  # Windows: one job at a time per process only
 
 from bot.config import Settings
 from bot.reindex.run import reindex
+from bot.store.model import Store
 from index.build import builds_folder
 from index.encoders import Encoder, Encoders
 
@@ -43,10 +47,13 @@ class ReindexStatus:
 class ReindexJob:
     """Runs `bot.reindex.run.reindex` on a thread, one run at a time, and reports its status."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], datetime], encoder: Encoder | Encoders | None = None) -> None:
+    def __init__(
+        self, settings: Settings, clock: Callable[[], datetime], encoder: Encoder | Encoders | None = None, store: Store | None = None
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.encoder = encoder  # the serving encoder: no second copy of the model in memory
+        self.store = store  # where translation checks are kept; None: the store ANSWERDESK_DB names
         folder = builds_folder(settings.index_dir)
         self._status_file = folder / "reindex-status.json"
         self._lock_file = folder / "reindex.lock"
@@ -92,7 +99,7 @@ class ReindexJob:
     def _run(self) -> None:
         started = time.perf_counter()
         try:
-            report = reindex(self.settings, encoder=self.encoder, show_progress=False)
+            report = reindex(self.settings, encoder=self.encoder, show_progress=False, store=self.store, out=io.StringIO(), clock=self.clock)
         except Exception as e:  # the job's owner shows the error; the live index is untouched
             log.exception("reindex failed")
             self._finish("failed", f"{type(e).__name__}: {e}", started)
@@ -101,6 +108,8 @@ class ReindexJob:
         summary = f"{len(report.kb.article_ids)} articles, {len(report.kb.articles)} language versions"
         if build is not None:
             summary += f"; {build.vectors} vectors ({build.encoded} encoded, {build.reused} reused)"
+        if report.translations and report.translations.stale:
+            summary += f"; {len(report.translations.stale)} translation(s) older than their source: see Translations"
         self._finish("done", summary, started)
 
     def _finish(self, state: str, message: str, started: float) -> None:

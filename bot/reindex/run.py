@@ -1,25 +1,48 @@
-"""Reindexing: validate the KB, build a snapshot, calibrate it, publish it atomically.
+"""Reindexing: validate the KB, check its translations, build a snapshot, calibrate it, publish
+it atomically.
 
 Any failure before `publish` removes the half-made snapshot and leaves the live index,
 and every server reading it, exactly as it was.
+
+Translations (`index/translations.py`) are compared with what the store recorded of them
+(`bot/store/sql_translations.py`): one written since is recorded against its source as it is
+now; one whose source changed since is stale: the snapshot marks it (articles.json, `stale`),
+so answers from it say so, and the reindex prints it with the way to clear it.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from bot.answer.calibration import Calibration, calibrate_estimated
 from bot.config import Settings
+from bot.store.connect import open_store
+from bot.store.model import Store, utc_now
+from bot.store.sql_translations import SQLTranslationChecks, open_translation_checks
 from index.build import BuildReport, build_snapshot, builds_folder, publish
 from index.encoders import Encoder, Encoders, make_encoders
 from index.kb import KnowledgeBase, ParsedArticles, load_kb
 from index.search import SearchIndex
+from index.translations import STALE, WRITTEN, Translation, judge, remembered_originals, snapshot_fields, translations
+from index.updated import last_updated
 
 
 RECALIBRATE_SHARE = 0.01  # recalibrate once this share of articles changed since the last time
+
+
+@dataclass(frozen=True)
+class TranslationReport:
+    translations: int  # versions translated from another version
+    written: int  # recorded now: new, edited, or translated from another language than before
+    stale: tuple[Translation, ...]  # their source changed since they were written or checked
+    unchecked: str = ""  # why they were not compared (no store yet), else ""
 
 
 @dataclass(frozen=True)
@@ -27,19 +50,36 @@ class ReindexReport:
     kb: KnowledgeBase
     build: BuildReport | None
     calibration: Calibration | None
+    translations: TranslationReport | None = None
 
 
-def reindex(settings: Settings, check: bool = False, encoder: Encoder | Encoders | None = None, show_progress: bool | None = None) -> ReindexReport:
-    """Rebuild the index from settings.kb_dir into settings.index_dir (or only validate)."""
+def reindex(
+    settings: Settings,
+    check: bool = False,
+    encoder: Encoder | Encoders | None = None,
+    show_progress: bool | None = None,
+    store: Store | None = None,
+    out: TextIO | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> ReindexReport:
+    """Rebuild the index from settings.kb_dir into settings.index_dir (or only validate).
+
+    Translations are checked against `store`, else against the store ANSWERDESK_DB names when
+    the KB has translations and that store exists (a reindex creates no conversation store);
+    stale ones are printed to `out` (default: standard output)."""
     parsed = ParsedArticles(builds_folder(settings.index_dir) / "parsed-articles.pickle")
     kb = load_kb(settings.kb_dir, parsed)
     if check:
         return ReindexReport(kb, None, None)
     parsed.save(kb)
+    updated = last_updated([a.path for a in kb.articles], {a.path: a.updated for a in kb.articles})
+    checked, flags = _check_translations(settings, kb, updated, store, clock)
     # One BLAS thread per encoding process: on 2 cores two processes beat one with two threads;
     # an encoder that cannot be forked (e5) takes the build's threads itself.
     encoder = encoder or make_encoders(settings.encoder, threads=1, unforkable_threads=settings.build_threads)
-    snapshot, build = build_snapshot(kb, encoder, settings.index_dir, settings.ann_min_vectors, show_progress, workers=settings.build_threads)
+    snapshot, build = build_snapshot(
+        kb, encoder, settings.index_dir, settings.ann_min_vectors, show_progress, workers=settings.build_threads, updated=updated, translations=flags
+    )
     try:
         calibration = _carried_forward(settings.index_dir, snapshot) or calibrate_estimated(SearchIndex(snapshot), encoder)
         if calibration.carried_over is None:
@@ -49,7 +89,57 @@ def reindex(settings: Settings, check: bool = False, encoder: Encoder | Encoders
     except BaseException:
         shutil.rmtree(snapshot, ignore_errors=True)
         raise
-    return ReindexReport(kb, build, calibration)
+    if checked.stale or checked.unchecked:
+        print("\n".join(describe_stale(checked.stale) if checked.stale else [checked.unchecked]), file=out or sys.stdout)
+    return ReindexReport(kb, build, calibration, checked)
+
+
+def check_translations(
+    kb: KnowledgeBase, updated: dict[str, str], default_lang: str, checks: SQLTranslationChecks
+) -> tuple[TranslationReport, dict[tuple[str, str], dict[str, object]]]:
+    """Compare every translation with its record: record those written since, find the stale ones;
+    with each version's fields for the snapshot."""
+    recorded = {key: check.recorded for key, check in checks.all().items()}
+    found = translations(kb, updated, default_lang, remembered_originals(recorded))
+    states = {(t.article_id, t.lang): judge(t, recorded.get((t.article_id, t.lang))) for t in found}
+    written = [t for t in found if states[(t.article_id, t.lang)] == WRITTEN]
+    checks.record(written)
+    checks.forget(key for key in recorded if key not in states)
+    stale = tuple(t for t in found if states[(t.article_id, t.lang)] == STALE)
+    flags = {(t.article_id, t.lang): snapshot_fields(t, states[(t.article_id, t.lang)]) for t in found}
+    return TranslationReport(len(found), len(written), stale), flags
+
+
+def describe_stale(stale: tuple[Translation, ...]) -> list[str]:
+    """The reindex's lines about stale translations: each file, its source, and how to clear it."""
+    lines = [f"{len(stale)} translation(s) may be out of date: the version they were translated from changed since they were written or checked"]
+    for t in stale:
+        since = f" (updated {t.source_updated})" if t.source_updated else ""
+        lines.append(f"  {t.path} [{t.lang}]: its source {t.source_path} [{t.source_lang}]{since} changed")
+    lines.append(
+        "  to clear one: update the translation and reindex, or, if it still says the same, mark it checked in the agent "
+        "console (Translations, /agent/translations); the bot notes it under answers until the next reindex after that"
+    )
+    return lines
+
+
+def _check_translations(
+    settings: Settings, kb: KnowledgeBase, updated: dict[str, str], store: Store | None, clock: Callable[[], datetime]
+) -> tuple[TranslationReport, dict[tuple[str, str], dict[str, object]]]:
+    if all(len(kb.versions(article_id)) < 2 for article_id in kb.article_ids):
+        return TranslationReport(0, 0, ()), {}
+    if store is not None:
+        return check_translations(kb, updated, settings.default_language, open_translation_checks(store, clock))
+    missing = _missing_store(settings.db)
+    if missing:
+        why = (f"translations not checked: the store ANSWERDESK_DB names ({missing}) does not exist yet; "
+               "'answerdesk serve' creates it: reindex again after")
+        return TranslationReport(0, 0, (), why), {}
+    own = open_store(settings.db, clock=clock, busy_timeout=settings.db_busy_timeout)
+    try:
+        return check_translations(kb, updated, settings.default_language, open_translation_checks(own, clock))
+    finally:
+        own.close()
 
 
 def snapshot_hashes(snapshot: Path) -> dict[str, str]:
@@ -98,3 +188,21 @@ def write_calibration(index_dir: str | Path, calibration: Calibration) -> Path:
     tmp.write_text(calibration.to_json(), encoding="utf-8")
     tmp.replace(target)
     return target
+
+
+def _missing_store(url: str) -> str:
+    """The SQLite file `url` names when it does not exist yet (or is in memory), else "".
+
+    The reindex records in the store the server keeps its conversations in, and creates none:
+    an index built where no server runs (or in a test) writes nothing beside itself."""
+    target = url.strip()
+    if target.startswith(("postgresql://", "postgres://")):
+        return ""
+    if target.startswith("sqlite://"):  # read as bot.store.connect.open_store reads it
+        path = target[len("sqlite://"):]
+        path = path[1:] if path.startswith("/") else ""
+    else:
+        path = "" if "://" in target else target
+    if not path:
+        return ""  # open_store says what is wrong with it
+    return path if path == ":memory:" or not Path(path).is_file() else ""

@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.config import Settings
 from bot.errors import AnswerdeskError, ConfigError
 from bot.reports.figures import CHANNELS, Report, build_report, load_period, outbox_pending
-from bot.reports.gaps import collect_gap_questions, group_gaps
+from bot.reports.gaps import collect_gap_questions, collect_person_questions, group_gaps, group_near_misses, settle_close_calls
 from bot.reports.html import render_html
+from bot.reports.served import NO_INDEX, ServedKB, load_served
 from bot.reports.text import format_report
 from bot.store.model import Store
 from bot.store.connect import open_store
@@ -50,13 +51,17 @@ def parse_day(flag: str, value: str, tz: ZoneInfo) -> datetime:
 
 
 def parse_period(since: str | None, until: str | None, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime | None]:
-    """[since, until) from the command's flags: local midnights; since defaults to 30 days ago, until to open-ended."""
-    start = parse_day("--since", since, tz) if since else datetime.combine(now.astimezone(tz).date() - timedelta(days=DEFAULT_DAYS), time(0), tzinfo=tz)
-    end = parse_day("--until", until, tz) if until else None
+    """[since, until) from the command's flags: local midnights; since defaults to 30 days ago, until to open-ended.
+    ReportError naming the flag for a value that is not a YYYY-MM-DD date, a --since in the future,
+    or an --until not after --since."""
+    default = datetime.combine(now.astimezone(tz).date() - timedelta(days=DEFAULT_DAYS), time(0), tzinfo=tz)
+    start = parse_day("--since", since, tz) if since is not None else default
+    end = parse_day("--until", until, tz) if until is not None else None
+    if start >= now:
+        raise ReportError("--since", f"--since {since} is in the future: give a past date, e.g. --since {default.date()}")
     if end is not None and end <= start:
-        raise ReportError("--until", f"--until {until} is not after --since {start.date()}: --until is the day after the last one reported")
-    if end is None and start >= now:
-        raise ReportError("--since", f"--since {since} is in the future: give a past date, e.g. --since {(now - timedelta(days=DEFAULT_DAYS)).date()}")
+        given = f"--since {start.date()}" if since is not None else f"the default --since, {start.date()} ({DEFAULT_DAYS} days ago)"
+        raise ReportError("--until", f"--until {until} is not after {given}: --until is the day after the last one reported, e.g. --until {(start + timedelta(days=1)).date()}")
     return start, end
 
 
@@ -79,12 +84,32 @@ def make_report(
     tz: ZoneInfo,
     now: datetime,
     channel: str | None = None,
+    served: ServedKB = NO_INDEX,
 ) -> Report:
-    """Read the period from the store, group its gaps (loading the encoder only if there are any) and add up."""
+    """Read the period from the store; split what the KB missed into near-misses (grouped by
+    article) and true gaps (grouped by meaning, as are the requests for a person; the encoder is
+    loaded only if there are any), and add up."""
     period = load_period(store, since, until, channel)
-    questions = collect_gap_questions(period.conversations, period.messages, period.feedback)
-    groups = group_gaps(questions, load_encoder()) if questions else []
-    return build_report(period, groups, questions, tz=tz, now=now, channel=channel, pending=lambda name: outbox_pending(store, name))
+    questions = collect_gap_questions(period.conversations, period.messages, period.feedback, handoff=served.handoff)
+    person = collect_person_questions(period.conversations, period.messages)
+    encoder = load_encoder() if questions or person else None
+    if encoder is not None:
+        questions = settle_close_calls(questions, encoder)
+    near = [q for q in questions if q.near is not None]
+    gaps = [q for q in questions if q.near is None]
+    return build_report(
+        period,
+        group_gaps(gaps, encoder, title=served.title) if encoder is not None and gaps else [],
+        gaps,
+        tz=tz,
+        now=now,
+        channel=channel,
+        pending=lambda name: outbox_pending(store, name),
+        near_misses=group_near_misses(near, title=served.title),
+        person=group_gaps(person, encoder) if encoder is not None and person else [],
+        handoff_threshold=served.handoff,
+        threshold_source=served.source,
+    )
 
 
 def check_channel(store: Store, channel: str | None) -> None:
@@ -105,15 +130,20 @@ def run_report(
     *,
     encoder: "Encoder | None" = None,
     now: datetime | None = None,
+    served: ServedKB | None = None,
 ) -> int:
-    """`answerdesk report`: print the figures and gaps of [since, until); with `html`, also write the page."""
+    """`answerdesk report`: print the figures and gaps of [since, until); with `html`, also write the page.
+    `served`: titles and the handoff threshold, else read from the served index (`load_served`)."""
     tz = report_zone(settings)
     now = now or datetime.now(timezone.utc)
     start, end = parse_period(since, until, tz, now)
     store = open_store(settings.db, busy_timeout=settings.db_busy_timeout)
     try:
         check_channel(store, channel)
-        report = make_report(store, start, end, load_encoder=lambda: encoder or _gap_encoder(settings.encoder), tz=tz, now=now, channel=channel)
+        kb = served or load_served(settings)
+        report = make_report(
+            store, start, end, load_encoder=lambda: encoder or _gap_encoder(settings.encoder), tz=tz, now=now, channel=channel, served=kb,
+        )
     finally:
         store.close()
     out.write(format_report(report))

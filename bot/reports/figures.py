@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.delivery.sql_outbox import outbox_pending as pending
-from bot.reports.gaps import GapGroup, GapQuestion
+from bot.reports.gaps import GapGroup, GapQuestion, NearMissGroup
 from bot.reports.outcomes import HANDOFF_REASONS, OUTCOMES, ConversationFacts, conversation_facts
 from bot.store.model import Conversation, Feedback, Message, Store, Ticket
 
@@ -171,8 +171,12 @@ class Report:
     tz: str
     channels: tuple[ChannelFigures, ...]  # one per channel, then "all" (unless one channel was asked for)
     days: tuple[DayFigures, ...]
-    gaps: tuple[GapGroup, ...]
-    gap_questions: Mapping[str, int] = field(default_factory=dict)  # kind -> count
+    gaps: tuple[GapGroup, ...]  # the true gaps: nothing in the KB came close (and answers rated "no")
+    gap_questions: Mapping[str, int] = field(default_factory=dict)  # kind -> count, of the true gaps' questions
+    near_misses: tuple[NearMissGroup, ...] = ()  # not covered, but the right article existed: one group per article
+    person: tuple[GapGroup, ...] = ()  # what customers who asked for a person had asked
+    handoff_threshold: float | None = None  # the one near-misses were measured from; None: by conversations alone
+    threshold_source: str = ""  # where that threshold came from
 
     def figures(self, channel: str) -> ChannelFigures:
         return next(c for c in self.channels if c.channel == channel)
@@ -209,8 +213,12 @@ def build_report(
     now: datetime,
     channel: str | None = None,
     pending: Callable[[str | None], int | None] = lambda channel: None,
+    near_misses: Sequence[NearMissGroup] = (),
+    person: Sequence[GapGroup] = (),
+    handoff_threshold: float | None = None,
+    threshold_source: str = "",
 ) -> Report:
-    """Every figure of the report from the period's rows and the grouped gaps."""
+    """Every figure of the report from the period's rows, the grouped gaps, near-misses and requests for a person."""
     tickets = Counter(t.conversation_id for t in period.tickets)
     by_conversation: dict[str, list[Message]] = defaultdict(list)
     for m in period.messages:
@@ -230,4 +238,8 @@ def build_report(
         days=tuple(daily(facts, names, period.since, until, tz)),
         gaps=tuple(gaps),
         gap_questions=dict(Counter(q.kind for q in gap_questions)),
+        near_misses=tuple(near_misses),
+        person=tuple(person),
+        handoff_threshold=handoff_threshold,
+        threshold_source=threshold_source,
     )

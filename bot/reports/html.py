@@ -8,7 +8,7 @@ from html import escape
 from bot.reports.gaps import UNHELPFUL, GapGroup
 from bot.reports.figures import ALL, Report, shares
 from bot.reports.outcomes import OUTCOME_HELP, OUTCOMES
-from bot.reports.text import KPI_ROWS, group_counts, tenths
+from bot.reports.text import KPI_ROWS, article_name, group_counts, languages, near_counts, near_detail, nearest_text, plural, tenths, threshold_note
 
 HTML_GROUPS = 50
 CHART_GAPS = 10
@@ -53,10 +53,14 @@ def render_html(report: Report) -> str:
         outcome_chart(report),
         _outcome_table(report),
         "<dl>" + "".join(f"<dt>{name}</dt><dd>{escape(OUTCOME_HELP[name])}</dd>" for name in OUTCOMES) + "</dl>",
-        "<h2>Questions the KB did not cover</h2>",
+        '<h2 id="near-misses">Near-misses: add example questions to the article</h2>',
+        _near_list(report),
+        '<h2 id="not-covered">Not covered: write an article</h2>',
         _legend([("handed off as not covered", NOT_COVERED_COLOUR), ('answered but rated "no"', UNHELPFUL_COLOUR)]),
         gaps_chart(report.gaps[:CHART_GAPS]),
         _gap_list(report),
+        '<h2 id="asked-for-person">Asked for a person</h2>',
+        _person_list(report),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -229,10 +233,10 @@ def _outcome_table(report: Report) -> str:
 def _gap_list(report: Report) -> str:
     total = sum(report.gap_questions.values())
     if not total:
-        return "<p>No uncovered questions in this period.</p>"
+        return "<p>No uncovered questions in this period: nothing handed off that the KB had nothing close for.</p>"
     items = []
     for g in report.gaps[:HTML_GROUPS]:
-        langs = ", ".join(f"{lang} {n}" for lang, n in g.languages)
+        langs = languages(g.languages) + nearest_text(g)
         examples = "".join(
             f"<li><bdi>{escape(q.text)}</bdi> ({escape(q.lang)})"
             + (f' <span class="no">[no: {escape(q.article_id or "?")}]</span>' if q.kind == UNHELPFUL else "")
@@ -245,6 +249,40 @@ def _gap_list(report: Report) -> str:
     more = len(report.gaps) - HTML_GROUPS
     tail = f"<p>... and {more} smaller groups.</p>" if more > 0 else ""
     return (
-        f'<p>{total} questions in {len(report.gaps)} groups, biggest first; [no] marks a question whose answer was rated "not helpful".</p>'
+        f'<p>{plural(total, "question")} in {plural(len(report.gaps), "group")}, biggest first; [no] marks a question whose answer was rated "not helpful".</p>'
         f'<ol class="gaps">{"".join(items)}</ol>{tail}'
     )
+
+
+def _near_list(report: Report) -> str:
+    groups = report.near_misses
+    note = f'<p class="sub">The article exists, but it scored under the threshold. A near-miss: {escape(threshold_note(report))}.</p>'
+    if not groups:
+        return note + "<p>No near-misses in this period.</p>"
+    items = []
+    for g in groups[:HTML_GROUPS]:
+        examples = "".join(f"<li><bdi>{escape(q.text)}</bdi> ({escape(near_detail(q))})</li>" for q in g.examples)
+        items.append(
+            f"<li><strong>add example questions to <bdi>{escape(article_name(g.article_id, g.title))}</bdi></strong>"
+            f'<div class="meta">{escape(near_counts(g))}</div><ul>{examples}</ul></li>'
+        )
+    total = sum(g.count for g in groups)
+    more = len(groups) - HTML_GROUPS
+    tail = f"<p>... and {more} more articles.</p>" if more > 0 else ""
+    return note + f"<p>{plural(total, 'question')} for {plural(len(groups), 'article')}, the most asked first.</p>" + f'<ol class="gaps">{"".join(items)}</ol>{tail}'
+
+
+def _person_list(report: Report) -> str:
+    groups = report.person
+    if not groups:
+        return "<p>Nobody asked for a person in this period.</p>"
+    items = []
+    for g in groups[:HTML_GROUPS]:
+        examples = "".join(f"<li><bdi>{escape(q.text)}</bdi> ({escape(q.lang)})</li>" for q in g.examples)
+        items.append(
+            f'<li><strong><bdi>{escape(g.title)}</bdi></strong><div class="meta">{escape(plural(g.count, "question"))} · {escape(languages(g.languages))}</div><ul>{examples}</ul></li>'
+        )
+    total = sum(g.count for g in groups)
+    more = len(groups) - HTML_GROUPS
+    tail = f"<p>... and {more} smaller groups.</p>" if more > 0 else ""
+    return f"<p>{plural(total, 'question')} in {plural(len(groups), 'group')}: what customers said or had asked when they asked for a person.</p>" + f'<ol class="gaps">{"".join(items)}</ol>{tail}'

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.reports.gaps import UNHELPFUL, GapGroup, GapQuestion
+from bot.reports.gaps import UNHELPFUL, GapGroup, GapQuestion, NearMissGroup
+from bot.reports.misses import CLOSE, HOW, NEAR_MISS_BAND
 from bot.reports.outcomes import OUTCOME_HELP, OUTCOMES
 from bot.reports.figures import ChannelFigures, Report, shares
 
@@ -66,7 +67,7 @@ def _row(label: str, cells: list[str]) -> str:
 
 
 def format_report(report: Report) -> str:
-    """The whole report: figures per channel, outcomes, and the uncovered questions."""
+    """The whole report: figures per channel, outcomes, near-misses, gaps and requests for a person."""
     lines = [
         f"Answerdesk report {report.first_day} to {report.last_day} ({report.tz}): conversations started in this period",
         "",
@@ -79,24 +80,110 @@ def format_report(report: Report) -> str:
         lines.append(_row(name, [f"{c.outcomes[name]} ({tenths(s[name])})" if s else "0" for c, s in zip(report.channels, split)]))
     lines.append(_row("total", [f"{c.conversations} ({tenths(sum(s.values()))})" if s else "0" for c, s in zip(report.channels, split)]))
     lines += [f"  {name}: {OUTCOME_HELP[name]}" for name in OUTCOMES]
-    lines += ["", *format_gaps(report)]
+    lines += ["", *format_near_misses(report), "", *format_gaps(report), "", *format_person(report)]
     return "\n".join(lines) + "\n"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def article_name(article_id: str, title: str | None) -> str:
+    return f'{article_id} "{title}"' if title and title != article_id else article_id
+
+
+def languages(counts: tuple[tuple[str, int], ...]) -> str:
+    return ", ".join(f"{lang} {n}" for lang, n in counts)
+
+
+def threshold_note(report: Report) -> str:
+    """How near-misses were told from gaps in this report."""
+    later = "or the conversation got the article later (picked, answered when rephrased, linked by an agent)"
+    if report.handoff_threshold is None:
+        return f"the conversation got the article later (picked, answered when rephrased, linked by an agent); scores not used: {report.threshold_source}"
+    return (
+        f"the top article scored at most {NEAR_MISS_BAND:.3f} under the handoff threshold {report.handoff_threshold:.3f} "
+        f"({report.threshold_source}), {later}"
+    )
+
+
+def format_near_misses(report: Report, limit: int = TEXT_GROUPS) -> list[str]:
+    groups = report.near_misses
+    if not groups:
+        return ["Near-misses (the article exists, it scored under the threshold): none in this period", f"  a near-miss: {threshold_note(report)}"]
+    total = sum(g.count for g in groups)
+    lines = [
+        f"Near-misses: {plural(total, 'question')} for {plural(len(groups), 'article')}, the most asked first; "
+        "the article exists but scored under the threshold: add the questions to it as example questions",
+        f"  a near-miss: {threshold_note(report)}",
+    ]
+    for number, group in enumerate(groups[:limit], 1):
+        lines.append(f"{number:>3}. near-misses: add example questions to {article_name(group.article_id, group.title)}")
+        lines.append(f"     {near_counts(group)}")
+        lines += [f"       - {near_example(q)}" for q in group.examples]
+    rest = groups[limit:]
+    if rest:
+        lines.append(f"  ... and {len(rest)} more articles ({sum(g.count for g in rest)} questions); --html lists them all")
+    return lines
+
+
+def near_counts(group: NearMissGroup) -> str:
+    how = ", ".join(f"{n} {HOW[name]}" for name, n in group.how)
+    return f"{plural(group.count, 'question')} · {languages(group.languages)} · best score {score(group.best_score)} · {how}"
+
+
+def near_example(q: GapQuestion) -> str:
+    return f"{q.text} ({near_detail(q)})"
+
+
+def near_detail(q: GapQuestion) -> str:
+    """A near-miss question's language, the article's score for it, and how it was found when not by its score."""
+    near = q.near
+    shown = [q.lang] + ([score(near.score)] if near and near.score is not None else []) + ([HOW[near.how]] if near and near.how != CLOSE else [])
+    return ", ".join(shown)
 
 
 def format_gaps(report: Report, limit: int = TEXT_GROUPS) -> list[str]:
     total = sum(report.gap_questions.values())
     if not total:
-        return ["Questions the KB did not cover: none in this period"]
+        return ["Not covered (nothing in the KB came close): none in this period"]
     unhelpful = report.gap_questions.get(UNHELPFUL, 0)
     lines = [
-        f"Questions the KB did not cover: {total} in {len(report.gaps)} groups, biggest first "
+        f"Not covered: write an article (nothing in the KB came close): {plural(total, 'question')} in {plural(len(report.gaps), 'group')}, biggest first "
         f'({total - unhelpful} handed off as not covered, {unhelpful} answered but rated "no", marked [no])'
     ]
     for number, group in enumerate(report.gaps[:limit], 1):
-        lines.append(f"{number:>3}. {group.title}")
-        lines.append(f"     {group_counts(group)} · {', '.join(f'{lang} {n}' for lang, n in group.languages)}")
+        lines.append(f"{number:>3}. not covered: write an article: {group.title}")
+        lines.append(f"     {group_counts(group)} · {languages(group.languages)}{nearest_text(group)}")
         lines += [f"       - {example_text(q)}" for q in group.examples]
     rest = report.gaps[limit:]
+    if rest:
+        lines.append(f"  ... and {len(rest)} smaller groups ({sum(g.count for g in rest)} questions); --html lists them all")
+    return lines
+
+
+def nearest_text(group: GapGroup) -> str:
+    """The nearest article the group's not-covered questions had, and its score."""
+    if group.nearest is None:
+        return ""
+    return f" · nearest: {article_name(group.nearest, group.nearest_title)} ({score(group.nearest_score)})"
+
+
+def format_person(report: Report, limit: int = TEXT_GROUPS) -> list[str]:
+    groups = report.person
+    if not groups:
+        return ["Asked for a person: none in this period"]
+    total = sum(g.count for g in groups)
+    lines = [f"Asked for a person: {plural(total, 'question')} in {plural(len(groups), 'group')}, biggest first (what customers said, or had asked, when they asked for one)"]
+    for number, group in enumerate(groups[:limit], 1):
+        lines.append(f"{number:>3}. {group.title}")
+        lines.append(f"     {plural(group.count, 'question')} · {languages(group.languages)}")
+        lines += [f"       - {q.text} ({q.lang})" for q in group.examples]
+    rest = groups[limit:]
     if rest:
         lines.append(f"  ... and {len(rest)} smaller groups ({sum(g.count for g in rest)} questions); --html lists them all")
     return lines

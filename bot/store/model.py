@@ -27,9 +27,12 @@ from typing import Any, Literal, Protocol
 from bot.actions import Action
 
 
-State = Literal["bot", "waiting", "agent", "closed"]
-STATES: tuple[State, ...] = ("bot", "waiting", "agent", "closed")
-OPEN_STATES: tuple[State, ...] = ("bot", "waiting", "agent")
+State = Literal["bot", "waiting", "missed", "agent", "closed"]
+STATES: tuple[State, ...] = ("bot", "waiting", "missed", "agent", "closed")
+OPEN_STATES: tuple[State, ...] = ("bot", "waiting", "missed", "agent")
+# The bot answers in these; "missed" is also in the agents' queue (nobody was there to take it).
+BOT_STATES: tuple[State, ...] = ("bot", "missed")
+QUEUE_STATES: tuple[State, ...] = ("waiting", "missed")
 
 Author = Literal["customer", "bot", "agent", "system"]
 AUTHORS: tuple[Author, ...] = ("customer", "bot", "agent", "system")
@@ -66,7 +69,7 @@ class Conversation:
     topic: str | None  # article id of the bot's last candidate, for routing
     created_at: datetime
     updated_at: datetime  # last change or message
-    waiting_since: datetime | None  # set while state == "waiting"
+    waiting_since: datetime | None  # set while waiting or missed: when it joined the agents' queue
     email: str | None
     meta: Mapping[str, Any] = field(default_factory=dict)
 
@@ -125,6 +128,8 @@ class Agent:
     password_hash: str
     languages: tuple[str, ...]
     created_at: datetime
+    seen_at: datetime | None = None  # last activity in the console or an agents' chat channel
+    removed_at: datetime | None = None  # removed agents keep their row: messages name them
 
 
 class Store(Protocol):
@@ -166,13 +171,16 @@ class Store(Protocol):
     ) -> bool:
         """Move to `to_state` only if the state is in `from_states`; False if it was not (or no such id).
 
-        `agent` is required for, and only for, to_state="agent". Entering "waiting" sets
-        waiting_since; leaving it clears it. Going back to "bot" or "waiting" clears the agent.
+        `agent` is required for, and only for, to_state="agent". Entering "waiting" or
+        "missed" sets waiting_since (moving between the two keeps it: the place in the queue);
+        leaving both clears it. Going back to "bot", "waiting" or "missed" clears the agent.
         """
         ...
 
-    def waiting_queue(self, languages: Collection[str], limit: int | None = None) -> list[Conversation]:
-        """Waiting conversations: those in `languages` first, then the rest; oldest waiting first."""
+    def waiting_queue(
+        self, languages: Collection[str], limit: int | None = None, states: Collection[State] = ("waiting",)
+    ) -> list[Conversation]:
+        """Conversations in the queue `states`: those in `languages` first, then the rest; oldest waiting first."""
         ...
 
     def list_conversations(
@@ -273,12 +281,28 @@ class Store(Protocol):
         """One agent by e-mail address (any case), or None."""
         ...
 
-    def list_agents(self) -> list[Agent]:
-        """Every agent account, by e-mail address."""
+    def list_agents(self, removed: bool = False) -> list[Agent]:
+        """Every agent account, by e-mail address; removed ones too when `removed`."""
         ...
 
     def update_agent(self, agent_id: str, *, password_hash: str | None = None, languages: Sequence[str] | None = None) -> Agent | None:
         """Change an agent's password hash and/or languages; the agent as stored now, None if there is none."""
+        ...
+
+    def touch_agent(self, agent_id: str, seen: datetime | None, every: float = 30.0) -> None:
+        """Record the agent's latest activity (None: signed out); a write at most every `every` seconds."""
+        ...
+
+    def present_agents(self, since: datetime) -> list[Agent]:
+        """Agents (not removed) active since `since`, most recent first."""
+        ...
+
+    def remove_agent(self, agent_id: str) -> Agent | None:
+        """Mark an agent removed (the row stays: messages and reports name it); None if there is none."""
+        ...
+
+    def restore_agent(self, agent_id: str, name: str, password_hash: str, languages: Sequence[str]) -> Agent | None:
+        """Bring a removed agent back with a new name, password and languages."""
         ...
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from bot.store.rows import (
     read_conversation, read_feedback, to_json, read_message, period_conditions, placeholders, read_ticket, where_clause,
 )
 from bot.store.model import (
-    AUTHORS, KEEP, STATES, TICKET_STATUSES, AddedMessage, Author, Choice, Conversation, Feedback, Keep, Message,
+    AUTHORS, KEEP, QUEUE_STATES, STATES, TICKET_STATUSES, AddedMessage, Author, Choice, Conversation, Feedback, Keep, Message,
     State, Ticket, TicketStatus, utc_now,
 )
 
@@ -161,10 +161,10 @@ class SQLStore(SQLAgents):
         if to_state == "agent":
             sets += ["agent = ?", "waiting_since = NULL"]
             params.append(agent)
-        elif to_state == "waiting":
-            # Re-entering "waiting" keeps the place in the queue.
-            sets += ["agent = NULL", "waiting_since = CASE WHEN state = 'waiting' THEN waiting_since ELSE ? END"]
-            params.append(now)
+        elif to_state in QUEUE_STATES:
+            # Moving within the queue (waiting <-> missed, or re-entering) keeps the place in it.
+            sets += ["agent = NULL", f"waiting_since = CASE WHEN state IN ({placeholders(QUEUE_STATES)}) THEN waiting_since ELSE ? END"]
+            params += [*QUEUE_STATES, now]
         elif to_state == "bot":
             sets += ["agent = NULL", "waiting_since = NULL"]
         else:  # closed keeps the agent, for reports
@@ -183,12 +183,20 @@ class SQLStore(SQLAgents):
             raise
         return changed == 1
 
-    def waiting_queue(self, languages: Collection[str], limit: int | None = None) -> list[Conversation]:
-        """Waiting conversations: those in `languages` first, then the rest; oldest waiting first."""
+    def waiting_queue(
+        self, languages: Collection[str], limit: int | None = None, states: Collection[State] = ("waiting",)
+    ) -> list[Conversation]:
+        """Conversations in the queue `states`: those in `languages` first, then the rest; oldest waiting first."""
+        wanted = list(dict.fromkeys(states))
+        if not wanted or any(state not in QUEUE_STATES for state in wanted):
+            raise ValueError(f"queue states must be some of {', '.join(QUEUE_STATES)}, not {wanted}")
         langs = list(dict.fromkeys(code.lower() for code in languages))
-        params: list[Any] = list(langs)
+        params: list[Any] = [*wanted, *langs]  # in the order of the placeholders: WHERE, then ORDER BY
         first = f"CASE WHEN lang IN ({placeholders(langs)}) THEN 0 ELSE 1 END, " if langs else ""
-        sql = f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE state = 'waiting' ORDER BY {first}waiting_since, created_at, id"
+        sql = (
+            f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE state IN ({placeholders(wanted)}) "
+            f"ORDER BY {first}waiting_since, created_at, id"
+        )
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.errors import StorageError
-from bot.store.db import Database
+from bot.store.db import Database, aware
 from bot.store.model import Agent
 from bot.store.rows import AGENT_COLUMNS, read_agent, to_json
+
+
+NEW_AGENT_COLUMNS = "id, name, email, password_hash, languages, created_at"
 
 
 class SQLAgents:
@@ -29,7 +33,7 @@ class SQLAgents:
         codes = [code.strip().lower() for code in languages if code.strip()]
         with self._db.write("add an agent") as conn:
             row = conn.execute(
-                f"INSERT INTO agents ({AGENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING {AGENT_COLUMNS}",
+                f"INSERT INTO agents ({NEW_AGENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING {AGENT_COLUMNS}",
                 (uuid.uuid4().hex, name.strip(), address, password_hash, to_json("languages", codes), self._now()),
             ).fetchone()
         if row is None:
@@ -46,9 +50,48 @@ class SQLAgents:
         rows = self._db.read("read an agent", f"SELECT {AGENT_COLUMNS} FROM agents WHERE email = ?", (email.strip().lower(),))
         return read_agent(self._db, rows[0]) if rows else None
 
-    def list_agents(self) -> list[Agent]:
-        """Every agent account, by e-mail address."""
-        return [read_agent(self._db, row) for row in self._db.read("list agents", f"SELECT {AGENT_COLUMNS} FROM agents ORDER BY email", ())]
+    def list_agents(self, removed: bool = False) -> list[Agent]:
+        """Every agent account, by e-mail address; removed ones too when `removed`."""
+        where = "" if removed else " WHERE removed_at IS NULL"
+        return [read_agent(self._db, row) for row in self._db.read("list agents", f"SELECT {AGENT_COLUMNS} FROM agents{where} ORDER BY email", ())]
+
+    def touch_agent(self, agent_id: str, seen: datetime | None, every: float = 30.0) -> None:
+        """Record the agent's latest activity (None: signed out); a write at most every `every` seconds."""
+        if seen is None:
+            with self._db.write("sign an agent out") as conn:
+                conn.execute("UPDATE agents SET seen_at = NULL WHERE id = ?", (agent_id,))
+            return
+        stamp = self._db.stamp(aware(seen, "seen"))
+        stale = self._db.stamp(aware(seen - timedelta(seconds=every), "seen"))
+        with self._db.write("record an agent's activity") as conn:
+            conn.execute("UPDATE agents SET seen_at = ? WHERE id = ? AND (seen_at IS NULL OR seen_at <= ?)", (stamp, agent_id, stale))
+
+    def present_agents(self, since: datetime) -> list[Agent]:
+        """Agents (not removed) active since `since`, most recent first."""
+        rows = self._db.read(
+            "list present agents",
+            f"SELECT {AGENT_COLUMNS} FROM agents WHERE seen_at >= ? AND removed_at IS NULL ORDER BY seen_at DESC, email",
+            (self._db.stamp(aware(since, "since")),),
+        )
+        return [read_agent(self._db, row) for row in rows]
+
+    def remove_agent(self, agent_id: str) -> Agent | None:
+        """Mark an agent removed (the row stays: messages and reports name it); None if there is none."""
+        with self._db.write("remove an agent") as conn:
+            conn.execute("UPDATE agents SET removed_at = ?, seen_at = NULL WHERE id = ? AND removed_at IS NULL", (self._now(), agent_id))
+            row = conn.execute(f"SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,)).fetchone()
+        return read_agent(self._db, row) if row else None
+
+    def restore_agent(self, agent_id: str, name: str, password_hash: str, languages: Sequence[str]) -> Agent | None:
+        """Bring a removed agent back with a new name, password and languages."""
+        codes = [code.strip().lower() for code in languages if code.strip()]
+        with self._db.write("restore an agent") as conn:
+            conn.execute(
+                "UPDATE agents SET removed_at = NULL, name = ?, password_hash = ?, languages = ? WHERE id = ?",
+                (name.strip(), password_hash, to_json("languages", codes), agent_id),
+            )
+            row = conn.execute(f"SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,)).fetchone()
+        return read_agent(self._db, row) if row else None
 
     def update_agent(self, agent_id: str, *, password_hash: str | None = None, languages: Sequence[str] | None = None) -> Agent | None:
         """Change an agent's password hash and/or languages; the agent as stored now, None if there is none."""

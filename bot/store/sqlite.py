@@ -187,21 +187,35 @@ class SQLiteDatabase:
     def _apply(self, conn: sqlite3.Connection, migration: Migration, applied_at: str) -> None:
         # executescript commits any open transaction first, so BEGIN is part of the script; the
         # version row goes in first so a second process applying the same file fails on its key.
+        # Foreign keys are off while a migration runs (SQLite cannot change a table's CHECK
+        # without rebuilding it, and dropping the old table must not cascade to its messages);
+        # they are checked before the commit.
         script = (
             "BEGIN IMMEDIATE;\n"
             f"INSERT INTO schema_version (version, name, applied_at) VALUES ({migration.version}, '{migration.name}', '{applied_at}');\n"
-            f"{migration.sql}\n;\nCOMMIT;"
+            f"{migration.sql}\n;"
         )
+        conn.execute("PRAGMA foreign_keys = OFF")
         try:
             conn.executescript(script)
-        except sqlite3.IntegrityError:
-            conn.rollback()  # applied meanwhile by another process
+            broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise sqlite3.IntegrityError(f"foreign keys broken in {', '.join(sorted({row[0] for row in broken}))}")
+            conn.execute("COMMIT")
+        except sqlite3.IntegrityError as e:
+            if conn.in_transaction:
+                conn.rollback()
+            if "schema_version" not in str(e):
+                raise StorageError(f"{self.path}: migration {migration.name} failed: {e}; nothing of it was applied") from e
+            # applied meanwhile by another process
         except sqlite3.Error as e:
             if conn.in_transaction:
                 conn.rollback()
             raise StorageError(
                 f"{self.path}: migration {migration.name} failed: {e}; nothing of it was applied. Fix the SQL file and start again"
             ) from e
+        finally:
+            conn.execute("PRAGMA foreign_keys = ON")
 
     def close(self) -> None:
         """Close every connection; the database cannot be used afterwards."""

@@ -87,6 +87,7 @@ class SlackAgentsDesk:
             log.info("ignored %s by %s: not on one of our cards", click.action_id, click.user)
             return
         agent = self._agent(click.team, click.user)
+        self.desk.seen(agent.id)
         kind = render.kind_of(click.action_id)
         try:
             if kind == render.TAKE:
@@ -110,6 +111,7 @@ class SlackAgentsDesk:
         if card is None or not message.text or not self.seen.first_time(CHANNEL, f"agent:{message.external_id}"):
             return  # not to a customer, nothing to say, or a retried delivery
         agent = self._agent(message.team, message.user)
+        self.desk.seen(agent.id)
         try:
             said = self.desk.agent_reply(card.conversation_id, agent.id, message.text)
         except NotAllowed:
@@ -122,6 +124,12 @@ class SlackAgentsDesk:
         deliver = self.deliverers.get(conversation.channel) if conversation else None
         if conversation is not None and deliver is not None:
             deliver(conversation, [said])
+
+    def here(self, message: SlackMessage) -> None:
+        """Any message in the agents' channel: its author is available for the presence window
+        (ANSWERDESK_PRESENCE_SECONDS), like an agent with the console open."""
+        if message.user and self.seen.first_time(CHANNEL, f"here:{message.external_id}"):
+            self.desk.seen(self._agent(message.team, message.user).id)
 
     # -- pieces -----------------------------------------------------------------------------
     def _render(self, conversation: Conversation, said: Sequence[Message]) -> tuple[str, list[render.Block]]:

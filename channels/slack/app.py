@@ -122,6 +122,8 @@ class SlackChannel:
         agents = self.agents
         if agents is not None and message is not None and message.thread_ts and not message.is_dm:
             self.core.submit(f"agent:{message.team}:{message.user}", lambda: agents.reply(message))
+        elif agents is not None and message is not None and message.channel == self.config.agents_channel:
+            self.core.submit(f"agent:{message.team}:{message.user}", lambda: agents.here(message))
 
     def _on_mention(self) -> None:
         """A customer's mention was taken in before the ack (`_take_in`); this only lets bolt ack it."""

@@ -130,9 +130,9 @@ def card(facts: HandoffCard, status: str) -> tuple[str, list[Block]]:
         blocks += _sections("*Transcript*\n" + "\n".join(lines))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(status)}]})
     buttons = []
-    if facts.state == "waiting":
+    if facts.state in ("waiting", "missed"):
         buttons.append(_button("Take", TAKE, facts.conversation_id, style="primary"))
-    if facts.state in ("waiting", "agent"):
+    if facts.state in ("waiting", "missed", "agent"):
         buttons.append(_button("Back to bot", BACK, facts.conversation_id))
         buttons.append(_button("Close", CLOSE, facts.conversation_id, style="danger"))
     if buttons:
@@ -144,6 +144,11 @@ def card_status(facts: HandoffCard) -> str:
     """The card's status line."""
     if facts.state == "waiting":
         return "Waiting for an agent: press Take, then answer in this thread."
+    if facts.state == "missed":
+        return (
+            "Missed: nobody was available. Press Take and answer in this thread: the customer gets it on their channel"
+            + (", and by e-mail." if facts.email else "; a web customer sees it when they come back.")
+        )
     if facts.state == "agent":
         return f"Taken by {facts.agent_name or 'an agent'}: replies in this thread go to the customer."
     if facts.state == "bot":

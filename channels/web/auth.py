@@ -17,7 +17,7 @@ bp = Blueprint("auth", __name__, url_prefix="/agent")
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-PROTECTED_BLUEPRINTS = frozenset({"auth", "console"})
+PROTECTED_BLUEPRINTS = frozenset({"auth", "console", "translations"})
 F = TypeVar("F", bound=Callable[..., Any])
 _DUMMY_HASH: list[str] = []  # checked when the e-mail is unknown, so both cases take as long
 
@@ -46,8 +46,11 @@ def load_agent() -> None:
     agent_id = session.get("agent_id")
     if agent_id and request.blueprint in PROTECTED_BLUEPRINTS:
         g.agent = web().desk.store.get_agent(agent_id)
-        if g.agent is None:  # the account is gone
+        if g.agent is None or g.agent.removed_at is not None:  # the account is gone or was removed
+            g.agent = None
             session.pop("agent_id", None)
+        else:
+            web().desk.seen(g.agent.id)  # present while the console is in use (one write per 30 s at most)
 
 
 def current_agent() -> Agent:
@@ -93,7 +96,7 @@ def login_submit() -> Response | tuple[str, int]:
     if not _DUMMY_HASH:
         _DUMMY_HASH.append(hash_password(secrets.token_urlsafe(16)))
     valid = verify_password(agent.password_hash if agent else _DUMMY_HASH[0], password)
-    if agent is None or not valid:
+    if agent is None or agent.removed_at is not None or not valid:
         flash("Wrong e-mail address or password.", "error")
         return render_template("login.html", next=_safe_next(request.form.get("next")), email=email), 401
     session.clear()  # a fresh session (and CSRF token) after signing in
@@ -104,6 +107,9 @@ def login_submit() -> Response | tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
+    agent_id = session.get("agent_id")
+    if agent_id:
+        web().desk.signed_out(agent_id)  # no longer available for handoffs
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))

@@ -11,8 +11,9 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from bot.desk.desk import NotAllowed
+from bot.desk.agents_desk import is_channel_agent
 from bot.answer.phrases import language_name
-from bot.store.model import Conversation, Message, Store
+from bot.store.model import QUEUE_STATES, Agent, Conversation, Message, Store
 from channels.web.auth import current_agent, login_required, login_required_stream
 from channels.web.context import web
 from channels.web.events import Timing, conversation_poll, event, last_event_id, stream
@@ -36,12 +37,15 @@ def queue_events() -> Response:
     seen: dict[str, Any] = {"signature": None}
 
     def poll() -> list[str]:
-        waiting = context.desk.store.waiting_queue(agent.languages)
+        context.desk.seen(agent.id)  # an open queue keeps its agent available
+        queued = context.desk.store.waiting_queue(agent.languages, states=QUEUE_STATES)
         mine = _mine(context.desk.store, agent.id)
+        available = _available(context.desk.available_agents())
         status = context.reindex.status
         signature = (
-            tuple((c.id, c.state, c.updated_at) for c in waiting),
+            tuple((c.id, c.state, c.updated_at) for c in queued),
             tuple((c.id, c.updated_at) for c in mine),
+            tuple(available),
             (status.state, status.finished_at),
         )
         if signature == seen["signature"]:
@@ -51,8 +55,10 @@ def queue_events() -> Response:
         index = context.snapshot_or_none()
         payload = {
             "now": now.isoformat(),
-            "waiting": [conversation_summary(c, context.desk.store, index, now) for c in waiting],
+            "waiting": [conversation_summary(c, context.desk.store, index, now) for c in queued if c.state == "waiting"],
+            "missed": [conversation_summary(c, context.desk.store, index, now) for c in queued if c.state == "missed"],
             "mine": [conversation_summary(c, context.desk.store, index, now) for c in mine],
+            "available": available,
             "reindex": reindex_view(status),
         }
         return [event(payload, name="queue")]
@@ -188,8 +194,14 @@ def answer_ticket(ticket_id: int) -> Response:
     if not text.strip() or len(text) > MAX_REPLY:
         flash(f"Write an answer of 1 to {MAX_REPLY} characters.", "error")
     else:
-        store.answer_ticket(ticket_id, text)
-        flash(f"Ticket #{ticket_id} is answered. (Answerdesk does not send e-mail: send it to the customer yourself.)", "info")
+        ticket = web().desk.answer_ticket(ticket_id, current_agent().id, text)
+        if web().settings.mail_enabled:
+            flash(f"Ticket #{ticket_id} is answered: the answer goes to {ticket.email} by e-mail and to the customer's chat.", "info")
+        else:
+            flash(
+                f"Ticket #{ticket_id} is answered in the customer's chat. E-mail is off (no ANSWERDESK_SMTP_HOST): "
+                f"send it to {ticket.email} yourself.", "info",
+            )
     return redirect(url_for("console.tickets") + f"#ticket-{ticket_id}")
 
 
@@ -214,16 +226,24 @@ def _queue_data() -> dict[str, Any]:
     context, agent = web(), current_agent()
     now = context.clock()
     index = context.snapshot_or_none()
-    waiting = context.desk.store.waiting_queue(agent.languages)
+    queued = context.desk.store.waiting_queue(agent.languages, states=QUEUE_STATES)
     return {
         "now": now,
-        "waiting": [conversation_summary(c, context.desk.store, index, now) for c in waiting],
+        "waiting": [conversation_summary(c, context.desk.store, index, now) for c in queued if c.state == "waiting"],
+        "missed": [conversation_summary(c, context.desk.store, index, now) for c in queued if c.state == "missed"],
+        "available": _available(context.desk.available_agents()),
+        "mail_enabled": context.settings.mail_enabled,
         "mine": [conversation_summary(c, context.desk.store, index, now) for c in _mine(context.desk.store, agent.id)],
         "reindex": reindex_view(context.reindex.status),
         "open_tickets": len(context.desk.store.list_tickets(status="open")),
         "languages": ", ".join(language_name(code, "en") for code in agent.languages),
         "duration": duration,
     }
+
+
+def _available(agents: list[Agent]) -> list[str]:
+    """Who can take a handoff now, as the queue shows them: "Ana (console)", "Bob (Slack)"."""
+    return [f"{a.name} ({'Slack' if is_channel_agent(a, 'slack') else 'console'})" for a in agents]
 
 
 def _mine(store: Store, agent_id: str) -> list[Conversation]:

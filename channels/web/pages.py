@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from bot.answer.articles import find_version, text_direction, versions_by_language
 from bot.answer.phrases import language_name
+from bot.desk.links import read_link
 from bot.language.codes import preferred_languages
+from channels.web.api import VISITOR_COOKIE, VISITOR_MAX_AGE
 from channels.web.context import web
 from index.markdown import render_html
 
@@ -34,6 +36,19 @@ def home() -> str:
         for lang in order
     ]
     return render_template("home.html", sections=sections, lang="en", dir="ltr")
+
+
+@bp.get("/chat/<token>")
+def chat_link(token: str) -> Response:
+    """The link in an answer e-mail (bot/desk/links.py): this browser becomes the conversation's
+    visitor, and the help center opens with the chat showing the answer."""
+    conversation_id = read_link(web().settings.secret_key, token)
+    conversation = web().desk.store.get_conversation(conversation_id) if conversation_id else None
+    if conversation is None or conversation.channel != "web":
+        abort(404, description="This link is out of date or damaged. Open the chat on the help center and ask again: we keep your conversation.")
+    response = redirect(url_for("pages.home", chat="open"))
+    response.set_cookie(VISITOR_COOKIE, conversation.external_user, max_age=VISITOR_MAX_AGE, httponly=True, samesite="Lax", secure=request.is_secure)
+    return response
 
 
 @bp.get("/articles/<lang>/<article_id>")

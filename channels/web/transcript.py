@@ -85,6 +85,7 @@ def conversation_summary(conversation: Conversation, store: Store, index: Search
         "lang_name": language_name(conversation.lang, "en"),
         "state": conversation.state,
         "channel": conversation.channel,
+        "email": bool(conversation.email),
         "since": since.isoformat(),
         "wait": duration((now - since).total_seconds()),
         "wait_seconds": int((now - since).total_seconds()),

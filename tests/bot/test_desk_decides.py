@@ -13,7 +13,7 @@ from bot.desk.hours import parse_hours
 from bot.desk.turns import question_answered
 from bot.store.connect import open_store
 from bot.store.model import Choice
-from tests.conftest import small_index, warm_engine
+from tests.conftest import on_duty, small_index, warm_engine
 
 pytestmark = pytest.mark.slow  # over 10 s on 2 cores (tests/conftest.py SLOW_SECONDS)
 
@@ -26,7 +26,9 @@ def engine(tmp_path_factory: pytest.TempPathFactory, real_encoders) -> Engine:
 @pytest.fixture
 def desk(engine: Engine, tmp_path: Path) -> Iterator[Desk]:
     store = open_store(str(tmp_path / "desk.db"))
-    yield Desk(engine, store, parse_hours("24/7", "UTC", ""))
+    desk = Desk(engine, store, parse_hours("24/7", "UTC", ""))
+    on_duty(desk)
+    yield desk
     store.close()
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.reports.gaps import MAX_EXAMPLES, GapQuestion, cluster, collect_gap_questions, group_gaps
+from bot.reports.gaps import MAX_EXAMPLES, GapQuestion, cluster, collect_gap_questions, collect_person_questions, group_gaps
 from bot.store.model import Conversation, Feedback, Message
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
@@ -73,6 +73,27 @@ def test_collects_not_covered_handoffs_and_answers_rated_no() -> None:
         ("how do I get my money back", "en", "unhelpful", "refund"),
         ("password problem", "en", "unhelpful", "reset-password"),
     ]
+
+
+def test_collects_what_customers_said_when_they_asked_for_a_person() -> None:
+    m = Messages()
+    m.add("a", "customer", "I want to talk to a human")
+    m.bot("a", "handoff", "asked_for_person")  # in words
+    m.add("b", "customer", "where is my refund")
+    m.bot("b", "answer", "confident", article="refund")
+    m.add("b", "customer", "/human", action="note")  # a command kept for the agent: no question
+    m.add("b", "bot", "...", lang="en", action="handoff_requested")  # the button
+    m.add("c", "customer", "Do you sell gift cards?")
+    m.bot("c", "handoff", "not_covered")  # not covered: not a request for a person
+    m.add("d", "customer", "first")
+    m.add("d", "customer", "a person please")
+    m.add("d", "bot", "...", lang="en", action="handoff",
+          decision={"action": "handoff", "reason": "asked_for_person", "candidates": [], "answers": m.rows[-2].id})  # answers "first"
+    found = collect_person_questions([conversation(c) for c in "abcd"], m.rows)
+    assert [(q.text, q.kind, q.conversation_id) for q in found] == [
+        ("I want to talk to a human", "asked_for_person", "a"), ("where is my refund", "asked_for_person", "b"), ("first", "asked_for_person", "d"),
+    ]
+    assert [q.text for q in collect_gap_questions([conversation(c) for c in "abcd"], m.rows, [])] == ["Do you sell gift cards?"]
 
 
 def test_groups_by_meaning_biggest_first_with_languages_and_a_central_title() -> None:

@@ -206,8 +206,52 @@ def test_transition_is_compare_and_set(store: SQLiteStore, clock: Clock) -> None
     assert not store.transition("no-such-id", ["bot"], "waiting")
     with pytest.raises(ValueError, match="agent=<agent id>"):
         store.transition(c.id, ["closed"], "agent")
-    with pytest.raises(ValueError, match="'open' is not one of bot, waiting, agent, closed"):
+    with pytest.raises(ValueError, match="'open' is not one of bot, waiting, missed, agent, closed"):
         store.transition(c.id, ["open"], "bot")  # type: ignore[list-item]
+
+
+def test_missed_keeps_the_place_in_the_queue_and_is_listed_with_the_waiting(store: SQLiteStore, clock: Clock) -> None:
+    first = store.create_conversation("web", "v1", "en")
+    second = store.create_conversation("web", "v2", "tr")
+    assert store.transition(first.id, ["bot"], "waiting")
+    joined = clock.now
+    clock.advance(minutes=3)
+    assert store.transition(second.id, ["bot"], "missed")  # straight to missed: nobody was there
+    assert store.transition(first.id, ["waiting"], "missed")  # nobody took it in time
+    assert store.get_conversation(first.id).waiting_since == joined  # same place in the queue
+    assert [c.id for c in store.waiting_queue(())] == []
+    assert [c.id for c in store.waiting_queue((), states=("waiting", "missed"))] == [first.id, second.id]
+    assert [c.id for c in store.waiting_queue(("tr",), states=("missed",))] == [second.id, first.id]
+    assert store.transition(second.id, ["missed"], "waiting")  # asked again while an agent is there
+    assert store.get_conversation(second.id).waiting_since == clock.now - timedelta(minutes=0)
+    assert store.transition(first.id, ["missed"], "agent", agent="a1")
+    assert store.get_conversation(first.id).waiting_since is None
+    with pytest.raises(ValueError, match="queue states"):
+        store.waiting_queue((), states=("bot",))
+
+
+def test_presence_and_removal_of_agents(store: SQLiteStore, clock: Clock) -> None:
+    ana = store.add_agent("Ana", "ana@example.com", "h", ["en"])
+    bob = store.add_agent("Bob", "bob@example.com", "h", [])
+    assert store.present_agents(clock.now - timedelta(minutes=5)) == []
+    store.touch_agent(ana.id, clock.now)
+    clock.advance(seconds=10)
+    store.touch_agent(ana.id, clock.now)  # within 30 s: no write
+    assert store.get_agent(ana.id).seen_at == clock.now - timedelta(seconds=10)
+    clock.advance(minutes=6)
+    store.touch_agent(bob.id, clock.now)
+    assert [a.name for a in store.present_agents(clock.now - timedelta(minutes=5))] == ["Bob"]
+    store.touch_agent(bob.id, None)  # signed out
+    assert store.present_agents(clock.now - timedelta(minutes=5)) == []
+    store.touch_agent(bob.id, clock.now)
+    removed = store.remove_agent(bob.id)
+    assert removed is not None and removed.removed_at == clock.now and removed.seen_at is None
+    assert store.present_agents(clock.now - timedelta(minutes=5)) == []
+    assert [a.name for a in store.list_agents()] == ["Ana"]
+    assert [a.name for a in store.list_agents(removed=True)] == ["Ana", "Bob"]
+    assert store.get_agent(bob.id).name == "Bob"  # still there for the messages that name it
+    back = store.restore_agent(bob.id, "Bob B", "h2", ["tr"])
+    assert (back.name, back.removed_at, back.languages) == ("Bob B", None, ("tr",))
 
 
 def test_two_agents_racing_for_one_conversation_exactly_one_wins(store: SQLiteStore) -> None:
@@ -455,3 +499,27 @@ def test_a_naive_clock_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="clock must be timezone-aware"):
         SQLiteStore(tmp_path / "x.db", clock=lambda: datetime(2026, 1, 1))
 
+
+
+def test_rebuilding_conversations_in_migration_3_keeps_every_row(tmp_path: Path, db_path: Path, clock: Clock) -> None:
+    """0003 rebuilds the conversations table (SQLite cannot change a CHECK): nothing may cascade away."""
+    older = tmp_path / "migrations-v2"
+    older.mkdir()
+    for source in resources.files("bot.store").joinpath("migrations").iterdir():
+        if source.name.startswith(("0001", "0002")):
+            (older / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    v2 = SQLiteStore(db_path, clock=clock, migrations=older)
+    c = v2.create_conversation("web", "v", "en")
+    v2.add_message(c.id, "customer", "hello")
+    v2.add_feedback(c.id, csat=4)
+    ticket = v2.create_ticket(c.id, "a@example.com", "en")
+    v2.close()
+    v3 = SQLiteStore(db_path, clock=clock)
+    assert [m.text for m in v3.list_messages(c.id)] == ["hello"]
+    assert len(v3.list_feedback()) == 1 and v3.get_ticket(ticket.id) is not None
+    assert v3.transition(c.id, ["bot"], "missed")
+    v3.close()
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
+        indexes = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'conversations'")}
+    assert {"conversations_open_user", "conversations_state", "conversations_created"} <= indexes

@@ -52,7 +52,7 @@ from tests.channels.slack import fake_slack
 from tests.channels.slack.fake_slack import TEAM, FakeSlack, event_body, signature_headers
 from tests.channels.telegram import fake_telegram
 from tests.channels.telegram.fake_telegram import FakeTelegram, message_update
-from tests.conftest import small_index, warm_engine
+from tests.conftest import on_duty, small_index, warm_engine
 
 
 AGENTS = "C0AGENTS"
@@ -211,6 +211,7 @@ def both(tmp_path: Path, outage_engine: Engine) -> Iterator[Both]:
     )
     store = open_store(str(tmp_path / "desk.db"))
     desk = Desk(outage_engine, store, parse_hours("24/7", "UTC", ""), timedelta(seconds=180), clock=utc_now)
+    on_duty(desk)  # handoffs wait for an agent, as with a team signed in
     clock = SkippingClock()
     app = create_app(settings, desk=desk)  # both channels on it, as channels.serve.build_app mounts them, on the test's clock
     assert register_slack(app, settings, desk, clock=clock) and register_telegram(app, settings, desk, clock=clock)

@@ -174,7 +174,9 @@
 
     function waitingRow(c) {
       var row = el("tr");
-      cell(row, langNode(c));
+      var lang = langNode(c);
+      if (c.state === "missed") lang.appendChild(document.createTextNode(" · " + c.channel + (c.email ? " · e-mail" : "")));
+      cell(row, lang);
       cell(row, waitNode(c));
       cell(row).className = "said";
       row.lastChild.textContent = c.last_customer_text;
@@ -216,6 +218,10 @@
       offset = Date.parse(data.now) - Date.now();
       fill(document.getElementById("waiting-rows"), data.waiting, 5, waitingRow);
       fill(document.getElementById("mine-rows"), data.mine, 4, mineRow);
+      fill(document.getElementById("missed-rows"), data.missed, 5, waitingRow);
+      document.getElementById("missed-count").textContent = data.missed.length;
+      var available = document.getElementById("available-list");
+      available.textContent = data.available.length ? data.available.join(", ") : available.getAttribute("data-empty");
       document.getElementById("waiting-count").textContent = data.waiting.length;
       document.getElementById("mine-count").textContent = data.mine.length;
       var status = document.getElementById("reindex-status");

@@ -25,7 +25,7 @@
       human: "Talk to a person", feedback: "Did this answer your question?", yes: "Yes", no: "No",
       updated: "updated {date}", fullArticle: "Full article:", typing: "The assistant is typing…", retry: "Retry",
       sendFailed: "Your message was not sent.", failed: "Something went wrong.", startFailed: "Could not start the chat.",
-      you: "You", bot: "Assistant", agent: "Support team", waiting: "Waiting for a person…",
+      you: "You", bot: "Assistant", agent: "Support team", waiting: "Waiting for a person…", missed: "Our team will answer here",
       withAgent: "You are chatting with a person", closed: "Conversation closed", choices: "Suggested articles",
       rating: "Rate this conversation", rate: "{n} out of 5", transcript: "Conversation",
     },
@@ -35,7 +35,7 @@
       human: "التحدث مع شخص", feedback: "هل أجاب هذا عن سؤالك؟", yes: "نعم", no: "لا",
       updated: "آخر تحديث {date}", fullArticle: "المقالة كاملة:", typing: "المساعد يكتب…", retry: "إعادة المحاولة",
       sendFailed: "لم تُرسل رسالتك.", failed: "حدث خطأ ما.", startFailed: "تعذر بدء المحادثة.",
-      you: "أنت", bot: "المساعد", agent: "فريق الدعم", waiting: "في انتظار موظف…",
+      you: "أنت", bot: "المساعد", agent: "فريق الدعم", waiting: "في انتظار موظف…", missed: "سيرد فريقنا هنا",
       withAgent: "أنت تتحدث مع شخص", closed: "المحادثة مغلقة", choices: "مقالات مقترحة",
       rating: "قيّم هذه المحادثة", rate: "{n} من 5", transcript: "المحادثة",
     },
@@ -45,7 +45,7 @@
       human: "Bir kişiyle konuş", feedback: "Bu, sorunuzu yanıtladı mı?", yes: "Evet", no: "Hayır",
       updated: "güncellendi: {date}", fullArticle: "Makalenin tamamı:", typing: "Asistan yazıyor…", retry: "Tekrar dene",
       sendFailed: "Mesajınız gönderilemedi.", failed: "Bir sorun oluştu.", startFailed: "Sohbet başlatılamadı.",
-      you: "Siz", bot: "Asistan", agent: "Destek ekibi", waiting: "Bir temsilci bekleniyor…",
+      you: "Siz", bot: "Asistan", agent: "Destek ekibi", waiting: "Bir temsilci bekleniyor…", missed: "Ekibimiz buradan cevap verecek",
       withAgent: "Bir kişiyle konuşuyorsunuz", closed: "Sohbet kapandı", choices: "Önerilen makaleler",
       rating: "Bu sohbeti puanlayın", rate: "5 üzerinden {n}", transcript: "Sohbet",
     },
@@ -55,7 +55,7 @@
       human: "Hablar con una persona", feedback: "¿Respondió esto a tu pregunta?", yes: "Sí", no: "No",
       updated: "actualizado el {date}", fullArticle: "Artículo completo:", typing: "El asistente está escribiendo…", retry: "Reintentar",
       sendFailed: "Tu mensaje no se envió.", failed: "Algo salió mal.", startFailed: "No se pudo iniciar el chat.",
-      you: "Tú", bot: "Asistente", agent: "Equipo de soporte", waiting: "Esperando a una persona…",
+      you: "Tú", bot: "Asistente", agent: "Equipo de soporte", waiting: "Esperando a una persona…", missed: "Nuestro equipo le responderá aquí",
       withAgent: "Estás hablando con una persona", closed: "Conversación cerrada", choices: "Artículos sugeridos",
       rating: "Valora esta conversación", rate: "{n} de 5", transcript: "Conversación",
     },
@@ -81,13 +81,15 @@
     CSAT_QUESTION: "csat_question",
     CSAT_THANKS: "csat_thanks",
     NO_AGENT_AVAILABLE: "no_agent_available",
+    NO_AGENT_EMAIL_KNOWN: "no_agent_email_known",
+    REPLY_BY_EMAIL: "reply_by_email",
     OUTSIDE_HOURS: "outside_hours",
     ASK_EMAIL: "ask_email",
     EMAIL_INVALID: "email_invalid",
     TICKET_CREATED: "ticket_created",
     NOTE: "note",
   });
-  const NOTICES = new Set([ACTION.AGENT_JOINED, ACTION.BACK_TO_BOT, ACTION.CONVERSATION_CLOSED, ACTION.HANDOFF_REQUESTED, ACTION.NO_AGENT_AVAILABLE]);
+  const NOTICES = new Set([ACTION.AGENT_JOINED, ACTION.BACK_TO_BOT, ACTION.CONVERSATION_CLOSED, ACTION.HANDOFF_REQUESTED, ACTION.NO_AGENT_AVAILABLE, ACTION.NO_AGENT_EMAIL_KNOWN]);
   const FEEDBACK_DONE = new Set([ACTION.FEEDBACK_THANKS, ACTION.HANDOFF_AFTER_NO]);
   const GREETING = "greeting"; // the widget's own first line, never stored
 
@@ -187,8 +189,9 @@
 
   function applyState() {
     root.dataset.state = state;
-    humanButton.hidden = state !== "bot" || !conversationId;
+    humanButton.hidden = (state !== "bot" && state !== "missed") || !conversationId;
     if (state === "waiting") status.textContent = t("waiting");
+    else if (state === "missed") status.textContent = t("missed");
     else if (state === "agent") status.textContent = agentName ? `${agentName} · ${t("agent")}` : t("withAgent");
     else if (state === "closed") status.textContent = t("closed");
     else status.textContent = "";
@@ -530,9 +533,11 @@
 
   async function create() {
     const conversation = await request("POST", "/api/conversations", { lang: navigator.language || "" });
-    adopt(conversation);
     const greeting = typeof conversation.greeting === "object" && conversation.greeting ? conversation.greeting.text : conversation.greeting;
     store(GREETING_KEY, greeting || null);
+    // The visitor's open conversation may have messages already (opened from an answer e-mail's link).
+    if (await load(conversation.id)) return;
+    adopt(conversation);
     greet(greeting);
     listen();
   }
@@ -709,6 +714,10 @@
     document.head.append(stylesheet);
     document.body.append(root);
     applyChrome();
+    if (new URLSearchParams(location.search).get("chat") === "open") {
+      open(); // the link in an answer e-mail: the conversation is this browser's now
+      return;
+    }
     if (recall(STORAGE_KEY)) {
       start();
       if (recall(OPEN_KEY)) {

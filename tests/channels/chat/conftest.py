@@ -14,7 +14,7 @@ from bot.desk.desk import Desk
 from bot.desk.hours import parse_hours
 from bot.store.connect import open_store
 from tests.channels.chat.echo_channel import Echo
-from tests.conftest import small_index, warm_engine
+from tests.conftest import on_duty, small_index, warm_engine
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +25,9 @@ def chat_engine(tmp_path_factory: pytest.TempPathFactory, real_encoders: Any) ->
 @pytest.fixture
 def echo(tmp_path: Path, chat_engine: Engine) -> Iterator[Echo]:
     store = open_store(str(tmp_path / "desk.db"))
-    channel = Echo(Desk(chat_engine, store, parse_hours("24/7", "UTC", ""), timedelta(seconds=180)))
+    desk = Desk(chat_engine, store, parse_hours("24/7", "UTC", ""), timedelta(seconds=180))
+    on_duty(desk)  # handoffs wait for an agent, as with a team signed in
+    channel = Echo(desk)
     channel.core.start()
     yield channel
     channel.core.close()

@@ -23,7 +23,7 @@ from bot.store.connect import open_store
 from channels.slack.app import EXTENSION, SlackChannel, register_slack
 from channels.web.app import create_app
 from tests.channels.slack.fake_slack import BOT_USER, SECRET, TEAM, TOKEN, FakeSlack, action_body, event_body, signature_headers
-from tests.conftest import small_index, warm_engine
+from tests.conftest import on_duty, small_index, warm_engine
 
 AGENTS = "C0AGENTS"
 
@@ -130,6 +130,7 @@ def make_rig(tmp_path: Path, slack_base: Settings, slack_engine: Engine, fake_sl
         settings = slack_settings(slack_base, fake_slack, **overrides)
         store = open_store(str(tmp_path / f"desk{len(made)}.db"))
         desk = Desk(engine or slack_engine, store, parse_hours("24/7", "UTC", ""), timedelta(seconds=180), clock=utc_now)
+        on_duty(desk)  # handoffs wait for an agent, as with a team signed in
         app = create_app(settings, desk=desk)
         app.config.update(TESTING=True, SSE_POLL_SECONDS=0.02, SSE_HEARTBEAT_SECONDS=0.1, SSE_MAX_SECONDS=0.3)
         register_slack(app, settings, desk)

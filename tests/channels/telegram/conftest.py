@@ -22,7 +22,7 @@ from bot.store.connect import open_store
 from channels.telegram.app import EXTENSION, SECRET_HEADER, WEBHOOK_PATH, TelegramChannel, register_telegram
 from channels.web.app import create_app
 from tests.channels.telegram.fake_telegram import SECRET, TOKEN, FakeTelegram, message_update
-from tests.conftest import small_index, warm_engine, write_article
+from tests.conftest import on_duty, small_index, warm_engine, write_article
 
 LONG_PARAGRAPH = "The warehouse integration keeps your stock in step with every order you take. " * 38  # about 3,000 characters
 LONG_KB = [("en", "warehouse-guide", "Warehouse integration guide", "\n\n".join(f"Step {n}. {LONG_PARAGRAPH.strip()}" for n in (1, 2, 3)),
@@ -98,6 +98,7 @@ def make_desk(tmp_path: Path, telegram_engine: Engine) -> Iterator[Callable[...,
     def make(engine: Engine | None = None) -> Desk:
         store = open_store(str(tmp_path / f"desk{next(_dbs)}.db"))
         desk = Desk(engine or telegram_engine, store, parse_hours("24/7", "UTC", ""), timedelta(seconds=180), clock=utc_now)
+        on_duty(desk)  # handoffs wait for an agent, as with a team signed in
         made.append(desk)
         return desk
 

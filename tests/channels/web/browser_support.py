@@ -116,7 +116,8 @@ def start_site(root: Path, encoder: Any, name: str, **overrides: Any) -> tuple[L
     engine.warm_up()
     store = open_store(settings.db)
     desk = Desk(engine, store, parse_hours("24/7", "UTC", ""), agent_wait=timedelta(minutes=30))
-    create_agent(store, AGENT_EMAIL, AGENT_NAME, AGENT_PASSWORD, ["en", "ar", "tr"])
+    agent = create_agent(store, AGENT_EMAIL, AGENT_NAME, AGENT_PASSWORD, ["en", "ar", "tr"])
+    desk.seen(agent.id)  # signed in and available: handoffs wait for her
     app = create_app(settings, desk)
     # Streams end sooner than in production so a stopped test server frees its threads quickly.
     app.config.update(SSE_POLL_SECONDS=0.1, SSE_MAX_SECONDS=20.0)

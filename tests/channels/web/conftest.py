@@ -87,10 +87,11 @@ def clock() -> Clock:
 
 @pytest.fixture
 def make_web(tmp_path: Path, web_engine: Engine, clock: Clock) -> Iterator[Callable[..., Web]]:
-    """An app over a fresh desk: make_web(hours="mon-fri 09:00-18:00", engine=..., agent_wait=180)."""
+    """An app over a fresh desk: make_web(hours="mon-fri 09:00-18:00", engine=..., agent_wait=180);
+    Ayşe is available (active in the console) unless present=False."""
     made: list[Web] = []
 
-    def make(hours: str = "24/7", engine: Engine | None = None, agent_wait: int = 180) -> Web:
+    def make(hours: str = "24/7", engine: Engine | None = None, agent_wait: int = 180, present: bool = True) -> Web:
         store = open_store(str(tmp_path / f"desk{len(made)}.db"), clock=clock)
         desk = Desk(engine or web_engine, store, parse_hours(hours, "UTC", ""), timedelta(seconds=agent_wait), clock=clock)
         app = create_app(web_engine.settings, desk=desk, clock=clock)
@@ -98,6 +99,8 @@ def make_web(tmp_path: Path, web_engine: Engine, clock: Clock) -> Iterator[Calla
         web = Web(app, desk, clock)
         web.agents["ayse"] = create_agent(store, "ayse@example.com", "Ayşe", PASSWORD, ["tr", "en"])
         web.agents["omar"] = create_agent(store, "omar@example.com", "Omar", PASSWORD, ["ar", "en"])
+        if present:
+            desk.seen(web.agents["ayse"].id)
         made.append(web)
         return web
 

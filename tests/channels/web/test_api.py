@@ -172,11 +172,11 @@ def test_outside_hours_takes_an_email_and_opens_a_ticket(make_web: Any) -> None:
     client = web.client()
     cid = start(client)["id"]
     turn = say(client, cid, "I want to talk to a human")
-    assert turn["state"] == "bot" and actions(turn) == ["handoff", "outside_hours", "ask_email"]
+    assert turn["state"] == "missed" and actions(turn) == ["handoff", "outside_hours", "ask_email"]
     assert "Monday" in turn["replies"][1]["text"]
     assert actions(say(client, cid, "me@nowhere")) == ["email_invalid"]
     done = say(client, cid, "me@example.com")
-    assert actions(done) == ["ticket_created"] and done["state"] == "closed"
+    assert actions(done) == ["ticket_created"] and done["state"] == "missed"  # still in the agents' queue
     ticket = web.desk.store.list_tickets()[0]
     assert ticket.email == "me@example.com" and ticket.conversation_id == cid
 
@@ -192,13 +192,13 @@ def test_nobody_takes_it_in_time_so_the_ticket_path_starts(web: Web) -> None:
     timer = threading.Thread(target=expire_waiting_forever, args=(web.desk, stop, 0.01))
     timer.start()  # the server's background timer does the expiring
     deadline = time.monotonic() + 5
-    while web.desk.store.get_conversation(cid).state != "bot" and time.monotonic() < deadline:
+    while web.desk.store.get_conversation(cid).state != "missed" and time.monotonic() < deadline:
         time.sleep(0.01)
     stop.set()
     timer.join()
     transcript = client.get(f"/api/conversations/{cid}").get_json()
     said = [m["action"] for m in transcript["messages"]]
-    assert transcript["state"] == "bot" and said[-1] == "no_agent_available" and "ask_email" not in said  # one message, not two
+    assert transcript["state"] == "missed" and said[-1] == "no_agent_available" and "ask_email" not in said  # one message, not two
     assert actions(say(client, cid, "me@example.com")) == ["ticket_created"]
 
 

@@ -294,3 +294,40 @@ def settled(page: Any, scroller: Any, timeout: float = 5.0) -> None:
             return
         page.wait_for_timeout(100)
     raise AssertionError(f"still scrolling after {timeout} s: {seen[-5:]}")
+
+
+def test_a_missed_conversation_is_answered_from_the_console_and_the_visitor_sees_it_on_return(
+    site: Site, visitor: Any, contexts: Contexts, expect: Any, shots: Path
+) -> None:
+    for agent_record in site.desk.available_agents():
+        site.desk.signed_out(agent_record.id)  # nobody is there
+    page = visitor.new_page()
+    panel = open_widget(page, site.url + "/", expect)
+    ask(page, "I want to talk to a human about my parcel")
+    expect(panel).to_contain_text("Sorry, no one from our team is available right now.")  # at once, no wait
+    expect(panel.locator(".ad-status")).to_have_text("Our team will answer here")
+    expect(panel.get_by_role("button", name="Talk to a person")).to_be_visible()
+    page.close()  # the visitor leaves
+
+    agent = contexts.open(viewport={"width": 1200, "height": 900}).new_page()
+    agent.goto(site.url + "/agent/login")
+    agent.get_by_label("E-mail address").fill(AGENT_EMAIL)
+    agent.get_by_label("Password").fill(AGENT_PASSWORD)
+    agent.get_by_role("button", name="Sign in").click()
+    expect(agent.locator("#available-list")).to_contain_text(f"{AGENT_NAME} (console)")
+    missed = agent.locator("#missed-rows").get_by_role("row").filter(has_text="my parcel")
+    expect(missed).to_be_visible()
+    agent.screenshot(path=str(shots / "console-missed.png"), animations="disabled")
+    missed.get_by_role("button", name=re.compile("^Take")).click()
+    agent.get_by_label("Reply to the customer").fill("Sorry we missed you! Your parcel is on its way.")
+    agent.get_by_role("button", name="Send").click()
+    expect(agent.locator("#transcript")).to_contain_text("Your parcel is on its way.")
+
+    back = visitor.new_page()  # the visitor comes back to the help center
+    back.goto(site.url + "/")
+    panel = back.locator(".ad-panel")
+    if panel.is_hidden():
+        back.get_by_role("button", name=re.compile("^Chat with us")).click()
+    reply = panel.locator('.ad-msg[data-author="agent"]')
+    expect(reply).to_contain_text("Your parcel is on its way.")
+    expect(reply.locator(".ad-author")).to_contain_text(AGENT_NAME)  # the agent's name, not "Support team"
