@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from bot.actions import Action
 from bot.answer.engine import Engine
+from bot.answer.phrases import phrase
 from bot.desk.hours import BusinessHours, describe_next_open
 from bot.desk.turns import NotFound
 from bot.store.model import BOT_STATES, QUEUE_STATES, Agent, Conversation, Message, Store, Ticket
@@ -29,6 +30,8 @@ from bot.store.model import BOT_STATES, QUEUE_STATES, Agent, Conversation, Messa
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 PENDING_EMAIL = "email"
 MISSED = "missed"  # meta key: when the conversation found nobody (ISO time)
+# Why a conversation was missed, on the message that says so (decision {"missed": ...}), for the report.
+OUTSIDE_HOURS, NOBODY_AVAILABLE, NOT_TAKEN = "outside_hours", "nobody_available", "not_taken"
 
 
 class Waterfall:
@@ -61,11 +64,11 @@ class Waterfall:
         now = self.clock()
         if not self.hours.is_open(now):
             back = describe_next_open(self.hours, now, conversation.lang)
-            return [self._system(conversation, Action.OUTSIDE_HOURS, when=back)] + self._miss(conversation, Action.ASK_EMAIL)
+            return [self._system(conversation, Action.OUTSIDE_HOURS, when=back)] + self._miss(conversation, Action.ASK_EMAIL, OUTSIDE_HOURS)
         if self.available_agents() and self.store.transition(conversation.id, BOT_STATES, "waiting"):
             self._clear_pending(self._get(conversation.id))
             return []
-        return self._miss(conversation, Action.NO_AGENT_AVAILABLE)
+        return self._miss(conversation, Action.NO_AGENT_AVAILABLE, NOBODY_AVAILABLE)
 
     def expire_waiting(self) -> list[str]:
         """Conversations nobody took within `agent_wait` become missed: the customer hears it once."""
@@ -74,12 +77,13 @@ class Waterfall:
         for conversation in self.store.waiting_queue(()):
             if conversation.waiting_since and now - conversation.waiting_since >= self.agent_wait:
                 if self.store.transition(conversation.id, ("waiting",), MISSED):
-                    self._miss(self._get(conversation.id), Action.NO_AGENT_AVAILABLE)  # one message: sorry, and leave your e-mail
+                    self._miss(self._get(conversation.id), Action.NO_AGENT_AVAILABLE, NOT_TAKEN)  # one message: sorry, and leave your e-mail
                     expired.append(conversation.id)
         return expired
 
-    def _miss(self, conversation: Conversation, asking: Action) -> list[Message]:
-        """In the queue as missed; ask for an e-mail address unless the customer left one already."""
+    def _miss(self, conversation: Conversation, asking: Action, why: str) -> list[Message]:
+        """In the queue as missed; ask for an e-mail address unless the customer left one already.
+        The message records `why` (outside hours, nobody available, not taken in time)."""
         self.store.transition(conversation.id, (*BOT_STATES, *QUEUE_STATES), MISSED)
         meta = dict(conversation.meta)
         meta.setdefault(MISSED, self.clock().isoformat())
@@ -87,11 +91,14 @@ class Waterfall:
             meta.pop("pending", None)
             self.store.update_conversation(conversation.id, meta=meta)
             key = Action.NO_AGENT_EMAIL_KNOWN if asking == Action.NO_AGENT_AVAILABLE else Action.REPLY_BY_EMAIL
-            said = self._system(conversation, key, email=conversation.email)
-            return [said]
+            return [self._said(conversation, key, why, email=conversation.email)]
         meta["pending"] = PENDING_EMAIL
         self.store.update_conversation(conversation.id, meta=meta)
-        return [self._system(conversation, asking)]
+        return [self._said(conversation, asking, why)]
+
+    def _said(self, conversation: Conversation, key: Action, why: str, **fields: str) -> Message:
+        text = phrase(key, conversation.lang, **fields)
+        return self.store.add_message(conversation.id, "bot", text, lang=conversation.lang, action=key, decision={MISSED: why}).message
 
     # -- tickets -------------------------------------------------------------------
     def _take_email(self, conversation: Conversation, text: str) -> tuple[Message, ...]:

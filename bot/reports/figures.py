@@ -36,6 +36,7 @@ class ChannelFigures:
     handoffs: int  # handoff messages (a conversation handed back to the bot may hand off again)
     handoff_reasons: Mapping[str, int]
     outside_hours: int  # handoffs that met an offline team
+    nobody_available: int  # handoffs during hours with no agent available: missed at once
     no_agent_in_time: int  # queued handoffs nobody took within ANSWERDESK_AGENT_WAIT_SECONDS
     tickets: int
     bot_first_response: float | None  # median seconds
@@ -93,6 +94,7 @@ def channel_figures(channel: str, facts: Sequence[ConversationFacts], feedback: 
         handoffs=sum(reasons.values()),
         handoff_reasons={name: reasons[name] for name in HANDOFF_REASONS},
         outside_hours=sum(f.outside_hours for f in facts),
+        nobody_available=sum(f.nobody_available for f in facts),
         no_agent_in_time=sum(f.no_agent_in_time for f in facts),
         tickets=sum(f.tickets for f in facts),
         bot_first_response=median(f.bot_first_response for f in facts),

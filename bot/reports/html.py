@@ -15,7 +15,7 @@ CHART_GAPS = 10
 CHANNEL_COLOURS = ("#2563eb", "#7c3aed", "#0891b2", "#ca8a04", "#db2777", "#4b5563")
 OUTCOME_COLOURS = {
     "deflected": "#16a34a", "agent": "#2563eb", "ticket": "#7c3aed", "waiting": "#f59e0b",
-    "abandoned": "#dc2626", "unanswered": "#fb923c", "smalltalk_only": "#94a3b8", "no_reply": "#d1d5db",
+    "missed": "#be185d", "abandoned": "#dc2626", "unanswered": "#fb923c", "smalltalk_only": "#94a3b8", "no_reply": "#d1d5db",
 }
 NOT_COVERED_COLOUR, UNHELPFUL_COLOUR, LINE_COLOUR = "#dc2626", "#f59e0b", "#111827"
 

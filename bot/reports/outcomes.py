@@ -16,13 +16,14 @@ from bot.answer.decision import ANSWER, CLARIFY, SMALLTALK
 from bot.store.model import Conversation, Message, State
 
 
-OUTCOMES = ("deflected", "agent", "ticket", "waiting", "abandoned", "unanswered", "smalltalk_only", "no_reply")
+OUTCOMES = ("deflected", "agent", "ticket", "waiting", "missed", "abandoned", "unanswered", "smalltalk_only", "no_reply")
 OUTCOME_HELP = {
     "deflected": "the bot answered and nobody asked for a person",
     "agent": "an agent replied",
     "ticket": "a ticket was created",
     "waiting": "handed off, still with the team (queued, or taken and not yet answered)",
-    "abandoned": "handed off, but no agent reply and no ticket",
+    "missed": "handed off when nobody could take it, no address left: in the queue until an agent answers or closes it",
+    "abandoned": "handed off, then closed or sent back to the bot by the team with no agent reply and no ticket",
     "unanswered": "the bot offered choices, none was picked, no handoff",
     "smalltalk_only": "only greetings or thanks",
     "no_reply": "no customer message, or nothing was said back",
@@ -43,9 +44,11 @@ def classify_outcome(messages: Sequence[Message], tickets: int, state: State) ->
       agent           an agent wrote at least one message
       waiting         it was handed off and is still with the team when the report runs:
                       state "waiting", or "agent" (taken, not yet answered)
-      abandoned       it was handed off, but no agent wrote and no ticket was created
-                      (nobody took it in time and no e-mail was left, offline and no e-mail,
-                      or closed without a word)
+      missed          it was handed off when nobody could take it (outside hours, nobody
+                      available, or not taken in time), left no address, and is still in the
+                      queue (state "missed"): the team owes it an answer
+      abandoned       it was handed off, but no agent wrote and no ticket was created, and the
+                      team closed it or sent it back to the bot: the customer had left
       deflected       the bot answered with an article and never handed off
       unanswered      the bot offered choices ("did you mean") but never answered nor handed off
       smalltalk_only  the bot only answered greetings or thanks
@@ -63,6 +66,8 @@ def classify_outcome(messages: Sequence[Message], tickets: int, state: State) ->
     handed_off = bool(actions & set(HANDOFFS))
     if handed_off and state in ("waiting", "agent"):
         return "waiting"
+    if handed_off and state == "missed":
+        return "missed"
     if handed_off:
         return "abandoned"
     if ANSWER in actions:
@@ -90,7 +95,8 @@ def queue_entries(messages: Sequence[Message]) -> list[Message]:
     """The handoff messages that put the conversation in the agents' queue.
 
     The desk moves a conversation to "waiting" at the moment it stores the handoff message,
-    unless the team is offline, in which case the very next message is `outside_hours`.
+    unless the team is offline (the very next message is `outside_hours`) or nobody is
+    available (the very next message is marked {"missed": "nobody_available"}).
     `Conversation.waiting_since` cannot be used instead: it is cleared once an agent takes it.
     """
     entries = []
@@ -98,9 +104,15 @@ def queue_entries(messages: Sequence[Message]) -> list[Message]:
         if handoff_reason(m) is None:
             continue
         following = messages[i + 1] if i + 1 < len(messages) else None
-        if following is None or following.action != Action.OUTSIDE_HOURS:
+        if following is None or (following.action != Action.OUTSIDE_HOURS and missed_why(following) != "nobody_available"):
             entries.append(m)
     return entries
+
+
+def missed_why(message: Message) -> str | None:
+    """Why the desk said a handoff was missed (outside_hours, nobody_available, not_taken); None if not such a message."""
+    why = (message.decision or {}).get("missed")
+    return str(why) if why else None
 
 
 def bot_first_response(messages: Sequence[Message]) -> float | None:
@@ -133,6 +145,7 @@ class ConversationFacts:
     clarifications: int
     handoff_reasons: tuple[str, ...]  # one per handoff, in order
     outside_hours: int
+    nobody_available: int
     no_agent_in_time: int
     tickets: int
     bot_first_response: float | None
@@ -152,7 +165,9 @@ def conversation_facts(conversation: Conversation, messages: Sequence[Message], 
         clarifications=bot_actions[CLARIFY],
         handoff_reasons=tuple(r for r in map(handoff_reason, ordered) if r is not None),
         outside_hours=bot_actions[Action.OUTSIDE_HOURS],
-        no_agent_in_time=bot_actions[Action.NO_AGENT_AVAILABLE],
+        nobody_available=sum(1 for m in ordered if m.author == "bot" and missed_why(m) == "nobody_available"),
+        # older rows carry no reason: the timer was then the only way to say "no one is available"
+        no_agent_in_time=sum(1 for m in ordered if m.author == "bot" and m.action == Action.NO_AGENT_AVAILABLE and missed_why(m) in (None, "not_taken")),
         tickets=tickets,
         bot_first_response=bot_first_response(ordered),
         agent_first_response=agent_first_response(ordered),

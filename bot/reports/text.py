@@ -51,6 +51,7 @@ KPI_ROWS: tuple[tuple[str, Callable[[ChannelFigures], str]], ...] = (
     ("  asked for a person", lambda c: str(c.handoff_reasons["asked_for_person"])),
     ('  after a "no" on an answer', lambda c: str(c.handoff_reasons["negative_feedback"])),
     ("  met an offline team", lambda c: str(c.outside_hours)),
+    ("  nobody available", lambda c: str(c.nobody_available)),
     ("  no agent in time", lambda c: str(c.no_agent_in_time)),
     ("tickets", lambda c: str(c.tickets)),
     ("bot first response (median)", lambda c: duration(c.bot_first_response)),

@@ -97,6 +97,24 @@ def test_each_outcome_from_its_messages() -> None:
     assert classify_outcome(t.messages, 0, "agent") == "no_reply"  # taken straight from the bot, nobody wrote yet
 
 
+def test_a_missed_handoff_is_owed_an_answer_and_says_why_it_was_missed() -> None:
+    """Issue 13: a handoff nobody could take stays in the queue as missed, not "abandoned"."""
+    t = handed_off()
+    t._add("bot", 1, "sorry", action="no_agent_available", decision={"missed": "nobody_available"})
+    assert classify_outcome(t.messages, 0, "missed") == "missed"
+    assert classify_outcome(t.messages, 1, "missed") == "ticket"
+    assert classify_outcome(t.messages, 0, "closed") == "abandoned"  # the team closed it without a word: the customer had left
+    facts = conversation_facts(conversation(state="missed"), t.messages, 0)
+    assert (facts.nobody_available, facts.no_agent_in_time, facts.outcome) == (1, 0, "missed")
+    assert agent_first_response(t.messages) is None  # it never waited in the queue
+    waited = handed_off()
+    waited._add("bot", 181, "sorry", action="no_agent_available", decision={"missed": "not_taken"})
+    late = conversation_facts(conversation(state="missed"), waited.messages, 0)
+    assert (late.nobody_available, late.no_agent_in_time) == (0, 1)
+    waited.agent(at=4000)
+    assert agent_first_response(waited.messages) == 4000  # answered later, counted from the handoff
+
+
 def test_precedence_ticket_then_agent_then_handoff() -> None:
     t = handed_off()
     t.agent()
