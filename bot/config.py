@@ -89,7 +89,7 @@ class Settings:
     secret_key: str = _setting(
         "",
         "ANSWERDESK_SECRET_KEY",
-        "Signs the agent console's session cookies; set it so sign-ins survive restarts and work across workers (empty: random per process).",
+        "Signs the agent console's session cookies and the links back to the chat in answer e-mails; set it so sign-ins survive restarts and work across workers, and so e-mails carry a link (empty: random per process, no link).",
     )
     public_url: str = _setting(
         "",

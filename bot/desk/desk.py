@@ -55,6 +55,7 @@ class Desk(Waterfall):
         self.agent_wait = agent_wait
         self.clock = clock
         self.presence = presence
+        self._last_seen: dict[str, datetime] = {}
 
     # -- customers ---------------------------------------------------------------
     def open(self, channel: str, external_user: str, lang_hint: str | None = None) -> Conversation:

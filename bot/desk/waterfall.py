@@ -29,6 +29,7 @@ from bot.store.model import BOT_STATES, QUEUE_STATES, Agent, Conversation, Messa
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 PENDING_EMAIL = "email"
+SEEN_EVERY = timedelta(seconds=30)  # presence is written at most this often per agent and process
 MISSED = "missed"  # meta key: when the conversation found nobody (ISO time)
 # Why a conversation was missed, on the message that says so (decision {"missed": ...}), for the report.
 OUTSIDE_HOURS, NOBODY_AVAILABLE, NOT_TAKEN = "outside_hours", "nobody_available", "not_taken"
@@ -43,15 +44,23 @@ class Waterfall:
     agent_wait: timedelta
     presence: timedelta
     clock: Callable[[], datetime]
+    _last_seen: dict[str, datetime]  # when this process last wrote each agent's presence
     _system: Callable[..., Message]
     _get: Callable[[str], Conversation]
 
     # -- presence ------------------------------------------------------------------
     def seen(self, agent_id: str) -> None:
-        """The agent did something (a console page, a Slack action): available for the next while."""
-        self.store.touch_agent(agent_id, self.clock())
+        """The agent did something (a console page, a Slack action): available for the next while.
+        An open console polls every second or so: this process writes at most every SEEN_EVERY."""
+        now = self.clock()
+        last = self._last_seen.get(agent_id)
+        if last is not None and timedelta(0) <= now - last < SEEN_EVERY:
+            return
+        self._last_seen[agent_id] = now
+        self.store.touch_agent(agent_id, now, every=SEEN_EVERY.total_seconds())
 
     def signed_out(self, agent_id: str) -> None:
+        self._last_seen.pop(agent_id, None)
         self.store.touch_agent(agent_id, None)
 
     def available_agents(self) -> list[Agent]:

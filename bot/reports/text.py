@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from bot.reports.gaps import UNHELPFUL, GapGroup, GapQuestion, NearMissGroup
 from bot.reports.misses import CLOSE, HOW, NEAR_MISS_BAND
@@ -122,13 +123,24 @@ def format_near_misses(report: Report, limit: int = TEXT_GROUPS) -> list[str]:
         "the article exists but scored under the threshold: add the questions to it as example questions",
         f"  a near-miss: {threshold_note(report)}",
     ]
+    return lines + numbered(
+        groups, limit, "more articles",
+        lambda g: f"near-misses: add example questions to {article_name(g.article_id, g.title)}", near_counts, near_example,
+    )
+
+
+def numbered(
+    groups: Sequence[Any], limit: int, more: str, head: Callable[[Any], str], counts: Callable[[Any], str], example: Callable[[Any], str]
+) -> list[str]:
+    """The first `limit` groups, numbered, each with its counts and examples; then how many more."""
+    lines = []
     for number, group in enumerate(groups[:limit], 1):
-        lines.append(f"{number:>3}. near-misses: add example questions to {article_name(group.article_id, group.title)}")
-        lines.append(f"     {near_counts(group)}")
-        lines += [f"       - {near_example(q)}" for q in group.examples]
+        lines.append(f"{number:>3}. {head(group)}")
+        lines.append(f"     {counts(group)}")
+        lines += [f"       - {example(q)}" for q in group.examples]
     rest = groups[limit:]
     if rest:
-        lines.append(f"  ... and {len(rest)} more articles ({sum(g.count for g in rest)} questions); --html lists them all")
+        lines.append(f"  ... and {len(rest)} {more} ({sum(g.count for g in rest)} questions); --html lists them all")
     return lines
 
 
@@ -157,14 +169,10 @@ def format_gaps(report: Report, limit: int = TEXT_GROUPS) -> list[str]:
         f"Not covered: write an article (nothing in the KB came close): {plural(total, 'question')} in {plural(len(report.gaps), 'group')}, biggest first "
         f'({total - unhelpful} handed off as not covered, {unhelpful} answered but rated "no", marked [no])'
     ]
-    for number, group in enumerate(report.gaps[:limit], 1):
-        lines.append(f"{number:>3}. not covered: write an article: {group.title}")
-        lines.append(f"     {group_counts(group)} · {languages(group.languages)}{nearest_text(group)}")
-        lines += [f"       - {example_text(q)}" for q in group.examples]
-    rest = report.gaps[limit:]
-    if rest:
-        lines.append(f"  ... and {len(rest)} smaller groups ({sum(g.count for g in rest)} questions); --html lists them all")
-    return lines
+    return lines + numbered(
+        report.gaps, limit, "smaller groups",
+        lambda g: f"not covered: write an article: {g.title}", lambda g: f"{group_counts(g)} · {languages(g.languages)}{nearest_text(g)}", example_text,
+    )
 
 
 def nearest_text(group: GapGroup) -> str:
@@ -180,14 +188,10 @@ def format_person(report: Report, limit: int = TEXT_GROUPS) -> list[str]:
         return ["Asked for a person: none in this period"]
     total = sum(g.count for g in groups)
     lines = [f"Asked for a person: {plural(total, 'question')} in {plural(len(groups), 'group')}, biggest first (what customers said, or had asked, when they asked for one)"]
-    for number, group in enumerate(groups[:limit], 1):
-        lines.append(f"{number:>3}. {group.title}")
-        lines.append(f"     {plural(group.count, 'question')} · {languages(group.languages)}")
-        lines += [f"       - {q.text} ({q.lang})" for q in group.examples]
-    rest = groups[limit:]
-    if rest:
-        lines.append(f"  ... and {len(rest)} smaller groups ({sum(g.count for g in rest)} questions); --html lists them all")
-    return lines
+    return lines + numbered(
+        groups, limit, "smaller groups",
+        lambda g: g.title, lambda g: f"{plural(g.count, 'question')} · {languages(g.languages)}", lambda q: f"{q.text} ({q.lang})",
+    )
 
 
 def group_counts(group: GapGroup) -> str:

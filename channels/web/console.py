@@ -181,7 +181,7 @@ def tickets() -> str:
     for ticket in reversed(store.list_tickets()):
         messages = store.list_messages(ticket.conversation_id)
         rows.append({"ticket": ticket, "lang_name": language_name(ticket.lang, "en"), "messages": [message_view(m, index, {}) for m in messages]})
-    return render_template("tickets.html", rows=rows, agent=current_agent(), max_reply=MAX_REPLY)
+    return render_template("tickets.html", rows=rows, agent=current_agent(), max_reply=MAX_REPLY, mail_enabled=web().settings.mail_enabled)
 
 
 @bp.post("/tickets/<int:ticket_id>/answer")

@@ -11,7 +11,6 @@ import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -32,21 +31,10 @@ from bot.errors import ConfigError
 from bot.store.connect import open_store
 from bot.store.model import Conversation, Store
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+from tests.bot.test_outbox import T0, Clock  # the same test clock, from 2026-03-02 09:00 UTC
 MISSED = {"missed": "2026-03-02T08:55:00+00:00"}
 FROM = "Answerdesk <help@example.com>"
 AGENTS = {"a1": "Ayşe Yılmaz"}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 class Recorder:

@@ -187,7 +187,7 @@
       form.appendChild(hidden("csrf_token", csrf));
       var button = el("button", "primary", "Take");
       button.type = "submit";
-      button.appendChild(el("span", "visually-hidden", " the " + c.lang_name + " conversation"));
+      button.appendChild(el("span", "visually-hidden", " the " + c.state + " " + c.lang_name + " conversation"));
       form.appendChild(button);
       cell(row, form);
       return row;

@@ -68,6 +68,7 @@ def sign_in(client: httpx.Client, email: str) -> str:
 def test_any_worker_continues_a_conversation_and_an_agent_reply_reaches_a_stream_on_another(served: Served) -> None:
     assert set(workers_seen(served)) == set(served.worker_pids()) and len(served.worker_pids()) == 2
     visitor, agent = fresh(served), fresh(served)
+    token = sign_in(agent, "ayse@example.com")  # signed in on one worker: available to the other as well
     conversation = visitor.post("/api/conversations", json={"lang": "en"}).json()["id"]
     for n, text in enumerate(["how much is delivery", "I forgot my password", "refund policy", "when are you open"] * 2):
         turn = visitor.post(f"/api/conversations/{conversation}/messages", json={"text": text, "client_id": f"m{n}"})
@@ -88,7 +89,6 @@ def test_any_worker_continues_a_conversation_and_an_agent_reply_reaches_a_stream
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
     assert streaming.wait(10)
-    token = sign_in(agent, "ayse@example.com")
     for _ in range(3):  # over fresh connections: at least one lands on the other worker
         assert agent.get("/agent/").status_code == 200  # the session holds on every worker (one secret key)
     assert agent.post(f"/agent/conversations/{conversation}/take", data={"csrf_token": token}).status_code == 302
@@ -101,14 +101,14 @@ def test_any_worker_continues_a_conversation_and_an_agent_reply_reaches_a_stream
 
 
 def test_two_agents_taking_the_same_conversations_on_different_workers_one_wins_each(served: Served) -> None:
+    agents = [fresh(served), fresh(served)]
+    tokens = [sign_in(agents[0], "ayse@example.com"), sign_in(agents[1], "omar@example.com")]
     visitors = [fresh(served) for _ in range(6)]
     conversations = []
     for visitor in visitors:
         opened = visitor.post("/api/conversations", json={"lang": "en"}).json()["id"]
         assert visitor.post(f"/api/conversations/{opened}/human").json()["state"] == "waiting"
         conversations.append(opened)
-    agents = [fresh(served), fresh(served)]
-    tokens = [sign_in(agents[0], "ayse@example.com"), sign_in(agents[1], "omar@example.com")]
     barrier = threading.Barrier(2)
 
     def take_all(i: int) -> None:
