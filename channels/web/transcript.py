@@ -30,8 +30,9 @@ def duration(seconds: float) -> str:
 
 
 def decision_view(decision: Mapping[str, Any] | None, index: SearchIndex | None, lang: str) -> dict[str, Any] | None:
-    """A bot message's decision with its candidate articles' titles and scores."""
-    if not decision:
+    """A bot message's decision with its candidate articles' titles and scores; None for a message
+    that records no engine decision (the desk's own, e.g. why a handoff was missed)."""
+    if not decision or "action" not in decision:
         return None
     candidates = []
     for candidate in decision.get("candidates") or []:
@@ -76,7 +77,7 @@ def conversation_summary(conversation: Conversation, store: Store, index: Search
     """A queue row: language, wait time, the customer's last words and the bot's last decision."""
     messages = store.list_messages(conversation.id)
     last_customer = next((m for m in reversed(messages) if m.author == "customer"), None)
-    last_decision = next((m for m in reversed(messages) if m.author == "bot" and m.decision), None)
+    last_decision = next((m for m in reversed(messages) if m.author == "bot" and m.decision and "action" in m.decision), None)
     since = conversation.waiting_since or conversation.updated_at
     text = last_customer.text if last_customer else ""
     return {
