@@ -24,6 +24,7 @@ class Action(StrEnum):
     HANDOFF_AFTER_NO = "handoff_after_negative_feedback"  # "no" to "did this answer your question?"
     FEEDBACK_THANKS = "feedback_thanks"
     AGENT_JOINED = "agent_joined"
+    AGENT_TOOK_OVER = "agent_took_over"  # another agent took a held conversation over (Desk.take_over)
     BACK_TO_BOT = "back_to_bot"
     CONVERSATION_CLOSED = "conversation_closed"
     CSAT_QUESTION = "csat_question"

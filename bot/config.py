@@ -130,15 +130,32 @@ class Settings:
     web_threads: int = _setting(
         48, "ANSWERDESK_WEB_THREADS", "Request threads per serving process; each open chat's live-update stream holds one for up to a minute."
     )
+    web_connections: int = _setting(
+        2000, "ANSWERDESK_WEB_CONNECTIONS",
+        "Open connections one serving process accepts (idle keep-alive and half-sent requests wait without a thread); past it, new ones wait in the backlog.",
+    )
+    web_idle_seconds: int = _setting(
+        30, "ANSWERDESK_WEB_IDLE_SECONDS",
+        "A connection that sends nothing and is sent nothing for this long is closed (a half-sent request, an idle keep-alive); live streams send a heartbeat well within it.",
+    )
+    trusted_proxies: int = _setting(
+        0, "ANSWERDESK_TRUSTED_PROXIES",
+        "Reverse proxies in front of the server whose X-Forwarded-For and X-Forwarded-Proto are believed (1: one nginx or load "
+        "balancer); then console cookies are Secure when the visitor used HTTPS. 0: those headers are ignored.",
+    )
     ann_min_vectors: int = _setting(
         20000, "ANSWERDESK_ANN_MIN_VECTORS", "Vectors from which the index is approximate (HNSW) instead of exact."
     )
 
     def __post_init__(self) -> None:
+        if self.web_idle_seconds < 20:  # live streams send a heartbeat every 15 s
+            raise ConfigError("ANSWERDESK_WEB_IDLE_SECONDS", self.web_idle_seconds, "Use 20 or more: live streams are quiet for up to 15 s between heartbeats.")
         if self.agent_names not in AGENT_NAMES:
             raise ConfigError("ANSWERDESK_AGENT_NAMES", self.agent_names, f"Use one of {', '.join(AGENT_NAMES)}.")
         if self.public_url and not _URL.fullmatch(self.public_url):
             raise ConfigError("ANSWERDESK_PUBLIC_URL", self.public_url, "Use an http:// or https:// address, e.g. https://help.example.com.")
+        if self.trusted_proxies < 0:
+            raise ConfigError("ANSWERDESK_TRUSTED_PROXIES", self.trusted_proxies, "Use 0 (no proxy) or the number of proxies in front of the server, e.g. 1.")
         self._check_mail()
 
     def _check_mail(self) -> None:

@@ -67,7 +67,16 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> int:
     expirer.start()
     # channel_request_lookahead lets a stream notice a browser that went away (waitress.client_disconnected).
     # Output is flushed on every write: waitress 3 sends at once (send_bytes=1 is its default and deprecated).
-    server = create_server(app, host=host, port=port, threads=settings.web_threads, channel_request_lookahead=5, ident="Answerdesk")
+    # Connections are cheap in waitress's event loop, threads are not: accept many (a client that
+    # half-sends requests must not shut others out), close the idle ones soon, and keep the threads
+    # for complete requests. See README "Limits and timeouts".
+    server = create_server(
+        app, host=host, port=port, threads=settings.web_threads, channel_request_lookahead=5, ident="Answerdesk",
+        connection_limit=settings.web_connections, channel_timeout=settings.web_idle_seconds, cleanup_interval=max(1, settings.web_idle_seconds // 3),
+        # waitress drops X-Forwarded-* itself unless told otherwise; with ANSWERDESK_TRUSTED_PROXIES the
+        # app's ProxyFix (channels/web/app.py) believes exactly that many hops of them.
+        clear_untrusted_proxy_headers=not settings.trusted_proxies,
+    )
     shown = f"[{host}]" if ":" in host else host
     port_shown = getattr(server, "effective_port", port)  # a host with several addresses gives a multi-socket server
     print(f"Answerdesk is serving on http://{shown}:{port_shown}/  (agent console: /agent, Ctrl+C stops)", flush=True)

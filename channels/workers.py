@@ -106,6 +106,7 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
         "workers": settings.workers,
         "worker_class": "gthread",
         "threads": settings.web_threads,
+        "worker_connections": settings.web_connections,
         "preload_app": False,  # load() runs in each worker; the shared parts are loaded before the fork
         "timeout": 60,  # a worker silent this long (hung, not busy: gthread's main loop beats) is replaced
         "graceful_timeout": GRACEFUL_SECONDS,

@@ -2,14 +2,21 @@
 
 Every problem in the folder is collected and reported together, each naming its file,
 line and field, so a maintainer fixes them in one pass.
+
+Only regular files are read. The folder is walked with `lstat`, never following a link or
+opening a file to find out what it is: a named pipe, socket or device, a folder named `*.md`,
+and a symlink that is dangling, loops, or leads outside the KB or to anything but a regular
+file are each reported. A symlink to an article file inside the KB is read as that file.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import pickle
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import MutableMapping
@@ -90,9 +97,9 @@ def load_kb(root: str | Path, parsed: MutableMapping[str, tuple[int, int, Articl
     if not root.is_dir():
         raise KBErrors([KBError(str(root), "knowledge base folder not found; set ANSWERDESK_KB or pass --kb DIR")])
     articles: list[Article] = []
-    errors: list[KBError] = []
     seen: dict[tuple[str, str], str] = {}
-    for path in sorted(root.glob("*/*.md")):
+    paths, errors = _article_files(root)
+    for path in paths:
         try:
             article = _parse_or_reuse(path, parsed)
         except KBError as e:
@@ -105,8 +112,6 @@ def load_kb(root: str | Path, parsed: MutableMapping[str, tuple[int, int, Articl
         seen[key] = str(path)
         articles.append(article)
     errors += _source_errors(articles)
-    for stray in sorted(root.glob("*.md")):
-        errors.append(KBError(str(stray), "articles belong in a language folder: move it to <lang>/" + stray.name))
     if not articles and not errors:
         errors.append(KBError(str(root), "the knowledge base is empty: add <lang>/<article-id>.md files"))
     if errors:
@@ -114,15 +119,119 @@ def load_kb(root: str | Path, parsed: MutableMapping[str, tuple[int, int, Articl
     return KnowledgeBase(articles=tuple(articles), root=str(root))
 
 
+def _article_files(root: Path) -> tuple[list[Path], list[KBError]]:
+    """The files to read as articles (`<lang>/*.md`), and a problem for every entry that is not one.
+
+    Nothing is opened or followed: entries are told apart by `lstat` (`os.scandir`)."""
+    inside = root.resolve()
+    files: list[Path] = []
+    errors: list[KBError] = []
+    for top, mode in _entries(root, errors):
+        if top.name.endswith(".md"):
+            problem = _not_an_article(top, mode, inside)
+            errors.append(KBError(str(top), problem or "articles belong in a language folder: move it to <lang>/" + top.name))
+        elif stat.S_ISDIR(mode):
+            for path, file_mode in _entries(top, errors):
+                if path.name.endswith(".md"):
+                    problem = _not_an_article(path, file_mode, inside)
+                    if problem:
+                        errors.append(KBError(str(path), problem))
+                    else:
+                        files.append(path)
+        elif stat.S_ISLNK(mode):
+            problem = _symlink_problem(top, inside, folder=True)
+            if problem:  # a link to a file with another name is not part of the KB
+                errors.append(KBError(str(top), problem))
+    return files, errors
+
+
+def _entries(folder: Path, errors: list[KBError]) -> list[tuple[Path, int]]:
+    """A folder's entries by name, each with its own mode (links not followed)."""
+    found: list[tuple[Path, int]] = []
+    try:
+        with os.scandir(folder) as it:
+            for entry in it:
+                try:
+                    found.append((Path(folder, entry.name), entry.stat(follow_symlinks=False).st_mode))
+                except OSError as e:
+                    errors.append(KBError(str(Path(folder, entry.name)), f"cannot be read: {e.strerror}"))
+    except OSError as e:
+        errors.append(KBError(str(folder), f"folder cannot be read: {e.strerror}; check its permissions"))
+    return sorted(found, key=lambda item: item[0].name)
+
+
+def _not_an_article(path: Path, mode: int, inside: Path) -> str | None:
+    """Why an `*.md` entry cannot be read as an article, or None for a regular file (or a link to one)."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return _symlink_problem(path, inside, folder=False)
+    if stat.S_ISDIR(mode):
+        return "a folder named like an article: articles are <lang>/<article-id>.md files; rename the folder or move it out of the knowledge base"
+    return f"{_kind(mode)}, not a regular file: articles are plain .md files; remove it from the knowledge base"
+
+
+def _symlink_problem(path: Path, inside: Path, folder: bool) -> str | None:
+    """None for a symlink to a regular file inside the KB; else what is wrong with it."""
+    fix = "make it a real folder" if folder else "point it at an article file inside the knowledge base, or copy the file there"
+    target = "?"
+    try:
+        target = os.readlink(path)
+        mode = os.stat(path).st_mode  # follows the link: a loop or a missing target raises here
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return f"a symlink loop (-> {target}): it never reaches a file; remove it or {fix}"
+        if e.errno == errno.ENOENT:
+            return f"a dangling symlink: {target} does not exist; remove it or {fix}"
+        return f"a symlink that cannot be followed ({e.strerror}); remove it or {fix}"
+    real = Path(os.path.realpath(path))
+    if folder:
+        if not stat.S_ISDIR(mode):
+            return None
+        return f"a symlink to the folder {real}: language folders are not followed through symlinks; {fix}"
+    if not real.is_relative_to(inside):
+        return f"a symlink to {real}, outside the knowledge base folder {inside}; {fix}"
+    if not stat.S_ISREG(mode):
+        return f"a symlink to {real}, which is {_kind(mode)}; {fix}"
+    return None
+
+
+def _kind(mode: int) -> str:
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file; anything else is refused without waiting on it."""
+    # O_NONBLOCK: even a FIFO that appeared since the folder was walked cannot block the open.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        raise KBError(str(path), f"cannot be read: {e.strerror}") from e
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise KBError(str(path), f"{_kind(mode)}, not a regular file: articles are plain .md files; remove it from the knowledge base")
+        try:
+            return f.read()
+        except OSError as e:
+            raise KBError(str(path), f"cannot be read: {e.strerror}") from e
+
+
 def _parse_or_reuse(path: Path, parsed: MutableMapping[str, tuple[int, int, Article]] | None) -> Article:
     if parsed is None:
         return parse_article(path)
-    stat = path.stat()
+    try:
+        now = path.stat()
+    except OSError as e:  # removed or replaced since the folder was walked
+        raise KBError(str(path), f"cannot be read: {e.strerror}") from e
     known = parsed.get(str(path))
-    if known and known[:2] == (stat.st_mtime_ns, stat.st_size):
+    if known and known[:2] == (now.st_mtime_ns, now.st_size):
         return known[2]
     article = parse_article(path)
-    parsed[str(path)] = (stat.st_mtime_ns, stat.st_size, article)
+    parsed[str(path)] = (now.st_mtime_ns, now.st_size, article)
     return article
 
 
@@ -155,7 +264,7 @@ class ParsedArticles(dict):
 def parse_article(path: Path) -> Article:
     """Parse one article file; raise KBError naming the line or field at fault."""
     name = str(path)
-    raw = path.read_bytes()
+    raw = _read_regular(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

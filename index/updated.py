@@ -21,7 +21,9 @@ def last_updated(paths: Iterable[str], front_matter: Mapping[str, str] | None = 
     """The date each article file (as given) was last updated: its front matter's, else git's,
     else its modification time."""
     given = {p: d for p, d in (front_matter or {}).items() if d}
-    resolved = {p: str(Path(p).resolve()) for p in paths if p not in given}
+    # realpath, not Path.resolve: a symlink loop (say, one committed to the KB's history) gives a
+    # path back instead of raising; load_kb has already refused loops among the articles.
+    resolved = {p: os.path.realpath(p) for p in paths if p not in given}
     committed = _git_dates(list(resolved.values()))
     return {**{p: committed.get(r) or _mtime(p) for p, r in resolved.items()}, **given}
 
@@ -34,7 +36,7 @@ def _git_dates(paths: list[str]) -> dict[str, str]:
     try:
         top = _git(folder, "rev-parse", "--show-toplevel").strip()
         status = _git(folder, "status", "--porcelain", "--untracked-files=all", "--", ".")
-        changed = {str(Path(top, line[3:].split(" -> ")[-1]).resolve()) for line in status.splitlines() if len(line) > 3}
+        changed = {os.path.realpath(Path(top, line[3:].split(" -> ")[-1])) for line in status.splitlines() if len(line) > 3}
         log = _git(folder, "log", "--format=@%cI", "--name-only", "--", ".")
     except (OSError, subprocess.SubprocessError):
         return {}
@@ -43,7 +45,7 @@ def _git_dates(paths: list[str]) -> dict[str, str]:
         if line.startswith("@"):
             day = datetime.fromisoformat(line[1:]).astimezone(timezone.utc).date().isoformat()
         elif line:
-            path = str(Path(top, line).resolve())
+            path = os.path.realpath(Path(top, line))
             if path in wanted and path not in dates:
                 dates[path] = day  # the log is newest first
     return dates

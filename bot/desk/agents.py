@@ -97,7 +97,8 @@ def find_agent(store: Store, email: str) -> Agent:
 
 
 def remove_agent(store: Store, email: str) -> tuple[Agent, list[str]]:
-    """Remove an agent: they can no longer sign in or take conversations, and are not available.
+    """Remove an agent: they can no longer sign in or take conversations, are not available, and
+    every console session of theirs ends (the store adds one to their session generation).
     The account's row stays, so past messages and reports still name them. Conversations they
     had go back to the queue as missed (nobody is lost); returns the agent and those ids."""
     agent = find_agent(store, email)
@@ -126,9 +127,9 @@ def language_codes(languages: Sequence[str]) -> list[str]:
 
 
 def reset_password(store: Store, email: str, password: str) -> Agent:
-    """A new password for the agent with this address (their open sessions stay signed in)."""
+    """A new password for the agent with this address; every console session of theirs ends."""
     check_password(password)
-    return _update(store, email, password_hash=hash_password(password))
+    return _update(store, email, password_hash=hash_password(password), end_sessions=True)
 
 
 def set_languages(store: Store, email: str, languages: Sequence[str]) -> Agent:

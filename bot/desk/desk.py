@@ -11,16 +11,16 @@ Who changes the state (see docs/architecture.md):
   bot → missed       a handoff outside hours or with nobody available; waiting → missed: nobody took it in time
   missed → waiting   the customer asks again and an agent is available now
   waiting/missed/bot → agent   an agent takes it (compare-and-set: only one agent can)
+  agent → agent      another agent takes it over, explicitly (`take_over`), said in the transcript
   agent → bot        the agent hands it back; waiting/missed → bot: any agent sends it back
-  any open → closed  an agent closes it
+  agent → closed     the agent who has it closes it; waiting/missed/bot → closed: any agent
   closed → bot       the customer writes again
 """
 
 from __future__ import annotations
 
 import logging
-from itertools import takewhile
-from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -32,9 +32,10 @@ from bot.config import Settings
 from bot.errors import SearchIndexError
 from bot.desk.hours import BusinessHours
 from bot.answer.phrases import phrase
-from bot.desk.turns import AgentAction, NotAllowed, NotFound, Turn
+from bot.desk.recovery import Orphan, find_orphans, reply_claim
+from bot.desk.turns import NOT_YOURS, AgentAction, NotAllowed, NotFound, Turn
 from bot.desk.waterfall import MISSED, PENDING_EMAIL, Waterfall
-from bot.store.model import BOT_STATES, OPEN_STATES, QUEUE_STATES, AddedMessage, Conversation, Message, Store, utc_now
+from bot.store.model import BOT_STATES, QUEUE_STATES, AddedMessage, Conversation, Message, Store, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -94,34 +95,21 @@ class Desk(Waterfall):
             lang=outcome.lang.lang,
             topic=outcome.decision.candidates[0].article_id if outcome.decision.candidates else conversation.topic,
         )
-        replies = [self._say(conversation, reply, outcome, answers=added.message.id) for reply in outcome.replies]
+        replies: list[Message] = []
+        for reply in outcome.replies:
+            said = self._say(conversation, reply, outcome, answers=added.message, first=not replies)
+            if said.duplicate:  # another worker answered this message meanwhile (bot/desk/recovery.py): its replies stand
+                return Turn(self._get(conversation.id), added.message, self._replies_to(conversation.id, added.message.id), duplicate=True)
+            replies.append(said.message)
         if outcome.decision.action == HANDOFF:
             replies += self._hand_off(conversation)
         return Turn(self._get(conversation.id), added.message, tuple(replies))
 
-    def answer_unanswered(self, channel: str, within: timedelta, quiet_for: timedelta) -> list[Turn]:
-        """Answer the customer messages of `channel` stored in the last `within` but never answered:
-        a chat channel stores a message before it acknowledges it, and a process that died
-        right after left it for this (run when a worker starts). A message younger than
-        `quiet_for` may still be under way elsewhere, so it is left alone."""
-        now = self.clock()
-        recent: dict[str, list[Message]] = {}
-        for message in self.store.list_messages_since(now - within):
-            recent.setdefault(message.conversation_id, []).append(message)
-        turns = []
-        for conversation_id, messages in recent.items():
-            waiting = list(takewhile(lambda m: m.author == "customer", reversed(messages)))[::-1]  # said since the last reply
-            if not waiting or now - waiting[-1].created_at < quiet_for:
-                continue
-            conversation = self.store.get_conversation(conversation_id)
-            if conversation is None or conversation.channel != channel or conversation.state not in BOT_STATES:
-                continue
-            if self.store.list_messages(conversation_id, after_id=messages[-1].id):
-                continue  # something was said after the window was read
-            for message in waiting:
-                if message.action != Action.NOTE and message.external_id is not None:
-                    turns.append(self.receive(conversation_id, message.text, external_id=message.external_id))
-        return turns
+    def orphans(self, channel: str, within: timedelta, quiet_for: timedelta) -> list[Orphan]:
+        """Customer messages of `channel` stored in the last `within`, older than `quiet_for`, never
+        answered: kept before a chat platform's ack by a worker that died (bot/desk/recovery.py).
+        Answer each with `receive` and its external id; two workers doing so answer it once."""
+        return find_orphans(self.store, channel, self.clock(), within, quiet_for)
 
     def note(self, conversation_id: str, text: str, external_id: str | None = None) -> AddedMessage:
         """Keep a customer message for the agent without answering it (a command, a sticker)."""
@@ -233,11 +221,28 @@ class Desk(Waterfall):
         self._system(conversation, Action.BACK_TO_BOT)
         return AgentAction(True, "bot")
 
+    def take_over(self, conversation_id: str, agent_id: str, agent_name: str) -> AgentAction:
+        """Take a conversation another agent has (`take` refuses that), said in the transcript; one
+        nobody has is simply taken. The store compares the state, not the holder, so of a take-over
+        and the holder's own close in the same instant, both may succeed (the close last)."""
+        conversation = self.store.get_conversation(conversation_id)
+        if conversation is None or conversation.state != "agent":
+            return self.take(conversation_id, agent_id, agent_name)
+        if conversation.agent == agent_id:
+            return AgentAction(False, "agent", agent_id, already=True)
+        if not self.store.transition(conversation_id, ("agent",), "agent", agent=agent_id):
+            return self.take(conversation_id, agent_id, agent_name)  # handed back or closed meanwhile
+        self._system(conversation, Action.AGENT_TOOK_OVER, agent=self._shown(agent_name, conversation.lang))
+        return AgentAction(True, "agent", agent_id)
+
     def close(self, conversation_id: str, agent_id: str | None = None) -> AgentAction:
-        """Close an open conversation; one an agent handled asks for a 1-5 rating."""
+        """Close an open conversation: one an agent has only by that agent (others take it over first),
+        one in the queue or with the bot by any agent. One an agent handled asks for a 1-5 rating."""
         conversation = self._get(conversation_id)
-        if not self.store.transition(conversation_id, OPEN_STATES, "closed"):
-            return self._refused(conversation_id, agent_id, already_when="closed")
+        mine = conversation.state == "agent" and conversation.agent == agent_id
+        if not self.store.transition(conversation_id, ("agent",) if mine else (*QUEUE_STATES, "bot"), "closed"):
+            refused = self._refused(conversation_id, agent_id, already_when="closed")
+            return replace(refused, reason=NOT_YOURS) if refused.state == "agent" and refused.holder != agent_id else refused
         self._system(conversation, Action.CONVERSATION_CLOSED)
         if conversation.agent or agent_id:
             self._system(conversation, Action.CSAT_QUESTION)
@@ -251,16 +256,14 @@ class Desk(Waterfall):
         return AgentAction(False, now.state, now.agent, already=already)
 
     # -- pieces ------------------------------------------------------------------
-    def _say(self, conversation: Conversation, reply: Reply, outcome: Outcome, answers: int | None = None) -> Message:
-        """Store a reply with its evidence; `answers`: the id of the customer message it answers
-        (replies to two quick messages may be stored after both)."""
-        evidence = _evidence(outcome.decision, outcome)
-        if answers is not None:
-            evidence["answers"] = answers
+    def _say(self, conversation: Conversation, reply: Reply, outcome: Outcome, answers: Message, first: bool) -> AddedMessage:
+        """Store a reply with its evidence, marked as answering the customer message `answers` (replies
+        to two quick messages may be stored after both); the first one claims it (`reply_claim`)."""
+        evidence = {**_evidence(outcome.decision, outcome), "answers": answers.id}
         return self.store.add_message(
             conversation.id, "bot", reply.text, lang=outcome.lang.lang, action=reply.action,
-            article_id=reply.article_id, decision=evidence, choices=reply.choices,
-        ).message
+            article_id=reply.article_id, decision=evidence, choices=reply.choices, external_id=reply_claim(answers) if first else None,
+        )
 
     def _system(self, conversation: Conversation, key: Action, **fields: str) -> Message:
         return self.store.add_message(conversation.id, "bot", phrase(key, conversation.lang, **fields), lang=conversation.lang, action=key).message
@@ -306,24 +309,22 @@ def _evidence(decision: Decision, outcome: Outcome) -> dict[str, Any]:
     }
 
 
-# A starting worker answers what a stopped one stored in the last hour and left unanswered; a
-# message younger than half a minute may still be in another worker's hands.
+# What a chat worker leaves to the others' sweep (channels/chat/core.py): a message younger than
+# ORPHAN_QUIET may still be in its worker's hands; a starting worker looks back ORPHAN_WINDOW, a
+# running one, every few seconds, ORPHAN_RECENT (cheaper, and plenty while another worker sweeps).
 ORPHAN_WINDOW = timedelta(hours=1)
-ORPHAN_QUIET = timedelta(seconds=30)
+ORPHAN_RECENT = timedelta(minutes=10)
+ORPHAN_QUIET = timedelta(seconds=15)
 
 
-def answer_orphans(desk: Desk, channel: str, deliver: Callable[[Conversation, Sequence[Message]], None]) -> int:
-    """`Desk.answer_unanswered` for one chat channel, each turn handed to its `deliver`; how many."""
+def orphans(desk: Desk, channel: str, within: timedelta | None = None) -> list[Orphan]:
+    """`Desk.orphans` with the sweep's window (ORPHAN_WINDOW unless given) and ORPHAN_QUIET; empty when
+    the store cannot be read (a database coming back: the next sweep tries again)."""
     try:
-        turns = desk.answer_unanswered(channel, within=ORPHAN_WINDOW, quiet_for=ORPHAN_QUIET)
-    except Exception:  # e.g. a database still coming up: the customer can ask again; nothing is lost
-        log.exception("answering %s messages left by a stopped worker failed", channel)
-        return 0
-    for turn in turns:
-        deliver(turn.conversation, turn.replies)
-    if turns:
-        log.warning("answered %d %s message(s) a stopped worker had stored but not answered", len(turns), channel)
-    return len(turns)
+        return desk.orphans(channel, within=within or ORPHAN_WINDOW, quiet_for=ORPHAN_QUIET)
+    except Exception:  # noqa: BLE001 - nothing is lost: the messages stay stored for the next sweep
+        log.exception("looking for %s messages a stopped worker left unanswered failed", channel)
+        return []
 
 
 def build_desk(settings: Settings, engine: Engine | None = None, clock: Callable[[], datetime] = utc_now) -> Desk:

@@ -9,6 +9,9 @@ from bot.errors import AnswerdeskError
 from bot.store.model import Conversation, Message
 
 
+NOT_YOURS = "not_yours"
+
+
 class NotFound(AnswerdeskError):
     """No conversation (or message) with that id."""
 
@@ -26,6 +29,7 @@ class AgentAction:
     state: str  # "gone" when there is no such conversation
     holder: str | None = None
     already: bool = False  # refused only because it was done already (a double click)
+    reason: str | None = None  # the desk's own refusal, when the state alone does not say it (NOT_YOURS)
 
     def __bool__(self) -> bool:
         return self.done
@@ -33,9 +37,12 @@ class AgentAction:
     @property
     def refusal(self) -> str | None:
         """Why it was refused: "gone", "closed", "bot" (not handed off), "taken" (another agent has
-        it), "not_yours" (an agent action on a conversation you do not have); None when done."""
+        it), "not_yours" (an agent action on a conversation you do not have: closing one another
+        agent has, whom `holder` names; take it over first); None when done."""
         if self.done or self.already:
             return None
+        if self.reason is not None:
+            return self.reason
         if self.state in ("gone", "closed", "bot"):
             return self.state
         return "taken" if self.holder else "not_yours"

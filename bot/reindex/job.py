@@ -4,6 +4,8 @@ One job at a time, across every worker process (and host sharing the index folde
 holds an exclusive lock on `<index>.builds/reindex.lock` while it runs, and writes its status
 to `<index>.builds/reindex-status.json`, so whichever worker serves the console shows the same
 state. A status left "running" by a process that died (the lock is free) reads as failed.
+A run ends as "done" or "failed" whatever happens in it (`_run`'s `finally`), and a thread
+that died without ending it anyway neither reads as running nor blocks the next start.
 The engine's `LiveIndex` moves to the new snapshot by itself once `publish` swaps the link.
 Translations are checked against `store` when one is given (the web app gives its desk's,
 `channels/web/translations.py`), else against the one ANSWERDESK_DB names.
@@ -27,7 +29,7 @@ except ImportError:  # Windows: one job at a time per process only
     fcntl = None  # type: ignore[assignment]
 
 from bot.config import Settings
-from bot.reindex.run import reindex
+from bot.reindex.run import ReindexReport, reindex
 from bot.store.model import Store
 from index.build import builds_folder
 from index.encoders import Encoder, Encoders
@@ -73,20 +75,30 @@ class ReindexJob:
             return ReindexStatus("failed", message=f"cannot read {self._status_file}: {e}")
         if status.state == "running" and self._held is None and self._lock_is_free():
             return replace(status, state="failed", message="interrupted: the process running it stopped; start it again")
+        if status.state == "running" and self._held is not None and self._thread_died():
+            return replace(status, state="failed", message=_DIED)
         return status
 
     def start(self) -> bool:
         """Start a reindex; False if one is already running (in any process)."""
         with self._lock:
+            if self._held is not None and self._thread_died():
+                self._end("failed", _DIED, None)  # its lock is ours to release
             if self._held is not None:
                 return False
             held = self._acquire()
             if held is None:
                 return False
-            self._held = held
-            self._write(ReindexStatus("running", started_at=self.clock(), message="validating the KB and building the index"))
+            # The new thread (not started: it has not died) replaces the old before the lock is
+            # ours, so `status` never pairs this run's lock with the last run's ended thread.
             self._thread = threading.Thread(target=self._run, name="answerdesk-reindex", daemon=True)
-            self._thread.start()
+            self._held = held
+            try:
+                self._write(ReindexStatus("running", started_at=self.clock(), message="validating the KB and building the index"))
+                self._thread.start()
+            except BaseException as e:
+                self._end("failed", f"the reindex could not start: {type(e).__name__}: {e}", None)
+                raise
         return True
 
     def wait(self, timeout: float | None = None) -> ReindexStatus:
@@ -98,28 +110,43 @@ class ReindexJob:
 
     def _run(self) -> None:
         started = time.perf_counter()
+        state, message = "failed", "the reindex stopped before it finished"
         try:
             report = reindex(self.settings, encoder=self.encoder, show_progress=False, store=self.store, out=io.StringIO(), clock=self.clock)
-        except Exception as e:  # the job's owner shows the error; the live index is untouched
+            state, message = "done", _summary(report)
+        except BaseException as e:  # the console shows the error; the live index is untouched
+            # BaseException too: SystemExit from a library would end this thread just the same;
+            # recording it here is all that thread's end could do.
             log.exception("reindex failed")
-            self._finish("failed", f"{type(e).__name__}: {e}", started)
-            return
-        build = report.build
-        summary = f"{len(report.kb.article_ids)} articles, {len(report.kb.articles)} language versions"
-        if build is not None:
-            summary += f"; {build.vectors} vectors ({build.encoded} encoded, {build.reused} reused)"
-        if report.translations and report.translations.stale:
-            summary += f"; {len(report.translations.stale)} translation(s) older than their source: see Translations"
-        self._finish("done", summary, started)
+            message = f"{type(e).__name__}: {e}"
+        finally:
+            with self._lock:
+                self._end(state, message, started)
 
-    def _finish(self, state: str, message: str, started: float) -> None:
-        with self._lock:
-            self._write(replace(
-                self.status, state=state, finished_at=self.clock(), message=message, seconds=round(time.perf_counter() - started, 1)
-            ))
+    def _end(self, state: str, message: str, started: float | None) -> None:
+        """Record how the run ended and release the job lock, even when the record cannot be written.
+
+        The caller holds `self._lock`."""
+        try:
+            seconds = None if started is None else round(time.perf_counter() - started, 1)
+            self._write(replace(self._read_or_idle(), state=state, finished_at=self.clock(), message=message, seconds=seconds))
+        except Exception:
+            log.exception("cannot record the reindex's end (%s: %s)", state, message)
+        finally:
             if self._held is not None and self._held >= 0:
                 os.close(self._held)  # releases the lock
             self._held = None
+
+    def _read_or_idle(self) -> ReindexStatus:
+        try:
+            return self.status
+        except Exception:  # a status that cannot be read is overwritten with the end state
+            return ReindexStatus("idle")
+
+    def _thread_died(self) -> bool:
+        """This process holds the lock but its thread is gone without ending the run."""
+        thread = self._thread
+        return thread is not None and thread.ident is not None and not thread.is_alive()
 
     def _write(self, status: ReindexStatus) -> None:
         data = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(status).items()}
@@ -147,6 +174,20 @@ class ReindexJob:
         if held >= 0:
             os.close(held)
         return True
+
+
+_DIED = "interrupted: the reindex thread stopped without finishing; start it again"
+
+
+def _summary(report: ReindexReport) -> str:
+    """What a finished run did, for the console."""
+    summary = f"{len(report.kb.article_ids)} articles, {len(report.kb.articles)} language versions"
+    build = report.build
+    if build is not None:
+        summary += f"; {build.vectors} vectors ({build.encoded} encoded, {build.reused} reused)"
+    if report.translations and report.translations.stale:
+        summary += f"; {len(report.translations.stale)} translation(s) older than their source: see Translations"
+    return summary
 
 
 def _time(value: str | None) -> datetime | None:

@@ -8,7 +8,10 @@ UTC text in SQLite and TIMESTAMPTZ in PostgreSQL; JSON is text in SQLite and JSO
 
 from __future__ import annotations
 
+import math
 import re
+import threading
+import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -19,6 +22,7 @@ from typing import Any, Protocol
 
 from bot.errors import StorageError
 
+FAILURE_SECONDS = 10.0  # a failed write keeps /healthz unhealthy this long, unless a write commits
 _MIGRATION_NAME = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 
 
@@ -38,6 +42,7 @@ class Database(Protocol):
     """One database: rows are read by column name; every write is one committed transaction."""
 
     name: str  # the file, or the URL without its password: error messages start with it
+    failures: FailedWrites  # set by write() (and PostgreSQL's reads), read by HealthProbe
     # Appended to a SELECT that picks rows to claim: other workers skip the rows it locked.
     skip_locked: str
 
@@ -65,6 +70,54 @@ class Database(Protocol):
         """Make this transaction's new message ids commit in id order (readers poll with after_id)."""
 
     def is_unique_violation(self, error: BaseException | None) -> bool: ...
+
+    def probe(self) -> str | None:
+        """None if a write could start now, else why not; writes nothing (health checks)."""
+
+
+class FailedWrites:
+    """The last failure of the database itself (not of a statement: a unique key is not one),
+    kept until a write commits: the health check reports it, as requests are seeing it."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self.at = -math.inf
+
+    def failed(self, reason: str) -> None:
+        self.reason, self.at = reason, time.monotonic()
+
+    def succeeded(self) -> None:
+        self.reason = None
+
+    def recent(self, seconds: float) -> str | None:
+        reason = self.reason
+        return reason if reason is not None and time.monotonic() - self.at < seconds else None
+
+
+class HealthProbe:
+    """`Database.probe` at most once every `every` seconds; the result is kept in between, so
+    health checks from a load balancer cost one small transaction per interval."""
+
+    def __init__(self, database: Database, every: float = 2.0) -> None:
+        self.database = database
+        self.every = every
+        self._lock = threading.Lock()
+        self._at = -math.inf
+        self._result: str | None = None
+
+    def __call__(self) -> str | None:
+        # A write that failed lately and none committed since: a fresh connection may still
+        # work (SQLite hands it a writable descriptor an old connection left open) while
+        # request threads fail, so their failures count too.
+        failing = self.database.failures.recent(FAILURE_SECONDS)
+        if failing is not None:
+            return failing
+        with self._lock:
+            now = time.monotonic()
+            if now - self._at >= self.every:
+                self._result = self.database.probe()
+                self._at = time.monotonic()
+            return self._result
 
 
 def database_of(store: object, keeps: str) -> Database:

@@ -130,6 +130,9 @@ class Agent:
     created_at: datetime
     seen_at: datetime | None = None  # last activity in the console or an agents' chat channel
     removed_at: datetime | None = None  # removed agents keep their row: messages name them
+    # Signed into a console session at sign-in; a session of an older generation is refused
+    # (signing out, a new password and removal add one: bot/store/sql_agents.py).
+    session_generation: int = 0
 
 
 class Store(Protocol):
@@ -285,8 +288,15 @@ class Store(Protocol):
         """Every agent account, by e-mail address; removed ones too when `removed`."""
         ...
 
-    def update_agent(self, agent_id: str, *, password_hash: str | None = None, languages: Sequence[str] | None = None) -> Agent | None:
-        """Change an agent's password hash and/or languages; the agent as stored now, None if there is none."""
+    def update_agent(
+        self, agent_id: str, *, password_hash: str | None = None, languages: Sequence[str] | None = None, end_sessions: bool = False
+    ) -> Agent | None:
+        """Change an agent's password hash and/or languages (`end_sessions`: and end every console
+        session of theirs); the agent as stored now, None if there is none."""
+        ...
+
+    def end_sessions(self, agent_id: str) -> Agent | None:
+        """End every console session of the agent (session_generation + 1); None if there is none."""
         ...
 
     def touch_agent(self, agent_id: str, seen: datetime | None, every: float = 30.0) -> None:
@@ -303,6 +313,10 @@ class Store(Protocol):
 
     def restore_agent(self, agent_id: str, name: str, password_hash: str, languages: Sequence[str]) -> Agent | None:
         """Bring a removed agent back with a new name, password and languages."""
+        ...
+
+    def health(self) -> str | None:
+        """None when the store can be written now, else why not (probed at most every few seconds)."""
         ...
 
     def close(self) -> None:

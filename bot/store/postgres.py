@@ -19,7 +19,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bot.errors import StorageError
-from bot.store.db import Migration, read_migrations, refuse_newer
+from bot.store.db import FailedWrites, Migration, read_migrations, refuse_newer
 
 # Any constants; held for the whole migration so two processes starting together apply each file
 # once, and around each message insert so message ids commit in order.
@@ -90,6 +90,7 @@ class PostgresDatabase:
         self.name = redact(url)
         self.timeout = busy_timeout
         self._closed = False
+        self.failures = FailedWrites()
         # lock_timeout turns a lock wait past busy_timeout into an error, like SQLite's busy timeout.
         options = f"-c timezone=UTC -c lock_timeout={max(1, int(busy_timeout * 1000))}"
         self._kwargs: dict[str, Any] = {
@@ -140,18 +141,35 @@ class PostgresDatabase:
             with self._pool.connection() as conn:
                 yield _Connection(conn)
         except (psycopg.Error, PoolTimeout) as e:
-            raise self.error(doing, e) from e
+            error = self.error(doing, e)
+            if not isinstance(e, (errors.IntegrityError, errors.DataError, errors.ProgrammingError)):  # not the statement's fault
+                self.failures.failed(str(error))
+            raise error from e
 
     @contextmanager
     def write(self, doing: str) -> Iterator[_Connection]:
         """One transaction, committed on exit, rolled back on any error."""
         with self.connection(doing) as conn, conn.raw.transaction():
             yield conn
+        self.failures.succeeded()
 
     def read(self, doing: str, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """The rows of one query."""
         with self.connection(doing) as conn:
             return conn.execute(sql, params).fetchall()
+
+    def probe(self) -> str | None:
+        """None if a pooled connection can write now, else why not (an UPDATE of no row, rolled back)."""
+        if self._closed:
+            return "the store is closed"
+        try:
+            with self._pool.connection(timeout=min(self.timeout, 2.0)) as conn, conn.transaction():
+                # Fails on a read-only server or transaction; takes no row lock.
+                conn.execute("UPDATE schema_version SET version = version WHERE false")
+                raise psycopg.Rollback()  # ends the transaction without an error
+        except (psycopg.Error, PoolTimeout) as e:
+            return str(self.error("write", e))
+        return None
 
     def migrate(self, migrations: list[Migration], applied_at: datetime) -> None:
         """Apply the migrations newer than the database, each in its own transaction."""

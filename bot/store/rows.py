@@ -15,7 +15,7 @@ CONVERSATION_COLUMNS = "id, channel, external_user, lang, state, agent, topic, c
 MESSAGE_COLUMNS = "id, conversation_id, author, text, created_at, lang, action, article_id, decision, choices, external_id, agent"
 FEEDBACK_COLUMNS = "id, conversation_id, message_id, helpful, csat, created_at"
 TICKET_COLUMNS = "id, conversation_id, email, lang, status, created_at, answered_at, answer"
-AGENT_COLUMNS = "id, name, email, password_hash, languages, created_at, seen_at, removed_at"
+AGENT_COLUMNS = "id, name, email, password_hash, languages, created_at, seen_at, removed_at, session_generation"
 OPEN_OF = f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE channel = ? AND external_user = ? AND state <> 'closed'"
 
 Row = Any  # sqlite3.Row or a psycopg dict row: both are read by column name
@@ -72,6 +72,7 @@ def read_agent(db: Database, row: Row) -> Agent:
         id=row["id"], name=row["name"], email=row["email"], password_hash=row["password_hash"],
         languages=tuple(db.json(row["languages"])), created_at=db.time(row["created_at"]),
         seen_at=maybe_time(db, row["seen_at"]), removed_at=maybe_time(db, row["removed_at"]),
+        session_generation=int(row["session_generation"]),
     )
 
 

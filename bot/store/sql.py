@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.actions import Action
 from bot.errors import StorageError
-from bot.store.db import Connection, Database, Migration, aware
+from bot.store.db import Connection, Database, HealthProbe, Migration, aware
 from bot.store.sql_agents import SQLAgents
 from bot.store.rows import (
     CONVERSATION_COLUMNS, FEEDBACK_COLUMNS, MESSAGE_COLUMNS, OPEN_OF, TICKET_COLUMNS,
@@ -34,6 +34,7 @@ class SQLStore(SQLAgents):
         self._clock = clock
         self._db = database
         self.path = database.name  # the file, or the URL without its password
+        self.health_probe = HealthProbe(database)  # its `every` may be lowered (tests)
         try:
             database.migrate(migrations, applied_at=self._clock())
             database.open()
@@ -44,6 +45,10 @@ class SQLStore(SQLAgents):
     def _now(self) -> Any:
         """Now, as the database stores it."""
         return self._db.stamp(aware(self._clock()))
+
+    def health(self) -> str | None:
+        """None when the store can be written now, else why not (probed at most every 2 s)."""
+        return self.health_probe()
 
     @property
     def database(self) -> Database:

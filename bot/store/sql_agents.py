@@ -78,7 +78,11 @@ class SQLAgents:
     def remove_agent(self, agent_id: str) -> Agent | None:
         """Mark an agent removed (the row stays: messages and reports name it); None if there is none."""
         with self._db.write("remove an agent") as conn:
-            conn.execute("UPDATE agents SET removed_at = ?, seen_at = NULL WHERE id = ? AND removed_at IS NULL", (self._now(), agent_id))
+            # session_generation + 1: a removed agent's console sessions end at once.
+            conn.execute(
+                "UPDATE agents SET removed_at = ?, seen_at = NULL, session_generation = session_generation + 1 WHERE id = ? AND removed_at IS NULL",
+                (self._now(), agent_id),
+            )
             row = conn.execute(f"SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,)).fetchone()
         return read_agent(self._db, row) if row else None
 
@@ -93,15 +97,27 @@ class SQLAgents:
             row = conn.execute(f"SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,)).fetchone()
         return read_agent(self._db, row) if row else None
 
-    def update_agent(self, agent_id: str, *, password_hash: str | None = None, languages: Sequence[str] | None = None) -> Agent | None:
-        """Change an agent's password hash and/or languages; the agent as stored now, None if there is none."""
-        changes: list[tuple[str, object]] = []
+    def update_agent(
+        self, agent_id: str, *, password_hash: str | None = None, languages: Sequence[str] | None = None, end_sessions: bool = False
+    ) -> Agent | None:
+        """Change an agent's password hash and/or languages (`end_sessions`: and end every console
+        session of theirs); the agent as stored now, None if there is none."""
+        changes: list[str] = []
+        values: list[object] = []
         if password_hash is not None:
-            changes.append(("password_hash", password_hash))
+            changes.append("password_hash = ?")
+            values.append(password_hash)
         if languages is not None:
-            changes.append(("languages", to_json("languages", [c.strip().lower() for c in languages if c.strip()])))
+            changes.append("languages = ?")
+            values.append(to_json("languages", [c.strip().lower() for c in languages if c.strip()]))
+        if end_sessions:
+            changes.append("session_generation = session_generation + 1")
         with self._db.write("update an agent") as conn:
             if changes:
-                conn.execute(f"UPDATE agents SET {', '.join(f'{c} = ?' for c, _ in changes)} WHERE id = ?", (*[v for _, v in changes], agent_id))
+                conn.execute(f"UPDATE agents SET {', '.join(changes)} WHERE id = ?", (*values, agent_id))
             row = conn.execute(f"SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?", (agent_id,)).fetchone()
         return read_agent(self._db, row) if row else None
+
+    def end_sessions(self, agent_id: str) -> Agent | None:
+        """End every console session of the agent (session_generation + 1); None if there is none."""
+        return self.update_agent(agent_id, end_sessions=True)

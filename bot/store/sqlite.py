@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import StorageError
-from bot.store.db import Migration, read_migrations, refuse_newer
+from bot.store.db import FailedWrites, Migration, read_migrations, refuse_newer
 
 MEMORY = ":memory:"
 
@@ -42,6 +42,18 @@ def storage_error(path: str, doing: str, e: BaseException, timeout: float) -> St
     else:
         fix = "see the cause above"
     return StorageError(f"{path}: cannot {doing}: {e}; {fix}")
+
+
+# Errors after which this thread's connection is closed and the next call opens a new one.
+# SQLite opens a file it cannot write read-only and keeps it so: without this, a thread whose
+# connection was opened during a read-only episode failed every write until a restart.
+_REOPEN_AFTER = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_PERM", "SQLITE_FULL")
+
+
+def heals_on_reopen(e: BaseException) -> bool:
+    """Whether `e` may be a state of the connection, not of the file: then a new connection may work."""
+    name = getattr(e, "sqlite_errorname", "") or ""
+    return isinstance(e, sqlite3.Error) and name.startswith(_REOPEN_AFTER)
 
 
 class _Held:
@@ -83,6 +95,7 @@ class SQLiteDatabase:
         # 300-550 ms (bench/web_load.py). Other processes still meet SQLite's lock and timeout.
         self._write_lock = threading.Lock()
         self._closed = False
+        self.failures = FailedWrites()
 
     def _open(self) -> sqlite3.Connection:
         try:
@@ -138,7 +151,24 @@ class SQLiteDatabase:
             self._local.held = held
             with self._registry:
                 self._held.add(held)
-        yield held.conn
+        try:
+            yield held.conn
+        except BaseException as e:
+            # A connection left in a transaction (its rollback failed) or broken by an error
+            # the file may heal from is replaced, so this thread recovers when the cause goes.
+            if held.conn.in_transaction or heals_on_reopen(e) or heals_on_reopen(e.__cause__ or e):
+                self._drop(held)
+            raise
+
+    def _drop(self, held: _Held) -> None:
+        """Close this thread's connection; its next call opens a new one."""
+        self._local.held = None
+        with self._registry:
+            self._held.discard(held)
+        try:
+            held.conn.close()
+        except sqlite3.Error:
+            pass  # closing a broken connection may fail too; it is dropped either way
 
     @contextmanager
     def write(self, doing: str) -> Iterator[sqlite3.Connection]:
@@ -147,16 +177,27 @@ class SQLiteDatabase:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as e:
-                raise self.error(doing, e) from e
+                raise self._failed(doing, e) from e
             try:
                 yield conn
                 conn.execute("COMMIT")
             except BaseException as e:
                 if conn.in_transaction:
-                    conn.rollback()
+                    try:
+                        conn.rollback()
+                    except sqlite3.Error:
+                        pass  # still in a transaction: connection() replaces this connection
                 if isinstance(e, sqlite3.Error):
-                    raise self.error(doing, e) from e
+                    raise self._failed(doing, e) from e
                 raise
+            self.failures.succeeded()
+
+    def _failed(self, doing: str, e: sqlite3.Error) -> StorageError:
+        """The StorageError for `e`, noted for the health check unless a statement was at fault."""
+        error = self.error(doing, e)
+        if not isinstance(e, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+            self.failures.failed(str(error))
+        return error
 
     def read(self, doing: str, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """The rows of one query."""
@@ -165,6 +206,26 @@ class SQLiteDatabase:
                 return conn.execute(sql, params).fetchall()
             except sqlite3.Error as e:
                 raise self.error(doing, e) from e
+
+    def probe(self) -> str | None:
+        """None if a new connection can write now, else why not (a write of no row, rolled back)."""
+        if self._closed:
+            return "the store is closed"
+        if self.path == MEMORY:
+            return None
+        try:
+            # A new connection, not this thread's: it sees the file as a new request thread would.
+            conn = sqlite3.connect(self.path, timeout=min(self.timeout, 2.0), isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                # BEGIN IMMEDIATE succeeds on a read-only connection; a write statement does not.
+                conn.execute("UPDATE schema_version SET version = version WHERE 0")
+                conn.execute("ROLLBACK")
+            finally:
+                conn.close()
+        except sqlite3.Error as e:
+            return str(self.error("write", e))
+        return None
 
     def migrate(self, migrations: list[Migration], applied_at: datetime) -> None:
         """Apply the migrations newer than the database, each in its own transaction."""

@@ -1,8 +1,10 @@
 """The delivery half of every chat channel, written once: keep, receive, deliver, relay, answer orphans.
 
 A customer's message is kept in the store before the platform hears "got it" (`keep`), so a
-worker that dies after the acknowledgement loses nothing: the next one answers it at start
-(`answer_orphans`). After the acknowledgement it is queued for its customer's worker (`queue`):
+worker that dies after the acknowledgement loses nothing: every worker's ticker sweeps for such
+orphans when it starts and every SWEEP_SECONDS after (`answer_orphans`, bot/desk/recovery.py),
+leaving alone what its own workers have in hand and what is younger than the desk's ORPHAN_QUIET,
+and the desk answers each once across workers. After the acknowledgement it is queued for its customer's worker (`queue`):
 one customer's messages and presses are handled one at a time, in the order they came; different
 customers in parallel. Everything the customer should see goes through `deliver`, which enqueues
 one outbox row per stored message (or per piece) under the key "msg:<message id>[:<piece>]"; the
@@ -16,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.answer.phrases import phrase
@@ -26,7 +28,7 @@ from bot.delivery.outbox import Drainer, Sender
 from bot.delivery.relay import Relay, open_relay_cursors
 from bot.delivery.sql_outbox import open_outbox
 from bot.desk import buttons
-from bot.desk.desk import Desk, NotAllowed, NotFound, Turn, answer_orphans
+from bot.desk.desk import ORPHAN_RECENT, Desk, NotAllowed, NotFound, Turn, orphans
 from bot.desk.turns import question_answered
 from bot.store.model import Conversation, Message, utc_now
 from channels.chat.platform import ChatPlatform, Inbound, Press, Said
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 WORKERS = 4  # the engine is CPU-bound: more threads than cores only queue inside it
 SENDERS = 4
 POLL_SECONDS = 0.5
+SWEEP_SECONDS = 10.0  # how often the ticker looks for what a dead worker kept and never answered
 OUTWARD_AUTHORS = ("bot", "agent")
 # To the customer, when the desk failed on our side (the web API says the same).
 FALLBACK_REPLY = "Something went wrong on our side; please try again in a moment."
@@ -48,6 +51,7 @@ class ChatCore:
     def __init__(
         self, desk: Desk, platform: ChatPlatform, sender: Sender, *,
         workers: int = WORKERS, senders: int = SENDERS, poll_seconds: float = POLL_SECONDS, clock: Callable[[], datetime] = utc_now,
+        sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
         self.desk = desk
         self.platform = platform
@@ -57,9 +61,13 @@ class ChatCore:
         self.seen = open_seen_keys(store)
         self.drainer = Drainer(self.outbox, {self.name: sender}, workers=senders, clock=clock)
         self.relay = Relay(store, open_relay_cursors(store), self.name, self.deliver)
-        self.ticker = Ticker([self.relay.poll_once], every=poll_seconds, name=f"{self.name}-ticker")
+        self.ticker = Ticker([self.relay.poll_once, self._sweep], every=poll_seconds, name=f"{self.name}-ticker")
         self._work = SerialPerKey(workers, f"{self.name}-work")
-        self._orphans: threading.Thread | None = None
+        self.sweep_seconds = sweep_seconds
+        self._next_sweep: float | None = None  # monotonic time of the next sweep; None: the first, at start
+        self._in_hand: set[str] = set()  # external ids of the messages this process's workers have queued
+        self._lock = threading.Lock()
+        self._closing = False
 
     # -- lifecycle --------------------------------------------------------------------------
     def add_job(self, job: Callable[[], int]) -> None:
@@ -67,22 +75,51 @@ class ChatCore:
         self.ticker.jobs.append(job)
 
     def start(self) -> None:
-        """Start the outbox workers and the ticker, and answer what a stopped worker left unanswered."""
+        """Start the outbox workers and the ticker, which relays and sweeps for orphans (the first sweep at once)."""
         self.relay.cursors.relay_cursor(self.name)  # relay from now on, not the history
         self.drainer.start()
         self.ticker.start()
-        self._orphans = threading.Thread(target=self.answer_orphans, name=f"{self.name}-orphans", daemon=True)
-        self._orphans.start()
 
-    def answer_orphans(self) -> int:
-        """Answer messages a worker stored and acknowledged but died before answering; how many."""
-        return answer_orphans(self.desk, self.name, self.deliver)
+    def answer_orphans(self, within: timedelta | None = None) -> int:
+        """Queue, each on its customer's worker, the messages a worker stored and acknowledged but died
+        before answering (in the desk's ORPHAN_WINDOW unless `within`), except those this process has
+        in hand; how many. Any number of workers may sweep at once: the desk answers a message once."""
+        queued = 0
+        for orphan in orphans(self.desk, self.name, within):
+            with self._lock:
+                fresh = tuple(m for m in orphan.messages if m.external_id not in self._in_hand)
+                self._in_hand.update(m.external_id for m in fresh if m.external_id)
+            if fresh:
+                self.submit(orphan.conversation.external_user, lambda c=orphan.conversation, ms=fresh: self._answer_orphans(c, ms))
+                queued += len(fresh)
+        if queued:
+            log.warning("answering %d %s message(s) a stopped worker had stored but not answered", queued, self.name)
+        return queued
+
+    def _sweep(self) -> int:
+        """The ticker's job: `answer_orphans` every `sweep_seconds`, looking back the whole window the first time."""
+        now = time.monotonic()
+        if self._closing or (self._next_sweep is not None and now < self._next_sweep):
+            return 0
+        first = self._next_sweep is None
+        self._next_sweep = now + self.sweep_seconds
+        return self.answer_orphans(None if first else ORPHAN_RECENT)
+
+    def _answer_orphans(self, conversation: Conversation, messages: Sequence[Message]) -> None:
+        try:
+            for message in messages:  # a redelivery to the desk: answered unless answered meanwhile
+                turn = self.desk.receive(conversation.id, message.text, external_id=message.external_id)
+                self.deliver(turn.conversation, turn.replies)
+        except Exception:  # the next sweep tries again: the message stays stored and unanswered
+            log.exception("%s: answering a stopped worker's messages in conversation %s failed", self.name, conversation.id)
+        finally:
+            with self._lock:
+                self._in_hand.difference_update(m.external_id for m in messages if m.external_id)
 
     def close(self) -> None:
         """Finish the work under way, stop the threads; undelivered rows wait in the outbox."""
+        self._closing = True  # no sweep queues work while the workers stop
         self._work.shutdown()
-        if self._orphans is not None:
-            self._orphans.join(timeout=30)
         self.ticker.stop()
         self.drainer.stop()
 
@@ -110,8 +147,18 @@ class ChatCore:
             self.desk.keep(conversation.id, inbound.text, inbound.external_id)
 
     def queue(self, inbound: Inbound) -> None:
-        """`receive` it on its customer's worker, after the messages they sent before."""
-        self.submit(inbound.customer, lambda: self.receive(inbound))
+        """`receive` it on its customer's worker, after the messages they sent before (the sweep leaves it alone meanwhile)."""
+        with self._lock:
+            self._in_hand.add(inbound.external_id)
+
+        def job() -> None:
+            try:
+                self.receive(inbound)
+            finally:
+                with self._lock:
+                    self._in_hand.discard(inbound.external_id)
+
+        self.submit(inbound.customer, job)
 
     def queue_press(self, press: Press) -> None:
         """`press` it on its presser's worker, in order with their messages."""

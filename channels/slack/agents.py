@@ -3,7 +3,8 @@
 `SlackAgentsDesk` is the `bot.delivery.notify.DeskListener` of the Slack desk: the watcher tells it
 about handoffs, new messages and state changes, and it enqueues card posts, thread lines and
 card updates. Card buttons and thread replies come back here and go to the `Desk`, which decides:
-`take` is the same compare-and-set the web console uses, a refusal says why (`AgentAction`), and
+`take` is the same compare-and-set the web console uses, only the agent who has a conversation
+closes it (others press Take over first), a refusal says why (`AgentAction`), and
 a Slack user acts as a store agent (bot/desk/agents_desk.py `channel_agent`).
 """
 
@@ -16,7 +17,7 @@ from bot.desk.agents_desk import HandoffCard, channel_agent, handoff_card, is_ch
 from bot.answer.articles import find_version
 from bot.delivery.dedup import SeenKeys
 from bot.desk.desk import Desk, NotAllowed, NotFound
-from bot.desk.turns import AgentAction
+from bot.desk.turns import NOT_YOURS, AgentAction
 from bot.errors import SearchIndexError
 from bot.delivery.notify import Card, DeskCards, shown_state
 from bot.store.model import Agent, Conversation, Message
@@ -81,7 +82,7 @@ class SlackAgentsDesk:
 
     # -- from Slack -------------------------------------------------------------------------
     def click(self, click: Click) -> None:
-        """Take, Back to bot or Close on a card."""
+        """Take, Take over, Back to bot or Close on a card."""
         card = self.cards.card_by_ref(CHANNEL, f"{click.channel}:{click.message_ts}")
         if card is None or card.conversation_id != click.value:
             log.info("ignored %s by %s: not on one of our cards", click.action_id, click.user)
@@ -92,6 +93,8 @@ class SlackAgentsDesk:
         try:
             if kind == render.TAKE:
                 done = self.desk.take(card.conversation_id, agent.id, agent.name)
+            elif kind == render.TAKE_OVER:
+                done = self.desk.take_over(card.conversation_id, agent.id, agent.name)
             elif kind == render.BACK:
                 done = self.desk.hand_back(card.conversation_id, agent.id)
             elif kind == render.CLOSE:
@@ -155,7 +158,9 @@ class SlackAgentsDesk:
             return None
         if refusal in ("gone", "closed", "bot"):
             return messages.NOT_OPEN.format(state=action.state)
-        holder = self.store.get_agent(action.holder) if refusal == "taken" and action.holder else None
+        holder = self.store.get_agent(action.holder) if refusal in ("taken", NOT_YOURS) and action.holder else None
+        if refusal == NOT_YOURS and holder is not None:
+            return messages.HELD_BY_OTHER.format(agent=holder.name)
         if holder is not None:
             return messages.TAKEN_BY_OTHER.format(agent=holder.name)
         return messages.NOT_YOURS.format(state=action.state)

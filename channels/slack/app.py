@@ -20,12 +20,13 @@ from datetime import datetime
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, jsonify, request
 from slack_bolt import App, BoltContext, BoltResponse
-from slack_bolt.adapter.flask import SlackRequestHandler
+from slack_bolt.adapter.flask.handler import to_bolt_request, to_flask_response
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
+from slack_sdk.signature import SignatureVerifier
 
 from bot.delivery.notify import DeskWatcher
 from bot.delivery.sql_delivery import open_cards
@@ -37,7 +38,7 @@ from channels.slack import messages, render
 from channels.slack.agents import SlackAgentsDesk
 from channels.slack.config import SlackConfig
 from channels.slack.customers import CHANNEL, SlackCustomers
-from channels.slack.inbound import SlackMessage, click_of, message_of, press_of
+from channels.slack.inbound import MAX_DEPTH, SlackMessage, click_of, message_of, press_of, signature_problem, too_deep
 from channels.slack.people import People
 from channels.slack.sender import SlackSender
 
@@ -192,12 +193,28 @@ def register_slack(flask_app: Flask, settings: object, desk: Desk, clock: Callab
 
 
 def mount(flask_app: Flask, channel: SlackChannel) -> None:
-    """POST /slack/events: bolt's Flask adapter around the channel's App."""
-    handler = SlackRequestHandler(channel.app)
+    """POST /slack/events: bolt's Flask adapter (its two converters) around the channel's App.
 
-    def slack_events() -> Response:
+    The signature is checked before bolt parses the body: bolt reads the JSON first, and its
+    verifier fails on a timestamp that is no number, which would be a 500 for anyone's request.
+    Refused like bolt refuses a bad signature: 401 {"error": "invalid request"}, logged at INFO.
+    """
+    verifier = SignatureVerifier(channel.config.signing_secret)
+
+    def slack_events() -> Response | tuple[Response, int]:
         request.max_content_length = MAX_BODY_BYTES
-        return handler.handle(request)
+        problem = signature_problem(request.get_data(as_text=True), request.headers, verifier)
+        if problem is not None:
+            log.info("refused a request to %s: %s", EVENTS_PATH, problem)
+            return jsonify(error="invalid request"), 401
+        try:
+            if too_deep(request.get_data(as_text=True)):
+                raise ValueError(f"nested over {MAX_DEPTH} levels")
+            bolt_request = to_bolt_request(request)
+        except (ValueError, RecursionError) as e:  # signed, yet no payload bolt can read
+            log.warning("refused a signed request to %s: the body is no Slack payload (%s)", EVENTS_PATH, type(e).__name__)
+            return jsonify(error="the body is no Slack payload (JSON, or form-encoded payload=)"), 400
+        return to_flask_response(channel.app.dispatch(bolt_request))
 
     flask_app.add_url_rule(EVENTS_PATH, endpoint="slack_events", view_func=slack_events, methods=["POST"])
 

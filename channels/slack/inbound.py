@@ -5,6 +5,10 @@ in a channel `"<team>:<channel>:<thread ts>:<user>"` (the thread of the mention,
 top-level mention starts its own thread and conversation). A message's external id is
 `"<team>:<channel>:<ts>"`: Slack's id of the message itself, the same in a retried delivery
 and in the `message` and `app_mention` events of one message, so neither answers twice.
+
+Strings are taken with lone surrogates (JSON "\\ud800", which no UTF-8 can carry) replaced by
+U+FFFD, and a field of the wrong shape reads as missing: a signed payload is Slack's, which
+would only send it again, so it is read as well as it can be rather than refused.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from slack_sdk.signature import SignatureVerifier
+
 from bot.desk.buttons import Button, ButtonKind
 from channels.chat.platform import Inbound, Outgoing, Press, ReplyTo
 from channels.slack import render
@@ -21,6 +27,10 @@ from channels.slack import render
 ACCEPTED_SUBTYPES = (None, "file_share", "thread_broadcast")  # people writing; not edits, joins or bots
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _LINK = re.compile(r"<(?:mailto:)?([^>|]+)(?:\|([^>]*))?>")
+MAX_DEPTH = 100  # JSON nesting a payload may have; Block Kit's stays far below
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings (skipped whole) and brackets
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_UNIX_TIME = re.compile(r"[0-9]{1,12}")
 _KINDS = {render.CHOOSE: ButtonKind.CHOOSE, render.NONE_OF_THESE: ButtonKind.PERSON, render.HELPFUL: ButtonKind.HELPFUL, render.CSAT: ButtonKind.CSAT}
 
 
@@ -89,6 +99,42 @@ class Click:
         return f"{self.team}:{self.channel}:{self.thread_ts or self.message_ts}:{self.user}"
 
 
+def signature_problem(body: str, headers: Mapping[str, str], verifier: SignatureVerifier) -> str | None:
+    """Why a request is not Slack's (headers missing, a timestamp that is no Unix time, stale, or a bad
+    signature); None when it is signed and fresh."""
+    stamp, signature = headers.get("X-Slack-Request-Timestamp"), headers.get("X-Slack-Signature")
+    if not stamp or not signature:
+        return "no X-Slack-Request-Timestamp or X-Slack-Signature header"
+    if not _UNIX_TIME.fullmatch(stamp):
+        return f"X-Slack-Request-Timestamp {stamp[:40]!r} is not a Unix time"
+    if not verifier.is_valid(body, stamp, signature):
+        return "bad signature or stale timestamp"
+    return None
+
+
+def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON text nests arrays and objects deeper than `limit`, found without parsing it (the
+    parser recurses: near the interpreter's limit, anything that runs there can overflow)."""
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        if token.group() in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token.group() in ("]", "}"):
+            depth -= 1
+    return False
+
+
+def _text(value: Any) -> str:
+    """A payload value as a string that UTF-8 can carry."""
+    return _SURROGATE.sub("\ufffd", str(value))
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def message_of(body: Mapping[str, Any], event: Mapping[str, Any], bot_user_id: str | None) -> SlackMessage | None:
     """The person's message in an event; None for bots (this one or others), edits, joins and the like."""
     if event.get("bot_id") or event.get("subtype") not in ACCEPTED_SUBTYPES or event.get("hidden"):
@@ -99,9 +145,9 @@ def message_of(body: Mapping[str, Any], event: Mapping[str, Any], bot_user_id: s
     team = event.get("team") or body.get("team_id") or ""
     thread_ts = event.get("thread_ts")
     return SlackMessage(
-        team=str(team), channel=str(channel), user=str(user), ts=str(ts),
-        thread_ts=str(thread_ts) if thread_ts and thread_ts != ts else None,
-        text=plain_text(str(event.get("text") or ""), bot_user_id),
+        team=_text(team), channel=_text(channel), user=_text(user), ts=_text(ts),
+        thread_ts=_text(thread_ts) if thread_ts and thread_ts != ts else None,
+        text=plain_text(_text(event.get("text") or ""), bot_user_id),
         channel_type=event.get("channel_type"), has_files=bool(event.get("files")),
     )
 
@@ -127,25 +173,25 @@ def address_of(external_user: str) -> Address:
 
 def click_of(body: Mapping[str, Any]) -> Click | None:
     """The button pressed in a `block_actions` payload, or None when it is not a button in a message."""
-    actions = body.get("actions") or []
-    container = body.get("container") or {}
-    message = body.get("message") or {}
-    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-    if not actions or not channel or not message.get("ts"):
+    actions = body.get("actions")
+    container, message = _object(body.get("container")), _object(body.get("message"))
+    channel = _object(body.get("channel")).get("id") or container.get("channel_id")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping) or not channel or not message.get("ts"):
         return None
-    action = actions[0]
+    action, user = actions[0], _object(body.get("user"))
+    blocks = message.get("blocks")
     return Click(
-        team=str((body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or ""),
-        user=str((body.get("user") or {}).get("id") or ""),
-        action_id=str(action.get("action_id") or ""),
-        value=str(action.get("value") or ""),
-        label=str((action.get("text") or {}).get("text") or ""),
-        text=str(message.get("text") or ""),
-        channel=str(channel),
-        message_ts=str(message["ts"]),
-        thread_ts=message.get("thread_ts"),
-        blocks=tuple(message.get("blocks") or ()),
-        action_ts=str(action.get("action_ts") or ""),
+        team=_text(_object(body.get("team")).get("id") or user.get("team_id") or ""),
+        user=_text(user.get("id") or ""),
+        action_id=_text(action.get("action_id") or ""),
+        value=_text(action.get("value") or ""),
+        label=_text(_object(action.get("text")).get("text") or ""),
+        text=_text(message.get("text") or ""),
+        channel=_text(channel),
+        message_ts=_text(message["ts"]),
+        thread_ts=_text(message["thread_ts"]) if message.get("thread_ts") else None,
+        blocks=tuple(b for b in blocks if isinstance(b, Mapping)) if isinstance(blocks, list) else (),
+        action_ts=_text(action.get("action_ts") or ""),
     )
 
 

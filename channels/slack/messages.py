@@ -19,5 +19,6 @@ BAD_API_URL = "Use an http(s) URL ending in /api/, e.g. https://slack.com/api/ (
 
 # To an agent only (ephemeral), on the agents' desk.
 TAKEN_BY_OTHER = "{agent} already has this conversation."
+HELD_BY_OTHER = "{agent} has this conversation: only they can close it. Press Take over on the card to take it from them first."
 NOT_YOURS = "This conversation is not yours (it is {state}): press Take on the card first."
 NOT_OPEN = "This conversation is {state}; there is nothing to do."

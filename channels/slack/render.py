@@ -21,9 +21,9 @@ Block = dict[str, Any]
 
 ACTIONS_BLOCK = "answerdesk.actions"
 CHOOSE, NONE_OF_THESE, HELPFUL, CSAT = "answerdesk.choose", "answerdesk.none", "answerdesk.helpful", "answerdesk.csat"
-TAKE, BACK, CLOSE = "answerdesk.take", "answerdesk.back", "answerdesk.close"
+TAKE, TAKE_OVER, BACK, CLOSE = "answerdesk.take", "answerdesk.take_over", "answerdesk.back", "answerdesk.close"
 CUSTOMER_ACTIONS = (CHOOSE, NONE_OF_THESE, HELPFUL, CSAT)
-CARD_ACTIONS = (TAKE, BACK, CLOSE)
+CARD_ACTIONS = (TAKE, TAKE_OVER, BACK, CLOSE)
 
 SECTION_CHARACTERS = 3000  # Block Kit's limit for a section's text
 MESSAGE_CHARACTERS = 12000  # well under chat.postMessage's 40,000
@@ -132,6 +132,8 @@ def card(facts: HandoffCard, status: str) -> tuple[str, list[Block]]:
     buttons = []
     if facts.state in ("waiting", "missed"):
         buttons.append(_button("Take", TAKE, facts.conversation_id, style="primary"))
+    if facts.state == "agent":  # for the other agents: only the one who has it may hand it back or close it
+        buttons.append(_button("Take over", TAKE_OVER, facts.conversation_id))
     if facts.state in ("waiting", "missed", "agent"):
         buttons.append(_button("Back to bot", BACK, facts.conversation_id))
         buttons.append(_button("Close", CLOSE, facts.conversation_id, style="danger"))

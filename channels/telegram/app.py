@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 import threading
 from collections import Counter
@@ -37,7 +38,7 @@ from channels.chat.core import POLL_SECONDS, SENDERS, WORKERS, ChatCore
 from channels.telegram import messages
 from channels.telegram.config import TelegramConfig
 from channels.telegram.customers import TelegramCustomers
-from channels.telegram.inbound import label_of, message_of, press_of
+from channels.telegram.inbound import MAX_DEPTH, NotAnUpdate, label_of, message_of, press_of, too_deep, update_of
 from channels.telegram.sender import TelegramSender
 
 log = logging.getLogger(__name__)
@@ -148,9 +149,8 @@ class TelegramChannel:
 
     # -- in ---------------------------------------------------------------------------------
     def feed(self, data: Mapping[str, Any]) -> None:
-        """One update as Telegram posts it: queued for the Application, never waited for."""
-        update = Update.de_json(dict(data), self.application.bot)
-        message = message_of(update, self.application.bot.bot)
+        """One update as Telegram posts it: queued for the Application, never waited for (NotAnUpdate: not queued)."""
+        update, message = update_of(data, self.application.bot)
         if message is not None:
             # Stored before Telegram gets its 200 (StorageError: 503, and Telegram sends it again).
             self.core.keep(message.inbound())
@@ -217,13 +217,19 @@ def mount(flask_app: Flask, channel: TelegramChannel) -> None:
             return Response("wrong or missing secret token\n", status=403, mimetype="text/plain")
         if not channel.ready.is_set():  # Telegram delivers it again later
             return Response("starting\n", status=503, mimetype="text/plain", headers={"Retry-After": "10"})
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            return Response("expected a Telegram Update as JSON\n", status=400, mimetype="text/plain")
+        try:
+            text = request.get_data().decode("utf-8")
+            data = None if too_deep(text) else json.loads(text)
+        except (ValueError, RecursionError):  # not UTF-8, not JSON
+            data = None
+        if not isinstance(data, dict):
+            log.info("webhook: refused a body that is no JSON object (or nested over %d levels)", MAX_DEPTH)
+            return Response(f"expected a Telegram Update as JSON (nested at most {MAX_DEPTH} levels)\n", status=400, mimetype="text/plain")
         try:
             channel.feed(data)
-        except (TypeError, ValueError, KeyError) as e:  # a dict that is no Update
-            return Response(f"not a Telegram Update: {e}\n", status=400, mimetype="text/plain")
+        except NotAnUpdate as e:  # Telegram's mistake or a forged request with the secret: say so, no traceback
+            log.warning("webhook: refused update %r: %s", data.get("update_id"), e)
+            return Response(f"{e}\n", status=400, mimetype="text/plain")
         return Response(status=200)
 
     flask_app.add_url_rule(WEBHOOK_PATH, endpoint="telegram_webhook", view_func=telegram_webhook, methods=["POST"])

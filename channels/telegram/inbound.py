@@ -4,13 +4,21 @@ A customer is one conversation per private chat (`"<chat id>"`) and, in a group,
 (`"<chat id>:<user id>"`), so two people in one group never share a conversation. A message's
 external id is `"<chat id>:<message id>"` (message ids restart in every chat): the same in a
 redelivered update, so the store answers it once.
+
+A webhook body is read whole before Telegram gets its answer (`update_of`): a body that is no
+Update (a string where a message belongs, a field of the wrong type) is a 400 then, never an
+error on the loop. Lone surrogates (JSON "\\ud800", which no UTF-8 can carry) become U+FFFD:
+the update is Telegram's, which would only send it again.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from telegram import CallbackQuery, Message, Update, User
+from telegram import Bot, CallbackQuery, Message, Update, User
 
 from channels.chat.platform import Inbound, Outgoing, Press, ReplyTo
 from channels.telegram.render import parse_button
@@ -23,6 +31,15 @@ CONTENT_KINDS = (
     ("audio", "audio"), ("animation", "animation"), ("document", "document"), ("location", "location"),
     ("venue", "location"), ("contact", "contact"), ("poll", "poll"), ("dice", "dice"),
 )
+
+
+MAX_DEPTH = 64  # JSON nesting an update may have; Telegram's stay under 20
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings (skipped whole) and brackets
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+class NotAnUpdate(ValueError):
+    """A webhook body that is no Telegram Update this channel can read; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,47 @@ class TelegramMessage:
         """The message as the chat core takes it; in a group, the channel's own lines reply to it."""
         reply_to = ReplyTo(str(self.chat_id), None if self.is_private else str(self.message_id))
         return Inbound(self.customer(), self.text, self.external_id, self.language_code, reply_to, self.command, self.kind)
+
+
+def update_of(data: Mapping[str, Any], bot: Bot) -> tuple[Update, TelegramMessage | None]:
+    """The Update in a webhook body and the person's message in it, read whole (the bot initialised); NotAnUpdate otherwise."""
+    if not isinstance(data.get("update_id"), int) or isinstance(data.get("update_id"), bool):
+        raise NotAnUpdate("'update_id' must be an integer")
+    me = bot.bot
+    try:
+        update = Update.de_json(_valid_unicode(dict(data)), bot)
+        message = message_of(update, me)
+        if update.callback_query is not None:  # what the loop's handlers will read, read here first
+            press_of(update)
+            label_of(update.callback_query)
+    except Exception as e:  # de_json trusts the shape it is given: a malformed update raises anything
+        raise NotAnUpdate(f"not a Telegram Update ({type(e).__name__}: {str(e)[:200]})") from e
+    return update, message
+
+
+def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON text nests arrays and objects deeper than `limit`, found without parsing it (the
+    parser recurses: near the interpreter's limit, anything that runs there can overflow)."""
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        if token.group() in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token.group() in ("]", "}"):
+            depth -= 1
+    return False
+
+
+def _valid_unicode(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_valid_unicode(v) for v in value]
+    return value
 
 
 def customer_of(chat_id: int, chat_type: str, user_id: int) -> str:

@@ -1,7 +1,8 @@
 """The JSON API the chat widget talks to (described in openapi.yaml), and /healthz.
 
 Each view turns a request into one `Desk` call and the result into JSON. A visitor is known
-by a random cookie and can only see conversations opened with it; any other id is a 404.
+by a cookie the server signed (channels/web/visitor.py) and can only see conversations opened
+with it; any other id is a 404. A client's mistake is a 4xx naming the field, never a 500.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 from dataclasses import replace
 from importlib import resources
 from typing import Any
@@ -20,17 +20,18 @@ from bot.desk.desk import NotAllowed, NotFound, Turn
 from bot.answer.phrases import phrase
 from bot.store.model import Conversation, Message
 from channels.web.context import web
-from channels.web.events import Timing, conversation_poll, last_event_id, stream
+from channels.web.events import MAX_ID, BadEventId, Timing, conversation_poll, last_event_id, stream
 from channels.web.payloads import conversation_json, message_json, turn_json
+from channels.web.visitor import new_visitor_id, set_visitor_cookie, visitor_id
 
 bp = Blueprint("api", __name__)
 
 CHANNEL = "web"
-VISITOR_COOKIE = "answerdesk_visitor"
-VISITOR_MAX_AGE = 365 * 24 * 3600
 MAX_TEXT = 4000
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+MAX_DEPTH = 64  # JSON nesting a request may have; real payloads stay under 20
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings (skipped whole) and brackets
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # JSON "\ud800" parses to a lone surrogate: no UTF-8 can carry it
 
 
 class ApiError(Exception):
@@ -58,12 +59,17 @@ def _not_allowed(e: NotAllowed) -> tuple[Response, int]:
 
 
 @bp.get("/healthz")
-def healthz() -> Response:
+def healthz() -> Response | tuple[Response, int, dict[str, str]]:
     snapshot = web().snapshot()  # SearchIndexError: 503 (see app.py)
     manifest = snapshot.manifest
+    # A write probe (at most one every 2 s): the store can be read but not written, locked, or gone.
+    probe = getattr(web().desk.store, "health", None)
+    problem = probe() if probe is not None else None
+    if problem is not None:
+        return jsonify(status="unavailable", store="failing", error=problem, worker=os.getpid()), 503, {"Retry-After": "2"}
     return jsonify(
         status="ok", articles=manifest.get("articles", len(snapshot.ids)), index_built_at=manifest.get("built_at"),
-        index=snapshot.path.name, worker=os.getpid(),
+        index=snapshot.path.name, store="ok", worker=os.getpid(),
     )
 
 
@@ -80,16 +86,14 @@ def open_conversation() -> tuple[Response, int]:
     if hint is not None and not isinstance(hint, str):
         raise ApiError(400, "'lang' must be a language tag string such as \"tr\" or \"pt-BR\"")
     hint = hint or request.headers.get("Accept-Language") or None
-    visitor = _visitor_id()
+    visitor = visitor_id()
     new_visitor = visitor is None
-    if new_visitor:
-        visitor = secrets.token_urlsafe(24)
+    if visitor is None:  # none, or one this server did not sign: a new visitor, never someone else
+        visitor = new_visitor_id()
     conversation = web().desk.open(CHANNEL, visitor, hint)
     response = jsonify(id=conversation.id, lang=conversation.lang, state=conversation.state, greeting=phrase("greeting", conversation.lang))
     if new_visitor:
-        response.set_cookie(
-            VISITOR_COOKIE, visitor, max_age=VISITOR_MAX_AGE, httponly=True, samesite="Lax", secure=request.is_secure
-        )
+        set_visitor_cookie(response, visitor)
     return response, 201
 
 
@@ -132,16 +136,16 @@ def feedback(conversation_id: str) -> Response:
     body = _json_body()
     conversation = _owned(conversation_id)
     if "csat" in body and "helpful" not in body:
-        csat = body["csat"]
-        if isinstance(csat, bool) or not isinstance(csat, int) or not 1 <= csat <= 5:
+        csat = _whole_number(body["csat"])
+        if csat is None or not 1 <= csat <= 5:
             raise ApiError(400, "'csat' must be an integer from 1 to 5")
         return _turn(web().desk.rate_conversation(conversation.id, csat))
     if "helpful" in body and "csat" not in body:
-        message_id, helpful = body.get("message_id"), body["helpful"]
+        message_id, helpful = _whole_number(body.get("message_id")), body["helpful"]
         if not isinstance(helpful, bool):
             raise ApiError(400, "'helpful' must be true or false")
-        if isinstance(message_id, bool) or not isinstance(message_id, int):
-            raise ApiError(400, "'message_id' must be the integer id of the bot answer being rated")
+        if message_id is None or not 1 <= message_id <= MAX_ID:
+            raise ApiError(400, f"'message_id' must be the id of the bot answer being rated: a whole number from 1 to {MAX_ID}")
         return _turn(web().desk.rate_answer(conversation.id, message_id, helpful))
     raise ApiError(400, "send either {\"message_id\": id, \"helpful\": true|false} or {\"csat\": 1..5}")
 
@@ -157,8 +161,8 @@ def events(conversation_id: str) -> Response:
     conversation = _owned(conversation_id)
     try:
         after = last_event_id()
-    except ValueError:
-        raise ApiError(400, "Last-Event-ID and 'after' must be a message id (a whole number)") from None
+    except BadEventId as e:
+        raise ApiError(400, str(e)) from None
     context, root = web(), request.script_root
 
     def render(message: Message, current: Conversation) -> dict[str, Any]:
@@ -176,14 +180,9 @@ def _turn(turn: Turn) -> Response:
     return jsonify(turn_json(replace(turn, conversation=fresh), web().snapshot_or_none(), request.script_root, web().desk.agent_name))
 
 
-def _visitor_id() -> str | None:
-    value = request.cookies.get(VISITOR_COOKIE)
-    return value if value and _VISITOR_ID.match(value) else None
-
-
 def _owned(conversation_id: str) -> Conversation:
     """The visitor's own web conversation, else 404 (whether it exists or not)."""
-    visitor = _visitor_id()
+    visitor = visitor_id()
     conversation = web().desk.store.get_conversation(conversation_id) if visitor else None
     if conversation is None or conversation.channel != CHANNEL or conversation.external_user != visitor:
         raise ApiError(404, f"no conversation {conversation_id!r} for this visitor; start one with POST /api/conversations")
@@ -197,9 +196,57 @@ def _json_body(required: bool = True) -> dict[str, Any]:
     if not request.is_json:
         raise ApiError(415, f"send the body as JSON with Content-Type: application/json (got {request.mimetype or 'none'!s})")
     try:
-        data = json.loads(raw.decode("utf-8")) if raw else None
-    except (ValueError, UnicodeDecodeError) as e:
+        text = raw.decode("utf-8")
+        if _too_deep(text):
+            raise ApiError(400, f"the body is nested more than {MAX_DEPTH} levels deep")
+        data = json.loads(text) if raw else None
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise ApiError(400, f"the body is not valid JSON: {e}") from None
     if not isinstance(data, dict):
         raise ApiError(400, "the body must be a JSON object")
+    _check_unicode(data)
     return data
+
+
+def _check_unicode(body: dict[str, Any]) -> None:
+    """400 naming the field when a string in the body holds a lone surrogate (JSON "\\ud800"):
+    refused rather than repaired, so what is stored is what the customer sent."""
+    for field, value in body.items():
+        if _SURROGATE.search(field):
+            raise ApiError(400, "a field name is not valid Unicode (a lone surrogate such as \"\\ud800\"); send UTF-8 text")
+        pending = [value]
+        while pending:  # no recursion: a body nested near the parser's limit must not overflow the stack here
+            item = pending.pop()
+            if isinstance(item, str):
+                found = _SURROGATE.search(item)
+                if found:
+                    raise ApiError(400, f"{field!r} is not valid Unicode (a lone surrogate at character {found.start()}); send UTF-8 text")
+            elif isinstance(item, dict):
+                pending += [*item.keys(), *item.values()]
+            elif isinstance(item, list):
+                pending += item
+
+
+def _too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON text nests arrays and objects deeper than `limit`, found without parsing it (the
+    parser recurses: near the interpreter's limit, anything that runs there can overflow)."""
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        if token.group() in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token.group() in ("]", "}"):
+            depth -= 1
+    return False
+
+
+def _whole_number(value: Any) -> int | None:
+    """An integer sent as JSON (1, or 1.0: JSON Schema's integer); None for anything else, booleans too."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None

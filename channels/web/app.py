@@ -12,6 +12,7 @@ from typing import Callable
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.config import Settings
 from bot.desk.desk import Desk, build_desk, utc_now
@@ -41,6 +42,12 @@ def create_app(settings: Settings, desk: Desk | None = None, clock: Callable[[],
         SSE_HEARTBEAT_SECONDS=15.0,
         SSE_MAX_SECONDS=60.0,
     )
+    # Cookies are Secure per request (auth.SessionInterface): over HTTPS, as told by the
+    # trusted proxies' X-Forwarded-Proto; other clients cannot forge it when none is trusted.
+    app.session_interface = auth.SessionInterface()
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     desk = desk or build_desk(settings, clock=clock or utc_now)
@@ -68,18 +75,20 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
-def _http_error(e: HTTPException) -> Response | tuple[Response | str, int]:
+def _http_error(e: HTTPException) -> tuple[Response | str, int, list[tuple[str, str]]]:
     status = e.code or 500
+    # The exception's own headers (405: Allow, as HTTP requires; 401: WWW-Authenticate), not its Content-Type.
+    headers = [(name, value) for name, value in e.get_headers() if name.lower() != "content-type"]
     if _wants_json():
         message = e.description or e.name
         if status == 413:
             message = f"the request body is over {MAX_BODY_BYTES // 1024} KiB; messages are limited to {api.MAX_TEXT} characters"
         elif status == 405:
-            message = f"{request.method} is not allowed on {request.path}; see /api/openapi.yaml"
+            message = f"{request.method} is not allowed on {request.path} (allowed: {', '.join(getattr(e, 'valid_methods', None) or [])}); see /api/openapi.yaml"
         elif status == 404:
             message = f"no such endpoint {request.path}; see /api/openapi.yaml"
-        return jsonify(error=message), status
-    return render_template("error.html", status=status, title=e.name, message=e.description, lang="en", dir="ltr"), status
+        return jsonify(error=message), status, headers
+    return render_template("error.html", status=status, title=e.name, message=e.description, lang="en", dir="ltr"), status, headers
 
 
 def _no_index(e: SearchIndexError) -> tuple[Response | str, int]:

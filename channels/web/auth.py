@@ -1,13 +1,22 @@
-"""Agent sign-in: a signed session cookie, a per-session CSRF token on every console POST."""
+"""Agent sign-in: a signed session cookie, a per-session CSRF token on every console POST.
+
+The cookie carries the agent's session generation at sign-in; a session of another generation
+is refused, so signing out, a new password or removal ends every session of that agent at once.
+Password checks (scrypt, about 50 ms of CPU and 16 MiB each) run one at a time per process: a
+sign-in that cannot start within LOGIN_WAIT_SECONDS answers 429, so a flood of sign-ins cannot
+take the CPU the chat needs.
+"""
 
 from __future__ import annotations
 
 import functools
 import hmac
 import secrets
+import threading
 from typing import Any, Callable, TypeVar
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, Response, abort, flash, g, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 from bot.desk.agents import hash_password, verify_password
 from bot.store.model import Agent
@@ -20,6 +29,18 @@ CSRF_HEADER = "X-CSRF-Token"
 PROTECTED_BLUEPRINTS = frozenset({"auth", "console", "translations"})
 F = TypeVar("F", bound=Callable[..., Any])
 _DUMMY_HASH: list[str] = []  # checked when the e-mail is unknown, so both cases take as long
+SESSION_GENERATION = "generation"
+LOGIN_WAIT_SECONDS = 0.5
+LOGIN_RETRY_AFTER = "1"
+_password_checks = threading.BoundedSemaphore(1)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, marked Secure whenever the request came over HTTPS
+    (behind a proxy: see ANSWERDESK_TRUSTED_PROXIES), which SESSION_COOKIE_SECURE cannot tell."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return request.is_secure or super().get_cookie_secure(app)
 
 
 def csrf_token() -> str:
@@ -46,9 +67,11 @@ def load_agent() -> None:
     agent_id = session.get("agent_id")
     if agent_id and request.blueprint in PROTECTED_BLUEPRINTS:
         g.agent = web().desk.store.get_agent(agent_id)
-        if g.agent is None or g.agent.removed_at is not None:  # the account is gone or was removed
+        # The account is gone or was removed, or the session ended (signed out, new password).
+        if g.agent is None or g.agent.removed_at is not None or session.get(SESSION_GENERATION) != g.agent.session_generation:
             g.agent = None
             session.pop("agent_id", None)
+            session.pop(SESSION_GENERATION, None)
         else:
             web().desk.seen(g.agent.id)  # present while the console is in use (one write per 30 s at most)
 
@@ -93,23 +116,32 @@ def login_submit() -> Response | tuple[str, int]:
     email = request.form.get("email", "").strip()
     password = request.form.get("password", "")
     agent = web().desk.store.get_agent_by_email(email) if email else None
-    if not _DUMMY_HASH:
-        _DUMMY_HASH.append(hash_password(secrets.token_urlsafe(16)))
-    valid = verify_password(agent.password_hash if agent else _DUMMY_HASH[0], password)
+    if not _password_checks.acquire(timeout=LOGIN_WAIT_SECONDS):
+        flash("Too many sign-ins at this moment; try again in a second.", "error")
+        page = render_template("login.html", next=_safe_next(request.form.get("next")), email=email)
+        return Response(page, status=429, headers={"Retry-After": LOGIN_RETRY_AFTER})
+    try:
+        if not _DUMMY_HASH:
+            _DUMMY_HASH.append(hash_password(secrets.token_urlsafe(16)))
+        valid = verify_password(agent.password_hash if agent else _DUMMY_HASH[0], password)
+    finally:
+        _password_checks.release()
     if agent is None or agent.removed_at is not None or not valid:
         flash("Wrong e-mail address or password.", "error")
         return render_template("login.html", next=_safe_next(request.form.get("next")), email=email), 401
     session.clear()  # a fresh session (and CSRF token) after signing in
     session.permanent = True
     session["agent_id"] = agent.id
+    session[SESSION_GENERATION] = agent.session_generation
     return redirect(_safe_next(request.form.get("next")) or url_for("console.queue"))
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    agent_id = session.get("agent_id")
-    if agent_id:
-        web().desk.signed_out(agent_id)  # no longer available for handoffs
+    agent: Agent | None = g.get("agent")
+    if agent is not None:  # only a live session ends the others: a stale copy cannot sign anyone out
+        web().desk.signed_out(agent.id)  # no longer available for handoffs
+        web().desk.store.end_sessions(agent.id)  # every copy of this cookie, and other devices' sessions
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))

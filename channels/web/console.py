@@ -1,4 +1,4 @@
-"""The agent console: the queue, one conversation (take, reply, back to bot, close), tickets, reindex.
+"""The agent console: the queue, one conversation (take, take over, reply, back to bot, close), tickets, reindex.
 
 Pages work as plain forms (POST, then redirect); console.js adds live updates from the
 event streams below and sends replies without a reload.
@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
 from bot.desk.desk import NotAllowed
+from bot.desk.turns import NOT_YOURS
 from bot.desk.agents_desk import is_channel_agent
 from bot.answer.phrases import language_name
 from bot.store.model import QUEUE_STATES, Agent, Conversation, Message, Store
@@ -161,12 +162,29 @@ def hand_back(conversation_id: str) -> Response:
     return redirect(url_for("console.conversation", conversation_id=found.id))
 
 
+@bp.post("/conversations/<conversation_id>/take-over")
+@login_required
+def take_over(conversation_id: str) -> Response:
+    agent = current_agent()
+    found = _conversation(conversation_id)
+    taken = web().desk.take_over(found.id, agent.id, agent.name)
+    if taken:
+        flash(f"You took this conversation over from {_agent_name(found.agent)}; the transcript says so." if found.state == "agent" and found.agent else "You took this conversation.", "info")
+    elif not taken.already:
+        flash(f"This conversation is {taken.state} and cannot be taken over.", "error")
+    return redirect(url_for("console.conversation", conversation_id=found.id))
+
+
 @bp.post("/conversations/<conversation_id>/close")
 @login_required
 def close(conversation_id: str) -> Response:
     found = _conversation(conversation_id)
-    if web().desk.close(found.id, current_agent().id):
+    closed = web().desk.close(found.id, current_agent().id)
+    if closed:
         flash("Conversation closed; the customer was asked to rate it.", "info")
+    elif closed.refusal == NOT_YOURS:
+        flash(f"{_agent_name(closed.holder)} has this conversation: only they can close it. Take it over first if you must.", "error")
+        return redirect(url_for("console.conversation", conversation_id=found.id))
     else:
         flash("The conversation was already closed.", "error")
     return redirect(url_for("console.queue"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -52,18 +53,35 @@ def event(data: Any, name: str | None = None, event_id: int | None = None) -> st
     return "\n".join(lines) + "\n\n"
 
 
+MAX_ID = 2**63 - 1  # ids are 64-bit in the store (SQLite INTEGER, PostgreSQL bigint)
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+class BadEventId(ValueError):
+    """Last-Event-ID or ?after= that is no message id; `field` names which."""
+
+    def __init__(self, field: str, raw: str) -> None:
+        self.field = field
+        super().__init__(f"{field} must be a message id: a whole number from 0 to {MAX_ID} (got {raw[:40]!r})")
+
+
+def parse_id(raw: str, field: str) -> int:
+    """A message id sent as text: ASCII digits, at most MAX_ID; BadEventId naming `field` otherwise."""
+    if not _DIGITS.fullmatch(raw) or int(raw) > MAX_ID:
+        raise BadEventId(field, raw)
+    return int(raw)
+
+
 def last_event_id() -> int | None:
     """Where a stream resumes: the Last-Event-ID header (a reconnect), else ?after=; None if neither.
 
-    ValueError when the value is not a whole number.
+    BadEventId (a ValueError) when the value is not a message id.
     """
-    raw = request.headers.get("Last-Event-ID") or request.args.get("after")
-    if raw is None or raw == "":
-        return None
-    value = int(raw)
-    if value < 0:
-        raise ValueError(raw)
-    return value
+    header, after = request.headers.get("Last-Event-ID"), request.args.get("after")
+    # Both are checked, empty ones too (browsers send neither empty): a bad ?after= is a
+    # mistake even when the header is the one used.
+    resume = parse_id(after, "after") if after is not None else None
+    return parse_id(header.strip(), "Last-Event-ID") if header is not None else resume
 
 
 # Set when this process is stopping: open streams end at their next poll instead of holding the

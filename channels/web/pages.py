@@ -9,8 +9,8 @@ from bot.answer.articles import find_version, text_direction, versions_by_langua
 from bot.answer.phrases import language_name
 from bot.desk.links import read_link
 from bot.language.codes import preferred_languages
-from channels.web.api import VISITOR_COOKIE, VISITOR_MAX_AGE
 from channels.web.context import web
+from channels.web.visitor import set_visitor_cookie
 from index.markdown import render_html
 
 bp = Blueprint("pages", __name__)
@@ -47,7 +47,7 @@ def chat_link(token: str) -> Response:
     if conversation is None or conversation.channel != "web":
         abort(404, description="This link is out of date or damaged. Open the chat on the help center and ask again: we keep your conversation.")
     response = redirect(url_for("pages.home", chat="open"))
-    response.set_cookie(VISITOR_COOKIE, conversation.external_user, max_age=VISITOR_MAX_AGE, httponly=True, samesite="Lax", secure=request.is_secure)
+    set_visitor_cookie(response, conversation.external_user)
     return response
 
 

@@ -76,6 +76,7 @@
     HANDOFF_AFTER_NO: "handoff_after_negative_feedback",
     FEEDBACK_THANKS: "feedback_thanks",
     AGENT_JOINED: "agent_joined",
+    AGENT_TOOK_OVER: "agent_took_over",
     BACK_TO_BOT: "back_to_bot",
     CONVERSATION_CLOSED: "conversation_closed",
     CSAT_QUESTION: "csat_question",
@@ -189,6 +190,7 @@
 
   function applyState() {
     root.dataset.state = state;
+    syncStream();
     humanButton.hidden = (state !== "bot" && state !== "missed") || !conversationId;
     if (state === "waiting") status.textContent = t("waiting");
     else if (state === "missed") status.textContent = t("missed");
@@ -431,6 +433,7 @@
   function showTyping(delta) {
     busy = Math.max(0, busy + delta);
     typing.hidden = busy === 0;
+    syncStream();
     if (!typing.hidden) scrollToEnd();
   }
 
@@ -527,7 +530,7 @@
     for (const msg of conversation.messages || []) addMessage(msg);
     if (conversation.lang) uiLang = pickLang(conversation.lang); // the server's word beats the scripts seen
     applyChrome();
-    listen();
+    syncStream();
     return true;
   }
 
@@ -539,7 +542,7 @@
     if (await load(conversation.id)) return;
     adopt(conversation);
     greet(greeting);
-    listen();
+    syncStream();
   }
 
   /* The stored conversation, or a new one; retried from the error line when it fails. */
@@ -559,6 +562,21 @@
       });
     }
     return starting;
+  }
+
+  /* A live stream costs the server a connection: hold one only while the panel is open, a
+     reply is awaited, or a person has the conversation (their reply may come at any time). */
+  function wantStream() {
+    return Boolean(conversationId) && (!panel.hidden || busy > 0 || state === "waiting" || state === "agent");
+  }
+
+  function syncStream() {
+    if (wantStream()) {
+      if (!events) listen();
+    } else if (events) {
+      events.close();
+      events = null;
+    }
   }
 
   function listen() {
@@ -677,7 +695,7 @@
     store(OPEN_KEY, "1");
     revealLatest();
     input.focus();
-    start();
+    start().then(syncStream);
   }
 
   function close() {
@@ -686,6 +704,7 @@
     launcher.setAttribute("aria-expanded", "false");
     store(OPEN_KEY, null);
     launcher.focus();
+    syncStream();
   }
 
   launcher.addEventListener("click", () => (panel.hidden ? open() : close()));

@@ -331,3 +331,22 @@ def test_a_missed_conversation_is_answered_from_the_console_and_the_visitor_sees
     reply = panel.locator('.ad-msg[data-author="agent"]')
     expect(reply).to_contain_text("Your parcel is on its way.")
     expect(reply.locator(".ad-author")).to_contain_text(AGENT_NAME)  # the agent's name, not "Support team"
+
+
+def test_the_widget_holds_a_live_stream_only_while_it_is_open_or_a_person_has_the_chat(site: Site, visitor: Any, expect: Any) -> None:
+    """Issue 14: every open stream costs the server a connection, so a closed widget holds none."""
+    page = visitor.new_page()
+    panel = open_widget(page, site.url + "/", expect)
+    ask(page, "how much is delivery")
+    expect(last_answer(panel)).to_contain_text("Orders ship in 2 business days")
+    page.get_by_role("button", name="Close chat").click()
+    streams: list[str] = []
+    page.on("request", lambda request: streams.append(request.url) if "/events" in request.url else None)
+    page.reload()  # another page of the help center, the chat closed
+    expect(page.get_by_role("button", name=re.compile("^Chat with us"))).to_be_visible()
+    page.wait_for_timeout(800)
+    assert streams == []
+    page.get_by_role("button", name=re.compile("^Chat with us")).click()
+    expect(panel.get_by_role("log")).to_contain_text("how much is delivery")
+    page.wait_for_timeout(300)
+    assert len(streams) == 1  # open: one stream, from the last message seen
