@@ -33,12 +33,13 @@ from bot.delivery.sql_delivery import open_cards
 from bot.desk.desk import Desk
 from bot.store.model import utc_now
 from bot.errors import ConfigError
+from bot.untrusted import too_deep
 from channels.chat.core import POLL_SECONDS, SENDERS, WORKERS, ChatCore
 from channels.slack import messages, render
 from channels.slack.agents import SlackAgentsDesk
 from channels.slack.config import SlackConfig
 from channels.slack.customers import CHANNEL, SlackCustomers
-from channels.slack.inbound import MAX_DEPTH, SlackMessage, click_of, message_of, press_of, signature_problem, too_deep
+from channels.slack.inbound import MAX_DEPTH, SlackMessage, click_of, message_of, press_of, signature_problem
 from channels.slack.people import People
 from channels.slack.sender import SlackSender
 
@@ -208,7 +209,7 @@ def mount(flask_app: Flask, channel: SlackChannel) -> None:
             log.info("refused a request to %s: %s", EVENTS_PATH, problem)
             return jsonify(error="invalid request"), 401
         try:
-            if too_deep(request.get_data(as_text=True)):
+            if too_deep(request.get_data(as_text=True), MAX_DEPTH):
                 raise ValueError(f"nested over {MAX_DEPTH} levels")
             bolt_request = to_bolt_request(request)
         except (ValueError, RecursionError) as e:  # signed, yet no payload bolt can read

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 from slack_sdk.signature import SignatureVerifier
 
 from bot.desk.buttons import Button, ButtonKind
+from bot.untrusted import SURROGATE
 from channels.chat.platform import Inbound, Outgoing, Press, ReplyTo
 from channels.slack import render
 
@@ -28,8 +29,6 @@ ACCEPTED_SUBTYPES = (None, "file_share", "thread_broadcast")  # people writing; 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _LINK = re.compile(r"<(?:mailto:)?([^>|]+)(?:\|([^>]*))?>")
 MAX_DEPTH = 100  # JSON nesting a payload may have; Block Kit's stays far below
-_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings (skipped whole) and brackets
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _UNIX_TIME = re.compile(r"[0-9]{1,12}")
 _KINDS = {render.CHOOSE: ButtonKind.CHOOSE, render.NONE_OF_THESE: ButtonKind.PERSON, render.HELPFUL: ButtonKind.HELPFUL, render.CSAT: ButtonKind.CSAT}
 
@@ -112,23 +111,9 @@ def signature_problem(body: str, headers: Mapping[str, str], verifier: Signature
     return None
 
 
-def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
-    """Whether JSON text nests arrays and objects deeper than `limit`, found without parsing it (the
-    parser recurses: near the interpreter's limit, anything that runs there can overflow)."""
-    depth = 0
-    for token in _JSON_TOKENS.finditer(text):
-        if token.group() in ("[", "{"):
-            depth += 1
-            if depth > limit:
-                return True
-        elif token.group() in ("]", "}"):
-            depth -= 1
-    return False
-
-
 def _text(value: Any) -> str:
     """A payload value as a string that UTF-8 can carry."""
-    return _SURROGATE.sub("\ufffd", str(value))
+    return SURROGATE.sub("\ufffd", str(value))
 
 
 def _object(value: Any) -> Mapping[str, Any]:

@@ -34,11 +34,12 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 from bot.desk.desk import Desk
 from bot.store.model import utc_now
 from bot.errors import ConfigError
+from bot.untrusted import too_deep
 from channels.chat.core import POLL_SECONDS, SENDERS, WORKERS, ChatCore
 from channels.telegram import messages
 from channels.telegram.config import TelegramConfig
 from channels.telegram.customers import TelegramCustomers
-from channels.telegram.inbound import MAX_DEPTH, NotAnUpdate, label_of, message_of, press_of, too_deep, update_of
+from channels.telegram.inbound import MAX_DEPTH, NotAnUpdate, label_of, message_of, press_of, update_of
 from channels.telegram.sender import TelegramSender
 
 log = logging.getLogger(__name__)
@@ -219,7 +220,7 @@ def mount(flask_app: Flask, channel: TelegramChannel) -> None:
             return Response("starting\n", status=503, mimetype="text/plain", headers={"Retry-After": "10"})
         try:
             text = request.get_data().decode("utf-8")
-            data = None if too_deep(text) else json.loads(text)
+            data = None if too_deep(text, MAX_DEPTH) else json.loads(text)
         except (ValueError, RecursionError):  # not UTF-8, not JSON
             data = None
         if not isinstance(data, dict):

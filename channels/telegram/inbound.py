@@ -13,13 +13,13 @@ the update is Telegram's, which would only send it again.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import Bot, CallbackQuery, Message, Update, User
 
+from bot.untrusted import without_surrogates
 from channels.chat.platform import Inbound, Outgoing, Press, ReplyTo
 from channels.telegram.render import parse_button
 
@@ -34,8 +34,6 @@ CONTENT_KINDS = (
 
 
 MAX_DEPTH = 64  # JSON nesting an update may have; Telegram's stay under 20
-_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings (skipped whole) and brackets
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class NotAnUpdate(ValueError):
@@ -79,7 +77,7 @@ def update_of(data: Mapping[str, Any], bot: Bot) -> tuple[Update, TelegramMessag
         raise NotAnUpdate("'update_id' must be an integer")
     me = bot.bot
     try:
-        update = Update.de_json(_valid_unicode(dict(data)), bot)
+        update = Update.de_json(without_surrogates(dict(data)), bot)
         message = message_of(update, me)
         if update.callback_query is not None:  # what the loop's handlers will read, read here first
             press_of(update)
@@ -87,31 +85,6 @@ def update_of(data: Mapping[str, Any], bot: Bot) -> tuple[Update, TelegramMessag
     except Exception as e:  # de_json trusts the shape it is given: a malformed update raises anything
         raise NotAnUpdate(f"not a Telegram Update ({type(e).__name__}: {str(e)[:200]})") from e
     return update, message
-
-
-def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
-    """Whether JSON text nests arrays and objects deeper than `limit`, found without parsing it (the
-    parser recurses: near the interpreter's limit, anything that runs there can overflow)."""
-    depth = 0
-    for token in _JSON_TOKENS.finditer(text):
-        if token.group() in ("[", "{"):
-            depth += 1
-            if depth > limit:
-                return True
-        elif token.group() in ("]", "}"):
-            depth -= 1
-    return False
-
-
-def _valid_unicode(value: Any) -> Any:
-    """`value` with every lone surrogate in its strings replaced by U+FFFD."""
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {_valid_unicode(k): _valid_unicode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_valid_unicode(v) for v in value]
-    return value
 
 
 def customer_of(chat_id: int, chat_type: str, user_id: int) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from bot.desk.desk import NotAllowed, NotFound, Turn
+from bot.untrusted import SURROGATE, too_deep
 from bot.answer.phrases import phrase
 from bot.store.model import Conversation, Message
 from channels.web.context import web
@@ -30,8 +31,6 @@ CHANNEL = "web"
 MAX_TEXT = 4000
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_DEPTH = 64  # JSON nesting a request may have; real payloads stay under 20
-_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings (skipped whole) and brackets
-_SURROGATE = re.compile(r"[\ud800-\udfff]")  # JSON "\ud800" parses to a lone surrogate: no UTF-8 can carry it
 
 
 class ApiError(Exception):
@@ -197,7 +196,7 @@ def _json_body(required: bool = True) -> dict[str, Any]:
         raise ApiError(415, f"send the body as JSON with Content-Type: application/json (got {request.mimetype or 'none'!s})")
     try:
         text = raw.decode("utf-8")
-        if _too_deep(text):
+        if too_deep(text, MAX_DEPTH):
             raise ApiError(400, f"the body is nested more than {MAX_DEPTH} levels deep")
         data = json.loads(text) if raw else None
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
@@ -212,33 +211,19 @@ def _check_unicode(body: dict[str, Any]) -> None:
     """400 naming the field when a string in the body holds a lone surrogate (JSON "\\ud800"):
     refused rather than repaired, so what is stored is what the customer sent."""
     for field, value in body.items():
-        if _SURROGATE.search(field):
+        if SURROGATE.search(field):
             raise ApiError(400, "a field name is not valid Unicode (a lone surrogate such as \"\\ud800\"); send UTF-8 text")
         pending = [value]
         while pending:  # no recursion: a body nested near the parser's limit must not overflow the stack here
             item = pending.pop()
             if isinstance(item, str):
-                found = _SURROGATE.search(item)
+                found = SURROGATE.search(item)
                 if found:
                     raise ApiError(400, f"{field!r} is not valid Unicode (a lone surrogate at character {found.start()}); send UTF-8 text")
             elif isinstance(item, dict):
                 pending += [*item.keys(), *item.values()]
             elif isinstance(item, list):
                 pending += item
-
-
-def _too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
-    """Whether JSON text nests arrays and objects deeper than `limit`, found without parsing it (the
-    parser recurses: near the interpreter's limit, anything that runs there can overflow)."""
-    depth = 0
-    for token in _JSON_TOKENS.finditer(text):
-        if token.group() in ("[", "{"):
-            depth += 1
-            if depth > limit:
-                return True
-        elif token.group() in ("]", "}"):
-            depth -= 1
-    return False
 
 
 def _whole_number(value: Any) -> int | None:
