@@ -106,11 +106,14 @@ def held_streams(port: int, owners: list[Visitor], count: int, seconds: float = 
         if time.monotonic() > deadline:
             break
         owner = owners[i % len(owners)]
-        s = socket.create_connection((HOST, port), timeout=5)
-        s.sendall(
-            f"GET /api/conversations/{owner.conversation}/events HTTP/1.1\r\nHost: {HOST}\r\nAccept: text/event-stream\r\n"
-            f"Cookie: {owner.cookie}\r\n\r\n".encode()
-        )
+        try:
+            s = socket.create_connection((HOST, port), timeout=5)
+            s.sendall(
+                f"GET /api/conversations/{owner.conversation}/events HTTP/1.1\r\nHost: {HOST}\r\nAccept: text/event-stream\r\n"
+                f"Cookie: {owner.cookie}\r\n\r\n".encode()
+            )
+        except OSError:
+            break  # the server stopped accepting: that is a result too (the table says how many were open)
         sockets.append(s)
     return sockets
 
@@ -168,6 +171,7 @@ def main() -> None:
     args = parser.parse_args()
     conditions = [("none", 0)] + [("streams", int(n)) for n in args.streams.split(",") if n] + ([("idle", args.idle)] if args.idle else [])
     results: dict[str, list[tuple[list[float], int]]] = {f"{kind} {n}" if n else kind: [] for kind, n in conditions}
+    opened: dict[str, list[int]] = {name: [] for name in results}
     with tempfile.TemporaryDirectory(prefix="capacity-") as folder:
         tmp = Path(folder)
         env = environment(tmp, args.encoder)
@@ -181,13 +185,18 @@ def main() -> None:
                     name = f"{kind} {n}" if n else kind
                     print(f"round {round_ + 1}/{args.rounds}: {name}", file=sys.stderr, flush=True)
                     held = held_streams(port, owners, n) if kind == "streams" else idle_sockets(port, n) if kind == "idle" else []
+                    opened[name].append(len(held))
                     time.sleep(1.0)  # let the server take them in
                     results[name].append(measure(port, args.requests, args.timeout))
                     close_all(held)
                     time.sleep(3.0)  # streams notice their client left at their next poll
         finally:
-            os.killpg(process.pid, signal.SIGKILL)
+            alive = process.poll() is None
+            if alive:
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
+            if not alive:
+                print(f"the server died:\n{(tmp / 'serve.log').read_text(errors='replace')[-3000:]}", file=sys.stderr)
     rows = []
     for name, runs in results.items():
         p50s = [percentile_ms(t, 50) for t, _ in runs if t]
@@ -195,14 +204,14 @@ def main() -> None:
         failed = sum(f for _, f in runs)
         total = sum(len(t) + f for t, f in runs)
         rows.append([
-            name,
+            name, min(opened[name]) if opened[name] else 0,
             f"{min(p50s):.1f}" if p50s else "-", f"{statistics.median(p50s):.1f}" if p50s else "-",
             f"{max(p99s):.1f}" if p99s else "-", f"{failed}/{total}",
         ])
     table(
         f"A normal visitor's message round trip (ms) on one `answerdesk serve`, {args.rounds} rounds x {args.requests} requests, "
         f"timeout {args.timeout:g} s",
-        ["while open", "p50 min", "p50 median", "p99 worst", "timed out"], rows,
+        ["while open", "opened (min)", "p50 min", "p50 median", "p99 worst", "timed out"], rows,
     )
 
 

@@ -76,6 +76,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> int:
         # waitress drops X-Forwarded-* itself unless told otherwise; with ANSWERDESK_TRUSTED_PROXIES the
         # app's ProxyFix (channels/web/app.py) believes exactly that many hops of them.
         clear_untrusted_proxy_headers=not settings.trusted_proxies,
+        asyncore_use_poll=True,  # select() fails past file descriptor 1024: thousands of connections need poll()
     )
     shown = f"[{host}]" if ":" in host else host
     port_shown = getattr(server, "effective_port", port)  # a host with several addresses gives a multi-socket server
