@@ -152,6 +152,22 @@ def measure(port: int, requests: int, timeout: float) -> tuple[list[float], int]
     return times, failed
 
 
+def settle(port: int, seconds: float = 120.0) -> None:
+    """Wait (bounded) until the server answers /healthz quickly again."""
+    deadline = time.monotonic() + seconds
+    time.sleep(2.0)
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=0.5)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.5)
+
+
 def close_all(sockets: list[socket.socket]) -> None:
     for s in sockets:
         try:
@@ -189,7 +205,7 @@ def main() -> None:
                     time.sleep(1.0)  # let the server take them in
                     results[name].append(measure(port, args.requests, args.timeout))
                     close_all(held)
-                    time.sleep(3.0)  # streams notice their client left at their next poll
+                    settle(port)  # held streams notice their client left at their next poll; queued ones wait their turn
         finally:
             alive = process.poll() is None
             if alive:
