@@ -35,7 +35,7 @@ import time
 from http.cookies import SimpleCookie
 from pathlib import Path
 
-from common import REPO, percentile_ms, table  # noqa: E402
+from common import NO_LIMITS, REPO, percentile_ms, table  # noqa: E402
 
 HOST = "127.0.0.1"
 ANSWERDESK = Path(sys.executable).with_name("answerdesk")
@@ -51,7 +51,7 @@ def free_port() -> int:
 def environment(tmp: Path, encoder: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("ANSWERDESK_", "SLACK_", "TELEGRAM_"))}
     return {**clean, "ANSWERDESK_KB": str(REPO / "kb_source"), "ANSWERDESK_INDEX": str(tmp / "index"),
-            "ANSWERDESK_DB": str(tmp / "answerdesk.db"), "ANSWERDESK_ENCODER": encoder}
+            "ANSWERDESK_DB": str(tmp / "answerdesk.db"), "ANSWERDESK_ENCODER": encoder, **NO_LIMITS}
 
 
 def start_server(env: dict[str, str], log: Path, seconds: float = 180.0) -> tuple[subprocess.Popen[bytes], int]:

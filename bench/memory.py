@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from common import REPO, Memory, memory_mib, reindex_cli, table, write_kb  # noqa: E402
+from common import NO_LIMITS, REPO, Memory, memory_mib, reindex_cli, table, write_kb  # noqa: E402
 from speed import synthetic_articles  # noqa: E402
 from web_load import VISITS  # noqa: E402
 
@@ -116,7 +116,7 @@ def kept_alive(clients: list[Client], every: float = 1.0) -> Iterator[None]:
 def measure(label: str, kb: Path, index: Path, workers: int, questions: int, tmp: Path) -> list[tuple[object, ...]]:
     """Rows (label, workers, phase, process, pid, RSS, PSS, USS) before and after a reindex."""
     db = tmp / f"desk-{workers}.db"
-    served = Served({"ANSWERDESK_KB": str(kb), "ANSWERDESK_INDEX": str(index), "ANSWERDESK_DB": str(db)}, tmp / f"serve-{workers}.log", workers=workers, start_seconds=300)
+    served = Served({"ANSWERDESK_KB": str(kb), "ANSWERDESK_INDEX": str(index), "ANSWERDESK_DB": str(db), **NO_LIMITS}, tmp / f"serve-{workers}.log", workers=workers, start_seconds=300)
     rows: list[tuple[object, ...]] = []
     try:
         expected = workers if workers > 1 else 1

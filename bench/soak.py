@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import demo_index, memory_mib, percentile_ms, progress, table  # noqa: E402
+from common import NO_LIMITS, demo_index, memory_mib, percentile_ms, progress, table  # noqa: E402
 from web_load import VISITS  # noqa: E402
 
 from tests.pg_server import postgres_server  # noqa: E402
@@ -89,7 +89,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         kb, index = demo_index(tmp)
         url = pg.create_database()
-        served = Served({"ANSWERDESK_KB": str(kb), "ANSWERDESK_INDEX": str(index), "ANSWERDESK_DB": url}, tmp / "serve.log", workers=args.workers)
+        served = Served({"ANSWERDESK_KB": str(kb), "ANSWERDESK_INDEX": str(index), "ANSWERDESK_DB": url, **NO_LIMITS}, tmp / "serve.log", workers=args.workers)
         try:
             warm = Ledger(40)
             threads = [threading.Thread(target=visitor, args=(served.port, warm)) for _ in range(args.visitors)]

@@ -40,7 +40,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterator, Mapping, Sequence
 
-from common import REPO, demo_index, percentile_ms, progress, table  # noqa: E402
+from common import NO_LIMITS, REPO, demo_index, percentile_ms, progress, table  # noqa: E402
 
 from bot.config import Settings
 from bot.store.model import KEEP, AddedMessage, Choice, Conversation, Keep, Message
@@ -202,7 +202,7 @@ class Server:
 
 def start_server(store: str, kb: Path, index: Path, db: Path, log: Path, repo: Path = REPO) -> Server:
     err = log.open("w", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(repo)}  # the server runs `repo`'s code
+    env = {**os.environ, "PYTHONPATH": str(repo), **NO_LIMITS}  # the server runs `repo`'s code
     process = subprocess.Popen(
         child_command("serve", store, str(kb), str(index), str(db), repo=repo), stdout=subprocess.PIPE, stderr=err, text=True, cwd=repo, env=env
     )

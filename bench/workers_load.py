@@ -19,7 +19,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from common import demo_index, percentile_ms, table  # noqa: E402
+from common import NO_LIMITS, demo_index, percentile_ms, table  # noqa: E402
 from web_load import run_visitors  # noqa: E402
 
 from tests.served import Served  # noqa: E402
@@ -57,7 +57,7 @@ def main() -> None:
                 label = f"{store} x{workers} workers"
                 db = str(tmp / f"{store}-{workers}.db") if store == "sqlite" else pg.create_database()  # type: ignore[union-attr]
                 print(f"starting {label}...", file=sys.stderr, flush=True)
-                env = {"ANSWERDESK_KB": str(kb), "ANSWERDESK_INDEX": str(index), "ANSWERDESK_DB": db}
+                env = {"ANSWERDESK_KB": str(kb), "ANSWERDESK_INDEX": str(index), "ANSWERDESK_DB": db, **NO_LIMITS}
                 server = Served(env, tmp / f"{store}-{workers}.log", workers=workers, start_seconds=180)
                 try:
                     warm, _ = run_visitors(server.port, args.visitors, args.warmup, f"{label} warm-up")

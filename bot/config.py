@@ -15,6 +15,8 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Mapping
 
+from limits import RateLimitItem, parse_many
+
 from bot.errors import ConfigError
 
 
@@ -146,6 +148,49 @@ class Settings:
     ann_min_vectors: int = _setting(
         20000, "ANSWERDESK_ANN_MIN_VECTORS", "Vectors from which the index is approximate (HNSW) instead of exact."
     )
+    # Rate limits (channels/web/limits.py): "<n>/<second|minute|hour|day>", several joined by ";"; "0" turns one off.
+    limit_messages_per_visitor: str = _setting(
+        "20/minute", "ANSWERDESK_LIMIT_MESSAGES_PER_VISITOR",
+        "Widget messages, choices, ratings and requests for a person one visitor may send; past it, 429 with Retry-After. 0: no limit.",
+    )
+    limit_messages_per_ip: str = _setting(
+        "300/minute", "ANSWERDESK_LIMIT_MESSAGES_PER_IP", "The same, from one client address (many visitors behind one office's NAT). 0: no limit."
+    )
+    limit_conversations_per_visitor: str = _setting(
+        "10/hour", "ANSWERDESK_LIMIT_CONVERSATIONS_PER_VISITOR", "New widget conversations one visitor may open. 0: no limit."
+    )
+    limit_conversations_per_ip: str = _setting(
+        "60/minute", "ANSWERDESK_LIMIT_CONVERSATIONS_PER_IP",
+        "New widget conversations from one client address (a client without a visitor cookie is a new visitor each time). 0: no limit.",
+    )
+    limit_streams_per_visitor: str = _setting(
+        "30/minute", "ANSWERDESK_LIMIT_STREAMS_PER_VISITOR", "Live-update streams one visitor may open (each lasts up to a minute, then reconnects). 0: no limit."
+    )
+    limit_streams_per_ip: str = _setting(
+        "600/minute", "ANSWERDESK_LIMIT_STREAMS_PER_IP", "Live-update streams one client address may open. 0: no limit."
+    )
+    open_streams_per_visitor: int = _setting(
+        4, "ANSWERDESK_OPEN_STREAMS_PER_VISITOR", "Live-update streams one visitor may hold open at once, per serving process; one more is 429. 0: no cap."
+    )
+    open_streams_per_ip: int = _setting(
+        40, "ANSWERDESK_OPEN_STREAMS_PER_IP", "Live-update streams one client address may hold open at once, per serving process. 0: no cap."
+    )
+    limit_sign_in_per_account: str = _setting(
+        "10/minute", "ANSWERDESK_LIMIT_SIGN_IN_PER_ACCOUNT", "Console sign-in attempts for one e-mail address. 0: no limit."
+    )
+    limit_sign_in_per_ip: str = _setting(
+        "10/minute", "ANSWERDESK_LIMIT_SIGN_IN_PER_IP", "Console sign-in attempts from one client address. 0: no limit."
+    )
+    sign_in_backoff_after: int = _setting(
+        5, "ANSWERDESK_SIGN_IN_BACKOFF_AFTER",
+        "Wrong passwords in a row for one account after which each further attempt waits 2, 4, 8… seconds (forgotten an hour after the last). 0: no backoff.",
+    )
+    sign_in_backoff_after_per_ip: int = _setting(
+        20, "ANSWERDESK_SIGN_IN_BACKOFF_AFTER_PER_IP", "The same backoff for failed sign-ins from one client address, to any account. 0: no backoff."
+    )
+    sign_in_backoff_max_seconds: int = _setting(
+        300, "ANSWERDESK_SIGN_IN_BACKOFF_MAX_SECONDS", "The longest sign-in backoff wait, in seconds."
+    )
 
     def __post_init__(self) -> None:
         if self.web_idle_seconds < 20:  # live streams send a heartbeat every 15 s
@@ -157,6 +202,16 @@ class Settings:
         if self.trusted_proxies < 0:
             raise ConfigError("ANSWERDESK_TRUSTED_PROXIES", self.trusted_proxies, "Use 0 (no proxy) or the number of proxies in front of the server, e.g. 1.")
         self._check_mail()
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        for f in fields(self):
+            if f.name.startswith("limit_"):
+                rate = getattr(self, f.name)
+                if rate_limits(rate) is None:
+                    raise ConfigError(f.metadata["env"], rate, "Use '<n>/<second|minute|hour|day>' (several joined by ';'), e.g. 20/minute, or 0 for no limit.")
+            elif f.name.startswith(("open_streams_", "sign_in_backoff_")) and getattr(self, f.name) < 0:
+                raise ConfigError(f.metadata["env"], getattr(self, f.name), "Use 0 (off) or a positive number.")
 
     def _check_mail(self) -> None:
         if self.smtp_security not in SMTP_SECURITY:
@@ -211,6 +266,16 @@ class Settings:
         """One of the comma-separated language settings as a tuple of codes."""
         raw = getattr(self, name)
         return tuple(code.strip().lower() for code in raw.split(",") if code.strip())
+
+
+def rate_limits(rate: str) -> list[RateLimitItem] | None:
+    """The limits in a rate setting ("20/minute;300/hour"); [] for "0" or empty (off), None when unreadable."""
+    if rate.strip() in ("", "0"):
+        return []
+    try:
+        return parse_many(rate)
+    except ValueError:
+        return None
 
 
 def _parse(name: str, raw: Any, kind: Any) -> Any:

@@ -19,6 +19,16 @@ from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
+# The rate limits and stream caps (channels/web/limits.py) off: the tests that use a real server
+# put a day's load through it from one address; tests/channels/web/test_limits.py tests the limits.
+NO_LIMITS = {
+    name: "0"
+    for name in (
+        "ANSWERDESK_LIMIT_MESSAGES_PER_VISITOR", "ANSWERDESK_LIMIT_MESSAGES_PER_IP", "ANSWERDESK_LIMIT_CONVERSATIONS_PER_VISITOR",
+        "ANSWERDESK_LIMIT_CONVERSATIONS_PER_IP", "ANSWERDESK_LIMIT_STREAMS_PER_VISITOR", "ANSWERDESK_LIMIT_STREAMS_PER_IP",
+        "ANSWERDESK_OPEN_STREAMS_PER_VISITOR", "ANSWERDESK_OPEN_STREAMS_PER_IP",
+    )
+}
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -39,6 +49,7 @@ class Served:
         if workers > 1:
             command += ["--workers", str(workers)]
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("ANSWERDESK_", "SLACK_", "TELEGRAM_"))}
+        clean.update(NO_LIMITS)  # these tests load the server from one address; `env` may set limits back
         with log.open("w", encoding="utf-8") as out:
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env={**clean, **env}, start_new_session=True)
         deadline = time.monotonic() + start_seconds

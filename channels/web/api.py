@@ -22,6 +22,7 @@ from bot.answer.phrases import phrase
 from bot.store.model import Conversation, Message
 from channels.web.context import web
 from channels.web.events import MAX_ID, BadEventId, Timing, conversation_poll, last_event_id, stream
+from channels.web.limits import limited, stream_limited
 from channels.web.payloads import conversation_json, message_json, turn_json
 from channels.web.visitor import new_visitor_id, set_visitor_cookie, visitor_id
 
@@ -79,6 +80,7 @@ def openapi() -> Response:
 
 
 @bp.post("/api/conversations")
+@limited("conversations")
 def open_conversation() -> tuple[Response, int]:
     body = _json_body(required=False)
     hint = body.get("lang")
@@ -104,6 +106,7 @@ def transcript(conversation_id: str) -> Response:
 
 
 @bp.post("/api/conversations/<conversation_id>/messages")
+@limited("messages")
 def send_message(conversation_id: str) -> Response:
     body = _json_body()
     text = body.get("text")
@@ -122,6 +125,7 @@ def send_message(conversation_id: str) -> Response:
 
 
 @bp.post("/api/conversations/<conversation_id>/choices")
+@limited("messages")
 def choose(conversation_id: str) -> Response:
     article_id = _json_body().get("article_id")
     if not isinstance(article_id, str) or not article_id:
@@ -131,6 +135,7 @@ def choose(conversation_id: str) -> Response:
 
 
 @bp.post("/api/conversations/<conversation_id>/feedback")
+@limited("messages")
 def feedback(conversation_id: str) -> Response:
     body = _json_body()
     conversation = _owned(conversation_id)
@@ -150,12 +155,14 @@ def feedback(conversation_id: str) -> Response:
 
 
 @bp.post("/api/conversations/<conversation_id>/human")
+@limited("messages")
 def ask_for_person(conversation_id: str) -> Response:
     conversation = _owned(conversation_id)
     return _turn(web().desk.ask_for_person(conversation.id))
 
 
 @bp.get("/api/conversations/<conversation_id>/events")
+@stream_limited
 def events(conversation_id: str) -> Response:
     conversation = _owned(conversation_id)
     try:

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.desk.desk import Desk, build_desk, utc_now
 from bot.errors import SearchIndexError, StorageError
 from bot.reindex.job import ReindexJob
-from channels.web import api, auth, console, pages, translations
+from channels.web import api, auth, console, limits, pages, translations
 from channels.web.context import EXTENSION, WebContext
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ def create_app(settings: Settings, desk: Desk | None = None, clock: Callable[[],
     desk = desk or build_desk(settings, clock=clock or utc_now)
     clock = clock or desk.clock
     app.extensions[EXTENSION] = WebContext(settings, desk, clock, ReindexJob(settings, clock, encoder=desk.engine.encoders))
+    app.extensions[limits.EXTENSION] = limits.Limiter.for_store(settings, desk.store, clock)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
@@ -64,6 +65,7 @@ def create_app(settings: Settings, desk: Desk | None = None, clock: Callable[[],
     app.jinja_env.globals["csrf_token"] = auth.csrf_token
     app.jinja_env.globals["site_name"] = pages.SITE_NAME
     app.after_request(_security_headers)
+    app.register_error_handler(limits.TooManyRequests, limits.too_many_requests)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(SearchIndexError, _no_index)
     app.register_error_handler(StorageError, _no_store)

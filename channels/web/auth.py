@@ -20,6 +20,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from bot.desk.agents import hash_password, verify_password
 from bot.store.model import Agent
+from channels.web import limits
 from channels.web.context import web
 
 bp = Blueprint("auth", __name__, url_prefix="/agent")
@@ -115,6 +116,14 @@ def login() -> str:
 def login_submit() -> Response | tuple[str, int]:
     email = request.form.get("email", "").strip()
     password = request.form.get("password", "")
+    # Per account and per address, in the store (all workers): a rate, then a backoff after wrong passwords.
+    account, ip, limiter = email.lower(), limits.client_ip(), limits.limiter()
+    try:
+        limiter.check_sign_in(account, ip)
+    except limits.TooManyRequests as e:
+        flash(f"{e.message} Try again in {limits.retry_after_text(e.retry_after)}.", "error")
+        page = render_template("login.html", next=_safe_next(request.form.get("next")), email=email)
+        return Response(page, status=429, headers={"Retry-After": str(e.retry_after)})
     agent = web().desk.store.get_agent_by_email(email) if email else None
     if not _password_checks.acquire(timeout=LOGIN_WAIT_SECONDS):
         flash("Too many sign-ins at this moment; try again in a second.", "error")
@@ -127,8 +136,10 @@ def login_submit() -> Response | tuple[str, int]:
     finally:
         _password_checks.release()
     if agent is None or agent.removed_at is not None or not valid:
+        limiter.sign_in_failed(account, ip)
         flash("Wrong e-mail address or password.", "error")
         return render_template("login.html", next=_safe_next(request.form.get("next")), email=email), 401
+    limiter.sign_in_succeeded(account, ip)
     session.clear()  # a fresh session (and CSRF token) after signing in
     session.permanent = True
     session["agent_id"] = agent.id

@@ -16,6 +16,7 @@
   const OPEN_KEY = "answerdesk.open";
   const GREETING_KEY = "answerdesk.greeting";
   const REQUEST_TIMEOUT_MS = 30000;
+  const STREAM_RETRY_MS = 15000; // a refused stream (429, 503) is tried again this much later, not at once
 
   // The widget's own words; messages come from the server already in the customer's language.
   const TEXTS = {
@@ -24,7 +25,7 @@
       close: "Close chat", placeholder: "Type your question…", inputLabel: "Your message", send: "Send",
       human: "Talk to a person", feedback: "Did this answer your question?", yes: "Yes", no: "No",
       updated: "updated {date}", fullArticle: "Full article:", typing: "The assistant is typing…", retry: "Retry",
-      sendFailed: "Your message was not sent.", failed: "Something went wrong.", startFailed: "Could not start the chat.",
+      sendFailed: "Your message was not sent.", failed: "Something went wrong.", startFailed: "Could not start the chat.", slowDown: "You're sending messages quickly. Please wait a moment and try again.",
       you: "You", bot: "Assistant", agent: "Support team", waiting: "Waiting for a person…", missed: "Our team will answer here",
       withAgent: "You are chatting with a person", closed: "Conversation closed", choices: "Suggested articles",
       rating: "Rate this conversation", rate: "{n} out of 5", transcript: "Conversation",
@@ -34,7 +35,7 @@
       close: "إغلاق المحادثة", placeholder: "اكتب سؤالك…", inputLabel: "رسالتك", send: "إرسال",
       human: "التحدث مع شخص", feedback: "هل أجاب هذا عن سؤالك؟", yes: "نعم", no: "لا",
       updated: "آخر تحديث {date}", fullArticle: "المقالة كاملة:", typing: "المساعد يكتب…", retry: "إعادة المحاولة",
-      sendFailed: "لم تُرسل رسالتك.", failed: "حدث خطأ ما.", startFailed: "تعذر بدء المحادثة.",
+      sendFailed: "لم تُرسل رسالتك.", failed: "حدث خطأ ما.", startFailed: "تعذر بدء المحادثة.", slowDown: "أنت ترسل الرسائل بسرعة. يُرجى الانتظار قليلًا ثم المحاولة مرة أخرى.",
       you: "أنت", bot: "المساعد", agent: "فريق الدعم", waiting: "في انتظار موظف…", missed: "سيرد فريقنا هنا",
       withAgent: "أنت تتحدث مع شخص", closed: "المحادثة مغلقة", choices: "مقالات مقترحة",
       rating: "قيّم هذه المحادثة", rate: "{n} من 5", transcript: "المحادثة",
@@ -44,7 +45,7 @@
       close: "Sohbeti kapat", placeholder: "Sorunuzu yazın…", inputLabel: "Mesajınız", send: "Gönder",
       human: "Bir kişiyle konuş", feedback: "Bu, sorunuzu yanıtladı mı?", yes: "Evet", no: "Hayır",
       updated: "güncellendi: {date}", fullArticle: "Makalenin tamamı:", typing: "Asistan yazıyor…", retry: "Tekrar dene",
-      sendFailed: "Mesajınız gönderilemedi.", failed: "Bir sorun oluştu.", startFailed: "Sohbet başlatılamadı.",
+      sendFailed: "Mesajınız gönderilemedi.", failed: "Bir sorun oluştu.", startFailed: "Sohbet başlatılamadı.", slowDown: "Çok hızlı mesaj gönderiyorsunuz. Lütfen biraz bekleyip tekrar deneyin.",
       you: "Siz", bot: "Asistan", agent: "Destek ekibi", waiting: "Bir temsilci bekleniyor…", missed: "Ekibimiz buradan cevap verecek",
       withAgent: "Bir kişiyle konuşuyorsunuz", closed: "Sohbet kapandı", choices: "Önerilen makaleler",
       rating: "Bu sohbeti puanlayın", rate: "5 üzerinden {n}", transcript: "Sohbet",
@@ -54,7 +55,7 @@
       close: "Cerrar el chat", placeholder: "Escribe tu pregunta…", inputLabel: "Tu mensaje", send: "Enviar",
       human: "Hablar con una persona", feedback: "¿Respondió esto a tu pregunta?", yes: "Sí", no: "No",
       updated: "actualizado el {date}", fullArticle: "Artículo completo:", typing: "El asistente está escribiendo…", retry: "Reintentar",
-      sendFailed: "Tu mensaje no se envió.", failed: "Algo salió mal.", startFailed: "No se pudo iniciar el chat.",
+      sendFailed: "Tu mensaje no se envió.", failed: "Algo salió mal.", startFailed: "No se pudo iniciar el chat.", slowDown: "Estás enviando mensajes muy rápido. Espera un momento y vuelve a intentarlo.",
       you: "Tú", bot: "Asistente", agent: "Equipo de soporte", waiting: "Esperando a una persona…", missed: "Nuestro equipo le responderá aquí",
       withAgent: "Estás hablando con una persona", closed: "Conversación cerrada", choices: "Artículos sugeridos",
       rating: "Valora esta conversación", rate: "{n} de 5", transcript: "Conversación",
@@ -443,11 +444,18 @@
   }
 
   // -- errors ------------------------------------------------------------------------
-  function showError(message, retry) {
-    errorBox.replaceChildren(el("span", { text: message }));
+  /* `error` (a failed request) decides the words: 429, a rate limit, asks to slow down and
+     keeps the retry button disabled for the server's Retry-After (at most a minute). */
+  function showError(message, retry, error) {
+    const limited = error instanceof HttpError && error.status === 429;
+    errorBox.replaceChildren(el("span", { text: limited ? t("slowDown") : message }));
     if (retry) {
       const button = el("button", { type: "button", class: "ad-retry", text: t("retry") });
       button.addEventListener("click", () => { hideError(); retry(); });
+      if (limited) {
+        button.disabled = true;
+        setTimeout(() => { button.disabled = false; }, Math.min(60, Math.max(1, error.retryAfter || 5)) * 1000);
+      }
       errorBox.append(button);
     }
     errorBox.hidden = false;
@@ -461,9 +469,10 @@
 
   // -- the API -----------------------------------------------------------------------
   class HttpError extends Error {
-    constructor(status, text) {
+    constructor(status, text, retryAfter) {
       super(`HTTP ${status}: ${text}`);
       this.status = status;
+      this.retryAfter = retryAfter; // seconds (429, 503), or NaN
     }
   }
 
@@ -478,7 +487,9 @@
         credentials: "same-origin",
         signal: controller.signal,
       });
-      if (!response.ok) throw new HttpError(response.status, await response.text().catch(() => ""));
+      if (!response.ok) {
+        throw new HttpError(response.status, await response.text().catch(() => ""), Number(response.headers.get("Retry-After")));
+      }
       return response.status === 204 ? {} : await response.json();
     } finally {
       clearTimeout(timer);
@@ -556,7 +567,7 @@
         return true;
       })().catch((e) => {
         starting = null;
-        showError(t("startFailed"), () => start());
+        showError(t("startFailed"), () => start(), e);
         console.warn("answerdesk: could not start the conversation", e);
         return false;
       });
@@ -583,7 +594,15 @@
     if (events) events.close();
     if (typeof EventSource !== "function") return;
     const after = Math.max(0, ...Array.from(seen.keys()));
-    events = new EventSource(apiUrl(`/api/conversations/${encodeURIComponent(conversationId)}/events?after=${after}`));
+    const source = new EventSource(apiUrl(`/api/conversations/${encodeURIComponent(conversationId)}/events?after=${after}`));
+    events = source;
+    // A refused stream (429: too many open, 503) is closed for good by EventSource: open it again
+    // later, once, rather than never or in a tight loop.
+    source.onerror = () => {
+      if (source.readyState !== EventSource.CLOSED || events !== source) return;
+      events = null;
+      setTimeout(() => { if (!events) syncStream(); }, STREAM_RETRY_MS);
+    };
     events.onmessage = (event) => {
       try {
         addMessage(JSON.parse(event.data), { live: true });
@@ -630,7 +649,7 @@
     } catch (e) {
       buttons.forEach((b) => { b.disabled = false; });
       button.setAttribute("aria-pressed", "false");
-      showError(t("failed"), () => act(row, button, path, body));
+      showError(t("failed"), () => act(row, button, path, body), e);
     } finally {
       showTyping(-1);
     }
@@ -644,7 +663,7 @@
     try {
       handleTurn(await request("POST", `/api/conversations/${conversationId}/human`, {}));
     } catch (e) {
-      showError(t("failed"), askForPerson);
+      showError(t("failed"), askForPerson, e);
     } finally {
       humanButton.disabled = false;
       showTyping(-1);
@@ -679,7 +698,7 @@
       showError(t("sendFailed"), () => {
         if (input.value === text) input.value = "";
         send(text, clientId);
-      });
+      }, e);
       console.warn("answerdesk: could not send", e);
     } finally {
       showTyping(-1);
