@@ -1,8 +1,8 @@
 """What the SQL store needs of a database, and the numbered migration files both kinds apply.
 
 `bot.store.sqlite.SQLiteDatabase` and `bot.store.postgres.PostgresDatabase` implement `Database`.
-The queries in bot/store/sql.py, bot/delivery/sql_outbox.py and bot/delivery/sql_delivery.py are written once, with
-`?` placeholders; a database converts values where the two differ (timestamps are fixed-width
+The queries (bot/store/sql.py, sql_agents.py, sql_translations.py, sql_limits.py;
+bot/delivery/sql_outbox.py and sql_delivery.py) are written once, with `?` placeholders; a database converts values where the two differ (timestamps are fixed-width
 UTC text in SQLite and TIMESTAMPTZ in PostgreSQL; JSON is text in SQLite and JSONB in PostgreSQL).
 """
 
