@@ -85,8 +85,8 @@ def store_epoch():  # type: ignore[no-untyped-def]
     return datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
-def test_a_process_killed_after_the_acks_leaves_nothing_unanswered(tmp_path: Path, real_encoders: object) -> None:
-    settings = small_index(tmp_path, real_encoders)
+def test_a_process_killed_after_the_acks_leaves_nothing_unanswered(tmp_path: Path, use_encoder: object) -> None:
+    settings = small_index(tmp_path, use_encoder)  # USE alone: each server starts in seconds, the sweep is what is tested
     slack, telegram = FakeSlack(), FakeTelegram()
     slack.start()
     telegram.start()
@@ -94,7 +94,7 @@ def test_a_process_killed_after_the_acks_leaves_nothing_unanswered(tmp_path: Pat
         slack.add_user(f"U0C{n}", f"Customer {n}", "en-US")
     db = str(tmp_path / "desk.db")
     env = {
-        "ANSWERDESK_KB": settings.kb_dir, "ANSWERDESK_INDEX": settings.index_dir, "ANSWERDESK_DB": db,
+        "ANSWERDESK_KB": settings.kb_dir, "ANSWERDESK_INDEX": settings.index_dir, "ANSWERDESK_DB": db, "ANSWERDESK_ENCODER": "use",
         "SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": SLACK_SECRET, "SLACK_API_URL": slack.url,
         "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET, "TELEGRAM_API_URL": telegram.url,
     }

@@ -19,17 +19,17 @@ pytestmark = pytest.mark.slow  # over 10 s on 2 cores (tests/conftest.py SLOW_SE
 
 
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
-def test_the_database_restarted_under_load(tmp_path: Path, real_encoders: object, mode: str) -> None:
+def test_the_database_restarted_under_load(tmp_path: Path, use_encoder: object, mode: str) -> None:
     reason = missing_reason()
     if reason:
         if os.environ.get("ANSWERDESK_TEST_PG") == "required":
             pytest.fail(reason)
         pytest.skip(reason)
-    settings = small_index(tmp_path, real_encoders)
+    settings = small_index(tmp_path, use_encoder)  # USE alone: workers start in seconds; recovery is tested
     with postgres_server() as pg:  # its own server: this test stops it
         url = pg.create_database()
         env = {"ANSWERDESK_KB": settings.kb_dir, "ANSWERDESK_INDEX": settings.index_dir, "ANSWERDESK_DB": url,
-               "ANSWERDESK_DB_BUSY_TIMEOUT": "1"}
+               "ANSWERDESK_DB_BUSY_TIMEOUT": "1", "ANSWERDESK_ENCODER": "use"}
         served = Served(env, tmp_path / "serve.log", workers=2)
         try:
             chatters = Chatters(served.port, count=4)

@@ -18,9 +18,9 @@ from tests.served import Served
 pytestmark = pytest.mark.slow  # over 10 s on 2 cores (tests/conftest.py SLOW_SECONDS)
 
 
-def test_a_worker_killed_mid_message_loses_and_doubles_nothing(tmp_path: Path, real_encoders: object, db_url: str) -> None:
-    settings = small_index(tmp_path, real_encoders)
-    env = {"ANSWERDESK_KB": settings.kb_dir, "ANSWERDESK_INDEX": settings.index_dir, "ANSWERDESK_DB": db_url}
+def test_a_worker_killed_mid_message_loses_and_doubles_nothing(tmp_path: Path, use_encoder: object, db_url: str) -> None:
+    settings = small_index(tmp_path, use_encoder)  # USE alone: a replaced worker starts in seconds; loss and doubles are tested
+    env = {"ANSWERDESK_KB": settings.kb_dir, "ANSWERDESK_INDEX": settings.index_dir, "ANSWERDESK_DB": db_url, "ANSWERDESK_ENCODER": "use"}
     served = Served(env, tmp_path / "serve.log", workers=2)
     try:
         chatters = Chatters(served.port, count=6)

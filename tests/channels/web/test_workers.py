@@ -26,13 +26,13 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def served(tmp_path: Path, real_encoders: object, db_url: str) -> Iterator[Served]:
-    settings = small_index(tmp_path, real_encoders)
+def served(tmp_path: Path, use_encoder: object, db_url: str) -> Iterator[Served]:
+    settings = small_index(tmp_path, use_encoder)  # USE alone: workers start in seconds; what is tested is serving
     store = open_store(db_url)
     for email, name in (("ayse@example.com", "Ayşe"), ("omar@example.com", "Omar")):
         create_agent(store, email, name, PASSWORD, ["en"])
     store.close()
-    env = {"ANSWERDESK_KB": settings.kb_dir, "ANSWERDESK_INDEX": settings.index_dir, "ANSWERDESK_DB": db_url}
+    env = {"ANSWERDESK_KB": settings.kb_dir, "ANSWERDESK_INDEX": settings.index_dir, "ANSWERDESK_DB": db_url, "ANSWERDESK_ENCODER": "use"}
     server = Served(env, tmp_path / "serve.log", workers=2)
     server.db_url = db_url  # type: ignore[attr-defined]
     yield server
@@ -140,7 +140,7 @@ def test_a_reindex_reaches_every_worker_within_seconds_with_no_failed_request(se
     chatters.start()
     write_article(tmp_path / "kb", "en", "gift-cards", "Gift cards", "Gift cards never expire and work in every shop.",
                   ["do gift cards expire", "where can I use a gift card"])
-    env = {"ANSWERDESK_KB": str(tmp_path / "kb"), "ANSWERDESK_INDEX": str(tmp_path / "index")}
+    env = {"ANSWERDESK_KB": str(tmp_path / "kb"), "ANSWERDESK_INDEX": str(tmp_path / "index"), "ANSWERDESK_ENCODER": "use"}
     done = subprocess.run([str(Path(sys.executable).with_name("answerdesk")), "reindex"], env={**env, "PATH": "/usr/bin:/bin"},
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
