@@ -13,21 +13,19 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import fields
 from collections.abc import Mapping
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
+from bot.config import Settings
+
 HOST = "127.0.0.1"
 # The rate limits and stream caps (channels/web/limits.py) off: the tests that use a real server
 # put a day's load through it from one address; tests/channels/web/test_limits.py tests the limits.
 NO_LIMITS = {
-    name: "0"
-    for name in (
-        "ANSWERDESK_LIMIT_MESSAGES_PER_VISITOR", "ANSWERDESK_LIMIT_MESSAGES_PER_IP", "ANSWERDESK_LIMIT_CONVERSATIONS_PER_VISITOR",
-        "ANSWERDESK_LIMIT_CONVERSATIONS_PER_IP", "ANSWERDESK_LIMIT_STREAMS_PER_VISITOR", "ANSWERDESK_LIMIT_STREAMS_PER_IP",
-        "ANSWERDESK_OPEN_STREAMS_PER_VISITOR", "ANSWERDESK_OPEN_STREAMS_PER_IP",
-    )
+    f.metadata["env"]: "0" for f in fields(Settings) if f.metadata["env"].startswith(("ANSWERDESK_LIMIT_", "ANSWERDESK_OPEN_STREAMS_"))
 }
 REPO = Path(__file__).resolve().parents[1]
 

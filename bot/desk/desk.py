@@ -265,8 +265,10 @@ class Desk(Waterfall):
             article_id=reply.article_id, decision=evidence, choices=reply.choices, external_id=reply_claim(answers) if first else None,
         )
 
-    def _system(self, conversation: Conversation, key: Action, **fields: str) -> Message:
-        return self.store.add_message(conversation.id, "bot", phrase(key, conversation.lang, **fields), lang=conversation.lang, action=key).message
+    def _system(self, conversation: Conversation, key: Action, decision: dict[str, Any] | None = None, **fields: str) -> Message:
+        """The desk's own message `key`, in the conversation's language; `decision`: a note for the report."""
+        text = phrase(key, conversation.lang, **fields)
+        return self.store.add_message(conversation.id, "bot", text, lang=conversation.lang, action=key, decision=decision).message
 
     def _replies_to(self, conversation_id: str, message_id: int) -> tuple[Message, ...]:
         """What the bot said to this customer message: the replies marked as answering it, else

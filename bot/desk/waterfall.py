@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 
 from bot.actions import Action
 from bot.answer.engine import Engine
-from bot.answer.phrases import phrase
 from bot.desk.hours import BusinessHours, describe_next_open
 from bot.desk.turns import NotFound
 from bot.store.model import BOT_STATES, QUEUE_STATES, Agent, Conversation, Message, Store, Ticket
@@ -100,14 +99,10 @@ class Waterfall:
             meta.pop("pending", None)
             self.store.update_conversation(conversation.id, meta=meta)
             key = Action.NO_AGENT_EMAIL_KNOWN if asking == Action.NO_AGENT_AVAILABLE else Action.REPLY_BY_EMAIL
-            return [self._said(conversation, key, why, email=conversation.email)]
+            return [self._system(conversation, key, decision={MISSED: why}, email=conversation.email)]
         meta["pending"] = PENDING_EMAIL
         self.store.update_conversation(conversation.id, meta=meta)
-        return [self._said(conversation, asking, why)]
-
-    def _said(self, conversation: Conversation, key: Action, why: str, **fields: str) -> Message:
-        text = phrase(key, conversation.lang, **fields)
-        return self.store.add_message(conversation.id, "bot", text, lang=conversation.lang, action=key, decision={MISSED: why}).message
+        return [self._system(conversation, asking, decision={MISSED: why})]
 
     # -- tickets -------------------------------------------------------------------
     def _take_email(self, conversation: Conversation, text: str) -> tuple[Message, ...]:
