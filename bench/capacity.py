@@ -7,7 +7,7 @@ its reply is read, and one that takes longer than --timeout counts as timed out.
 
   none       nothing else
   streams N  N live-update streams (GET /api/conversations/<id>/events, as the widget opens
-             them), from 10 visitors with a conversation each, held open and never read
+             them), one per visitor's conversation, held open and read only to see each start
   idle N     N sockets that sent half a request line and then nothing
 
 The conditions are interleaved (none, streams 500, streams 2000, idle 500, none, ...) for
@@ -118,6 +118,25 @@ def held_streams(port: int, owners: list[Visitor], count: int, seconds: float = 
     return sockets
 
 
+def streaming(sockets: list[socket.socket], seconds: float = 60.0) -> int:
+    """How many of the held streams the server answered with 200 (bounded wait)."""
+    started, deadline = set(), time.monotonic() + seconds
+    while len(started) < len(sockets) and time.monotonic() < deadline:
+        for n, s in enumerate(sockets):
+            if n in started:
+                continue
+            s.settimeout(0.001)
+            try:
+                if s.recv(64, socket.MSG_PEEK).startswith(b"HTTP/1.1 200"):
+                    started.add(n)
+            except (BlockingIOError, TimeoutError, socket.timeout):
+                pass
+            except OSError:
+                started.add(-1 - n)  # closed: never streaming
+        time.sleep(0.1)
+    return sum(1 for n in started if n >= 0)
+
+
 def idle_sockets(port: int, count: int, seconds: float = 60.0) -> list[socket.socket]:
     """`count` connections that sent half a request line, then nothing."""
     sockets = []
@@ -188,6 +207,7 @@ def main() -> None:
     conditions = [("none", 0)] + [("streams", int(n)) for n in args.streams.split(",") if n] + ([("idle", args.idle)] if args.idle else [])
     results: dict[str, list[tuple[list[float], int]]] = {f"{kind} {n}" if n else kind: [] for kind, n in conditions}
     opened: dict[str, list[int]] = {name: [] for name in results}
+    live: dict[str, list[int]] = {name: [] for name in results}
     with tempfile.TemporaryDirectory(prefix="capacity-") as folder:
         tmp = Path(folder)
         env = environment(tmp, args.encoder)
@@ -195,13 +215,17 @@ def main() -> None:
         subprocess.run([str(ANSWERDESK), "reindex"], env=env, cwd=REPO, check=True, capture_output=True)
         process, port = start_server(env, tmp / "serve.log")
         try:
-            owners = [Visitor(port, args.timeout) for _ in range(10)]
+            print(f"opening {max(n for _, n in conditions)} visitors' conversations...", file=sys.stderr, flush=True)
+            owners = [Visitor(port, args.timeout) for _ in range(max([10] + [n for kind, n in conditions if kind == "streams"]))]
+            for owner in owners:
+                owner.conn.close()  # their streams come on connections of their own
             for round_ in range(args.rounds):
                 for kind, n in conditions:
                     name = f"{kind} {n}" if n else kind
                     print(f"round {round_ + 1}/{args.rounds}: {name}", file=sys.stderr, flush=True)
                     held = held_streams(port, owners, n) if kind == "streams" else idle_sockets(port, n) if kind == "idle" else []
                     opened[name].append(len(held))
+                    live[name].append(streaming(held) if kind == "streams" else 0)
                     time.sleep(1.0)  # let the server take them in
                     results[name].append(measure(port, args.requests, args.timeout))
                     close_all(held)
@@ -220,14 +244,14 @@ def main() -> None:
         failed = sum(f for _, f in runs)
         total = sum(len(t) + f for t, f in runs)
         rows.append([
-            name, min(opened[name]) if opened[name] else 0,
+            name, min(opened[name]) if opened[name] else 0, min(live[name]) if live[name] else 0,
             f"{min(p50s):.1f}" if p50s else "-", f"{statistics.median(p50s):.1f}" if p50s else "-",
             f"{max(p99s):.1f}" if p99s else "-", f"{failed}/{total}",
         ])
     table(
         f"A normal visitor's message round trip (ms) on one `answerdesk serve`, {args.rounds} rounds x {args.requests} requests, "
         f"timeout {args.timeout:g} s",
-        ["while open", "opened (min)", "p50 min", "p50 median", "p99 worst", "timed out"], rows,
+        ["while open", "opened (min)", "streaming (min)", "p50 min", "p50 median", "p99 worst", "timed out"], rows,
     )
 
 

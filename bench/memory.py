@@ -11,7 +11,7 @@ that copy is private (USS) or shared (PSS well under RSS).
 
 RSS: every page a process has mapped. PSS: shared pages divided among their sharers; the sum
 over the processes is the server's real footprint. USS: pages only this process holds (what
-its exit would free). N=1 is one process (waitress); N≥2 is a gunicorn master and N workers.
+its exit would free). N=1 is one process (uvicorn); N≥2 is a gunicorn master and N uvicorn workers.
 
 Usage: python bench/memory.py [--workers 1,2,4] [--synthetic 10000] [--questions 8]
 """

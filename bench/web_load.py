@@ -1,7 +1,7 @@
-"""Load on the web channel: the real waitress server, chat visitors over HTTP, with and without storage.
+"""Load on the web channel: the real server (uvicorn), chat visitors over HTTP, with and without storage.
 
 Each configuration starts its own server process running channels.serve.serve() (what
-`answerdesk serve` runs: waitress, THREADS workers, the expiry timer) on 127.0.0.1, port 0,
+`answerdesk serve` runs: uvicorn, THREADS request threads, the expiry timer) on 127.0.0.1, port 0,
 over the demo KB indexed into a temp folder. Visitors (one thread and one keep-alive
 http.client connection each, a cookie jar per visitor) open a conversation, then post
 questions in en/ar/tr/es from a fixed script; a visitor the bot hands to a person leaves and a
@@ -100,6 +100,11 @@ class MemoryStore:
 
     def get_conversation(self, conversation_id: str) -> Conversation | None:
         return self._conversations.get(conversation_id)
+
+    def changed_at(self, conversation_ids: Collection[str]) -> dict[str, Any]:
+        with self._lock:
+            return {c: (len(self._messages[c]), self._conversations[c].state, self._conversations[c].updated_at)
+                    for c in conversation_ids if c in self._conversations}
 
     def update_conversation(
         self,
@@ -386,7 +391,7 @@ def main() -> None:
             if failures:
                 notes.append(f"{store} server logged {len(failures)} errors, first: {failures[0][:200]}")
     table(
-        f"Web channel load ({os.cpu_count()} cores; waitress, {THREADS} server threads, 1 encoder thread; "
+        f"Web channel load ({os.cpu_count()} cores; uvicorn, {THREADS} request threads, 1 encoder thread; "
         "a request = POST a message and read the bot's reply; errors = non-2xx or exception, opening conversations included)",
         ["configuration", "visitors", "requests", "errors", "rps", "p50 ms", "p99 ms", "conversations", "handed off"],
         rows,

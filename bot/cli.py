@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the help center, chat widget, agent console and API")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
-    p.add_argument("--workers", type=int, help="processes: 1 (waitress) or 2+ (gunicorn) (default: ANSWERDESK_WORKERS, 1)")
+    p.add_argument("--workers", type=int, help="processes: 1 (uvicorn) or 2+ (gunicorn with uvicorn workers) (default: ANSWERDESK_WORKERS, 1)")
     p.add_argument("--index", help="index folder (default: ANSWERDESK_INDEX)")
     p.set_defaults(run=_serve)
 

@@ -127,18 +127,18 @@ class Settings:
         "https://api.telegram.org/bot", "TELEGRAM_API_URL", "Telegram Bot API base URL; the token is appended (a local Bot API server, or a fake in tests)."
     )
     workers: int = _setting(
-        1, "ANSWERDESK_WORKERS", "Processes of `answerdesk serve`: 1 serves in one process (waitress); 2 or more run gunicorn with that many workers."
+        1, "ANSWERDESK_WORKERS", "Processes of `answerdesk serve`: 1 serves in one process (uvicorn); 2 or more run gunicorn with that many uvicorn workers."
     )
     web_threads: int = _setting(
-        48, "ANSWERDESK_WEB_THREADS", "Request threads per serving process; each open chat's live-update stream holds one for up to a minute."
+        48, "ANSWERDESK_WEB_THREADS", "Request threads per serving process: Flask runs a request on one once it has fully arrived; live-update streams hold none."
     )
     web_connections: int = _setting(
-        2000, "ANSWERDESK_WEB_CONNECTIONS",
-        "Open connections one serving process accepts (idle keep-alive and half-sent requests wait without a thread); past it, new ones wait in the backlog.",
+        10000, "ANSWERDESK_WEB_CONNECTIONS",
+        "Open connections (open chats' live streams included) one serving process holds; past it, new requests get 503 at once. Needs as many open files (ulimit -n).",
     )
     web_idle_seconds: int = _setting(
         30, "ANSWERDESK_WEB_IDLE_SECONDS",
-        "A connection that sends nothing and is sent nothing for this long is closed (a half-sent request, an idle keep-alive); live streams send a heartbeat well within it.",
+        "A request must arrive whole within this many seconds of its first byte (or of the connection opening), else the connection is closed: a half-sent request holds a socket that long, never a thread.",
     )
     trusted_proxies: int = _setting(
         0, "ANSWERDESK_TRUSTED_PROXIES",
@@ -193,8 +193,8 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
-        if self.web_idle_seconds < 20:  # live streams send a heartbeat every 15 s
-            raise ConfigError("ANSWERDESK_WEB_IDLE_SECONDS", self.web_idle_seconds, "Use 20 or more: live streams are quiet for up to 15 s between heartbeats.")
+        if self.web_idle_seconds < 2:
+            raise ConfigError("ANSWERDESK_WEB_IDLE_SECONDS", self.web_idle_seconds, "Use 2 or more: a request over a slow link needs a moment to arrive.")
         if self.agent_names not in AGENT_NAMES:
             raise ConfigError("ANSWERDESK_AGENT_NAMES", self.agent_names, f"Use one of {', '.join(AGENT_NAMES)}.")
         if self.public_url and not _URL.fullmatch(self.public_url):

@@ -2,8 +2,8 @@
 
 `build_app` is the one place that puts the channels together: the web channel's Flask app, and
 Slack and Telegram mounted on it when their settings are given (each says so when not). `serve`
-is `answerdesk serve`: that app on waitress, with the waiting-queue timer on a background
-thread; `close_channels` stops what the chat channels started. `channels.workers` does the same
+is `answerdesk serve`: that app behind its ASGI front on uvicorn (channels/server.py), with the
+waiting-queue timer on a background thread; `close_channels` stops what the chat channels started. `channels.workers` does the same
 under gunicorn. No channel imports another: they meet only here.
 """
 
@@ -55,9 +55,14 @@ def close_channels(app: Flask) -> None:
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> int:
     """Build the desk, warm the engine up, and serve until interrupted."""
-    from waitress import create_server
+    import uvicorn
+
+    from channels.server import AnswerdeskServer, allow_open_files, config_options
+    from channels.web.front import Front
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _stop_on(signal.SIGTERM)  # while starting: stop at once
+    _stop_on(signal.SIGINT)  # even when started in the background, where the shell ignores Ctrl+C for us
     desk = build_desk(settings)
     print(f"loading the index at {settings.index_dir} and the language models...", flush=True)
     desk.engine.warm_up()  # SearchIndexError names the fix ("run 'answerdesk reindex'")
@@ -65,33 +70,21 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> int:
     stop = threading.Event()
     expirer = threading.Thread(target=expire_waiting_forever, args=(desk, stop), name="answerdesk-expire", daemon=True)
     expirer.start()
-    # channel_request_lookahead lets a stream notice a browser that went away (waitress.client_disconnected).
-    # Output is flushed on every write: waitress 3 sends at once (send_bytes=1 is its default and deprecated).
-    # Connections are cheap in waitress's event loop, threads are not: accept many (a client that
-    # half-sends requests must not shut others out), close the idle ones soon, and keep the threads
-    # for complete requests. See README "Limits and timeouts".
-    server = create_server(
-        app, host=host, port=port, threads=settings.web_threads, channel_request_lookahead=5, ident="Answerdesk",
-        connection_limit=settings.web_connections, channel_timeout=settings.web_idle_seconds, cleanup_interval=max(1, settings.web_idle_seconds // 3),
-        # waitress drops X-Forwarded-* itself unless told otherwise; with ANSWERDESK_TRUSTED_PROXIES the
-        # app's ProxyFix (channels/web/app.py) believes exactly that many hops of them.
-        clear_untrusted_proxy_headers=not settings.trusted_proxies,
-        asyncore_use_poll=True,  # select() fails past file descriptor 1024: thousands of connections need poll()
-    )
-    shown = f"[{host}]" if ":" in host else host
-    port_shown = getattr(server, "effective_port", port)  # a host with several addresses gives a multi-socket server
-    print(f"Answerdesk is serving on http://{shown}:{port_shown}/  (agent console: /agent, Ctrl+C stops)", flush=True)
-    _stop_on(signal.SIGTERM)
-    _stop_on(signal.SIGINT)  # even when started in the background, where the shell ignores Ctrl+C for us
+    front = Front(app, threads=settings.web_threads)
+    allow_open_files(settings)
+    server = AnswerdeskServer(uvicorn.Config(front, host=host, port=port, **config_options(settings)))
+    # While serving, uvicorn takes the signals (a graceful stop, see channels/server.py) and passes
+    # them on to these when it is done: by then there is nothing left to interrupt.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda received, frame: STOPPING.set())
     try:
-        server.run()  # returns (after finishing running requests, up to 5 s) on KeyboardInterrupt
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
         print("stopping", flush=True)
         STOPPING.set()  # open event streams end now; the pages reconnect when the server is back
         stop.set()
-        server.close()
         expirer.join(timeout=EXPIRE_EVERY_SECONDS + 1)
         close_channels(app)
         desk.store.close()
@@ -100,7 +93,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> int:
 
 def _stop_on(signum: signal.Signals) -> None:
     def interrupt(received: int, frame: object) -> None:
-        STOPPING.set()  # open event streams end at their next poll, so waitress need not wait for them
+        STOPPING.set()
         raise KeyboardInterrupt(f"signal {received}")
 
     signal.signal(signum, interrupt)

@@ -23,8 +23,10 @@ from bot.config import Settings
 from bot.desk.desk import build_desk
 from bot.answer.engine import Engine, build_engine
 from channels.serve import EXPIRE_EVERY_SECONDS, build_app, close_channels, expire_waiting_forever
+from channels.server import AnswerdeskWorker
 from channels.web.context import EXTENSION
 from channels.web.events import STOPPING
+from channels.web.front import Front
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ class AnswerdeskGunicorn(BaseApplication):  # type: ignore[misc]
             target=expire_waiting_forever, args=(desk, _Worker.stop), name="answerdesk-expire", daemon=True
         )
         _Worker.expirer.start()  # every worker runs one: expiring is a compare-and-set in the store
-        return app
+        return Front(app, threads=self.settings.web_threads)
 
 
 def _post_worker_init(worker: Any) -> None:
@@ -104,11 +106,9 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
     return {
         "bind": [bind],
         "workers": settings.workers,
-        "worker_class": "gthread",
-        "threads": settings.web_threads,
-        "worker_connections": settings.web_connections,
+        "worker_class": AnswerdeskWorker,  # uvicorn in each worker, set as for one process (channels/server.py)
         "preload_app": False,  # load() runs in each worker; the shared parts are loaded before the fork
-        "timeout": 60,  # a worker silent this long (hung, not busy: gthread's main loop beats) is replaced
+        "timeout": 60,  # a worker silent this long (hung, not busy: its event loop beats) is replaced
         "graceful_timeout": GRACEFUL_SECONDS,
         "keepalive": 5,
         "accesslog": None,

@@ -153,6 +153,11 @@ class Store(Protocol):
         """One conversation, or None."""
         ...
 
+    def changed_at(self, conversation_ids: Collection[str]) -> dict[str, Any]:
+        """id → a value that changes whenever the conversation does (a message, a state): live streams
+        poll this for all their conversations at once. Missing ids are left out."""
+        ...
+
     def find_open_conversation(self, channel: str, external_user: str) -> Conversation | None:
         """The user's conversation on this channel that is not closed, or None."""
         ...

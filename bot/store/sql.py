@@ -118,6 +118,21 @@ class SQLStore(SQLAgents):
         rows = self._db.read("read a conversation", f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?", (conversation_id,))
         return read_conversation(self._db, rows[0]) if rows else None
 
+    def changed_at(self, conversation_ids: Collection[str]) -> dict[str, Any]:
+        """A mark per conversation that changes with it (its last message, state, or update; not
+        the time alone: two changes may share a clock reading). One query a tick for every live
+        stream of a process (channels/web/live.py)."""
+        ids, found = list(conversation_ids), {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            sql = (
+                "SELECT id, state, updated_at, (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id) AS last "
+                f"FROM conversations c WHERE id IN ({placeholders(chunk)})"
+            )
+            rows = self._db.read("read when conversations changed", sql, chunk)
+            found.update((row["id"], (row["last"], row["state"], row["updated_at"])) for row in rows)
+        return found
+
     def find_open_conversation(self, channel: str, external_user: str) -> Conversation | None:
         """The user's conversation on this channel that is not closed, or None."""
         rows = self._db.read("find an open conversation", OPEN_OF, (channel, external_user))

@@ -1,11 +1,11 @@
 """The Telegram channel wired together: one asyncio loop thread owning the `Application`, and the chat core (channels/chat).
 
-Why a loop thread: python-telegram-bot is asyncio and `answerdesk serve` is WSGI (waitress
+Why a loop thread: python-telegram-bot is asyncio and the web app is WSGI (Flask on request
 threads). One dedicated thread runs an event loop that owns the `Application` and its `Bot`
 (their HTTP client and queues belong to that loop). The Flask route only checks the secret,
 parses the JSON into an `Update` and drops it into the Application's `update_queue` with
 `loop.call_soon_threadsafe`, then answers 200 at once: a slow Telegram API or a slow engine
-never holds a waitress thread the web widget needs. Polling mode (`Updater.start_polling`)
+never holds a request thread the web widget needs. Polling mode (`Updater.start_polling`)
 fills the same queue, so both modes go through one path: the Application's fetcher takes
 updates in arrival order and our handlers hand them to the core's worker threads, one job at a
 time per customer, in order (the desk and the engine are synchronous and CPU-bound; the loop must

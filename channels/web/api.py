@@ -175,7 +175,7 @@ def events(conversation_id: str) -> Response:
         return message_json(message, context.snapshot_or_none(), root, current.lang, context.desk.agent_name)
 
     poll = conversation_poll(context.desk.store, conversation.id, after or 0, render)
-    return stream(poll, Timing.from_config(current_app.config))
+    return stream(poll, Timing.from_config(current_app.config), watch=conversation.id)
 
 
 # -- pieces ---------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def conversation_events(conversation_id: str) -> Response:
             names[message.agent] = _agent_name(message.agent, context.desk.store)
         return message_view(message, context.snapshot_or_none(), names)
 
-    return stream(conversation_poll(context.desk.store, found.id, after, render), Timing.from_config(current_app.config))
+    return stream(conversation_poll(context.desk.store, found.id, after, render), Timing.from_config(current_app.config), watch=found.id)
 
 
 @bp.post("/conversations/<conversation_id>/take")

@@ -1,7 +1,7 @@
 """Server-Sent Events: the server polls the store and pushes what changed; pages never poll.
 
-A stream ends after `max_seconds` so worker threads are freed; EventSource reconnects by
-itself and sends Last-Event-ID, so nothing is missed. A comment line every
+A stream ends after `max_seconds` (then a session that ended, or a visitor over the limits, is
+checked again); EventSource reconnects by itself and sends Last-Event-ID, so nothing is missed. A comment line every
 `heartbeat_seconds` keeps proxies from closing an idle stream and tells the server (on its
 next write) that the browser is gone.
 """
@@ -88,30 +88,66 @@ def last_event_id() -> int | None:
 # shutdown for up to a minute; the page's EventSource reconnects (to another worker) and resumes.
 STOPPING = threading.Event()
 
+# The environ key where a server that runs streams on its event loop (channels/web/front.py) puts
+# a list: a view's stream is appended to it instead of being iterated on a request thread.
+HANDOVER = "answerdesk.live"
 
-def stream(poll: Poll, timing: Timing, sleep: Callable[[float], None] = time.sleep) -> Response:
-    """A streaming text/event-stream response that calls `poll` until `timing.max_seconds`."""
+
+@dataclass
+class LiveStream:
+    """What a stream view decided: what to poll, how often, and which conversation's changes wake it
+    (`watch`; None: poll every `timing.poll_seconds`, as the agents' queue does)."""
+
+    poll: Poll
+    timing: Timing
+    watch: str | None
+    path: str
+
+    def first(self) -> str:
+        return f"retry: {self.timing.retry_ms}\n\n"
+
+    def pace(self, chunks: list[str], started: float, last_sent: float, now: float) -> tuple[list[str], float, bool]:
+        """After one poll: what to send (a heartbeat when quiet too long), when something was
+        last sent, and whether the stream is over (its time is up, or this process stops)."""
+        if chunks:
+            last_sent = now
+        elif now - last_sent >= self.timing.heartbeat_seconds:
+            chunks, last_sent = [": heartbeat\n\n"], now
+        return chunks, last_sent, now - started >= self.timing.max_seconds or STOPPING.is_set()
+
+    def safe_poll(self) -> list[str] | None:
+        """The poll's events; None when it failed (e.g. a busy database): the stream ends and the
+        browser's EventSource reconnects and resumes."""
+        try:
+            return self.poll()
+        except Exception:
+            log.exception("event stream %s failed; the client will reconnect", self.path)
+            return None
+
+
+def stream(poll: Poll, timing: Timing, watch: str | None = None, sleep: Callable[[float], None] = time.sleep) -> Response:
+    """A text/event-stream response that calls `poll` until `timing.max_seconds`.
+
+    Under `answerdesk serve` the event loop runs it without a thread (channels/web/live.py), woken
+    when the `watch`ed conversation changes; under any other WSGI server (and Flask's test client)
+    it is a generator that polls on its request thread.
+    """
+    live = LiveStream(poll, timing, watch, request.path)
+    handover = request.environ.get(HANDOVER)
+    if handover is not None:
+        handover.append(live)
     disconnected = request.environ.get("waitress.client_disconnected")
-    request_path = request.path
 
     def generate() -> Iterator[str]:
         started = last_sent = time.monotonic()
-        yield f"retry: {timing.retry_ms}\n\n"
+        yield live.first()
         while True:
-            try:
-                chunks = poll()
-            except Exception:  # e.g. a busy database: end this stream; EventSource reconnects and resumes
-                log.exception("event stream %s failed; the client will reconnect", request_path)
+            chunks = live.safe_poll()
+            if chunks is None:
                 return
-            for chunk in chunks:
-                yield chunk
-            now = time.monotonic()
-            if chunks:
-                last_sent = now
-            elif now - last_sent >= timing.heartbeat_seconds:
-                yield ": heartbeat\n\n"
-                last_sent = now
-            if now - started >= timing.max_seconds or STOPPING.is_set() or (disconnected is not None and disconnected()):
+            chunks, last_sent, over = live.pace(chunks, started, last_sent, time.monotonic())
+            yield from chunks
+            if over or (disconnected is not None and disconnected()):
                 return
             sleep(timing.poll_seconds)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import re
 import threading
 import time
@@ -314,39 +313,6 @@ def test_events_push_a_message_written_while_the_stream_is_open(web: Web) -> Non
     timer.join()
     assert [e["data"]["text"] for e in read_events(text) if e["event"] == "message"] == ["Hello from Ayşe"]
     assert ": heartbeat" in text
-
-
-def test_events_stream_through_waitress_without_buffering(web: Web) -> None:
-    from waitress import create_server, wasyncore
-
-    client = web.client()
-    cid = start(client)["id"]
-    say(client, cid, "how much is delivery")
-    cookie = client.get_cookie("answerdesk_visitor")
-    web.app.config["SSE_MAX_SECONDS"] = 10.0
-    server = create_server(web.app, host="127.0.0.1", port=0, threads=2, channel_request_lookahead=5)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=5)
-        connection.request("GET", f"/api/conversations/{cid}/events", headers={"Cookie": f"answerdesk_visitor={cookie.value}"})
-        response = connection.getresponse()
-        assert response.status == 200
-        started, received = time.monotonic(), b""
-        while received.count(b"\nid: ") + received.startswith(b"id: ") < 2 and b"event: state" not in received:
-            received += response.read1(4096)
-        assert time.monotonic() - started < 5  # the events came long before the stream's 10 s end
-        assert b"retry: 1000" in received
-        response.close()
-        connection.close()
-        assert web.client().get("/healthz").status_code == 200
-        closed = time.monotonic()
-        server.task_dispatcher.shutdown(timeout=5)  # waits for the stream's worker thread
-        assert time.monotonic() - closed < 2  # the stream noticed the browser had gone
-    finally:
-        server.task_dispatcher.shutdown(timeout=5)
-        wasyncore.close_all(server._map)  # ends server.run()
-        thread.join(timeout=5)
 
 
 def test_openapi_documents_every_api_route(web: Web) -> None:
