@@ -5,7 +5,8 @@ the demo KB indexed into a temp folder, with its store either a SQLite file (WAL
 synchronous=FULL) or a database on a PostgreSQL 15 server this script starts in a temp folder
 (tests/pg_server.py, fsync on, so both stores make each commit durable). The visitors are the
 ones of bench/web_load.py: one thread and keep-alive connection each, questions in en/ar/tr/es,
-a request = POST a message and read the bot's reply.
+a request = POST a message and read the bot's reply. The last columns: each worker's CPU time
+during the timed part, and the busiest over the idlest (how evenly the workers share the load).
 
 Usage: python bench/workers_load.py [--messages 600] [--visitors 8] [--workers 1,2,4] [--stores sqlite,postgresql]
 """
@@ -27,6 +28,12 @@ from tests.served import Served  # noqa: E402
 HOST = "127.0.0.1"
 START_SECONDS = 180.0
 STORES = {"sqlite": "SQLite file", "postgresql": "PostgreSQL 15"}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (its threads included), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -61,13 +68,17 @@ def main() -> None:
                 server = Served(env, tmp / f"{store}-{workers}.log", workers=workers, start_seconds=180)
                 try:
                     warm, _ = run_visitors(server.port, args.visitors, args.warmup, f"{label} warm-up")
+                    pids = server.worker_pids() or [server.process.pid]
+                    before = {pid: cpu_seconds(pid) for pid in pids}
                     tally, seconds = run_visitors(server.port, args.visitors, args.messages, label)
+                    used = sorted(cpu_seconds(pid) - before[pid] for pid in pids)
                 finally:
                     server.stop()
                 lat = tally.latencies
                 rows.append((
                     STORES[store], workers, args.visitors, len(lat) + len(tally.errors), len(tally.errors), len(lat) / seconds,
                     percentile_ms(lat, 50) if lat else float("nan"), percentile_ms(lat, 99) if lat else float("nan"),
+                    " / ".join(f"{u:.1f}" for u in used), f"{used[-1] / used[0]:.2f}" if used[0] > 0 else "-",
                 ))
                 for what, seen in (("warm-up", warm), ("timed", tally)):
                     if seen.errors:
@@ -75,7 +86,7 @@ def main() -> None:
     table(
         f"answerdesk serve --workers N ({os.cpu_count()} cores, load generator on the same cores; "
         "a request = POST a message and read the bot's reply)",
-        ["store", "workers", "visitors", "requests", "errors", "rps", "p50 ms", "p99 ms"],
+        ["store", "workers", "visitors", "requests", "errors", "rps", "p50 ms", "p99 ms", "CPU s per worker", "max/min"],
         rows,
     )
     for line in notes:

@@ -195,7 +195,7 @@ def _store(settings: Settings) -> Iterator["Store"]:
     """The store the settings name, closed after the command."""
     from bot.store.connect import open_store
 
-    store = open_store(settings.db, busy_timeout=settings.db_busy_timeout)
+    store = open_store(settings.db, busy_timeout=settings.db_busy_timeout, synchronous=settings.sqlite_synchronous)
     try:
         yield store
     finally:

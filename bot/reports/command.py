@@ -137,7 +137,7 @@ def run_report(
     tz = report_zone(settings)
     now = now or datetime.now(timezone.utc)
     start, end = parse_period(since, until, tz, now)
-    store = open_store(settings.db, busy_timeout=settings.db_busy_timeout)
+    store = open_store(settings.db, busy_timeout=settings.db_busy_timeout, synchronous=settings.sqlite_synchronous)
     try:
         check_channel(store, channel)
         kb = served or load_served(settings)

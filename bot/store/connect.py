@@ -22,10 +22,11 @@ class SQLiteStore(SQLStore):
         clock: Callable[[], datetime] = utc_now,
         busy_timeout: float = 5.0,
         migrations: Traversable | Path | None = None,
+        synchronous: str = "full",
     ) -> None:
         from bot.store.sqlite import SQLiteDatabase, load_migrations
 
-        super().__init__(SQLiteDatabase(str(path), busy_timeout), load_migrations(migrations), clock)
+        super().__init__(SQLiteDatabase(str(path), busy_timeout, synchronous), load_migrations(migrations), clock)
 
 
 class PostgresStore(SQLStore):
@@ -45,9 +46,11 @@ class PostgresStore(SQLStore):
 
 
 def open_store(
-    url_or_path: str, *, clock: Callable[[], datetime] | None = None, busy_timeout: float = 5.0, setting: str = "ANSWERDESK_DB"
+    url_or_path: str, *, clock: Callable[[], datetime] | None = None, busy_timeout: float = 5.0, setting: str = "ANSWERDESK_DB",
+    synchronous: str = "full",
 ) -> Store:
-    """The store at `sqlite:///relative.db`, `sqlite:////absolute.db`, a file path, `:memory:` or `postgresql://…`."""
+    """The store at `sqlite:///relative.db`, `sqlite:////absolute.db`, a file path, `:memory:` or `postgresql://…`;
+    `synchronous` (SQLite): "full" or "normal" (ANSWERDESK_SQLITE_SYNCHRONOUS)."""
     target = url_or_path.strip()
     if target.startswith(("postgresql://", "postgres://")):
         return PostgresStore(target, clock=clock or utc_now, busy_timeout=busy_timeout)
@@ -66,4 +69,4 @@ def open_store(
             "Use sqlite:///var/answerdesk.db (relative), sqlite:////srv/answerdesk.db (absolute), a file path, "
             "postgresql://user@host/db, or :memory: for tests.",
         )
-    return SQLiteStore(path, clock=clock or utc_now, busy_timeout=busy_timeout)
+    return SQLiteStore(path, clock=clock or utc_now, busy_timeout=busy_timeout, synchronous=synchronous)

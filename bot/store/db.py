@@ -48,6 +48,9 @@ class Database(Protocol):
 
     def write(self, doing: str) -> AbstractContextManager[Connection]: ...
 
+    def atomic(self, doing: str) -> AbstractContextManager[None]:
+        """This thread's writes inside it in one transaction (each write a savepoint of it)."""
+
     def read(self, doing: str, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
 
     def migrate(self, migrations: list[Migration], applied_at: datetime) -> None: ...

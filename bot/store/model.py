@@ -19,6 +19,7 @@ conversation.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -139,6 +140,11 @@ class Store(Protocol):
     """Conversations, their messages, feedback, tickets and agents."""
 
     # Conversations
+    def atomic(self) -> AbstractContextManager[None]:
+        """This thread's writes inside the block as one transaction: committed together at its
+        end (one commit), or none of them if it raises. Reads inside see its writes."""
+        ...
+
     def create_conversation(
         self, channel: str, external_user: str, lang: str, *, email: str | None = None, meta: Mapping[str, Any] | None = None
     ) -> Conversation:
@@ -229,6 +235,14 @@ class Store(Protocol):
 
     def list_messages(self, conversation_id: str, after_id: int | None = None) -> list[Message]:
         """A conversation's messages in order; only those after `after_id` when given (live updates)."""
+        ...
+
+    def find_message(self, channel: str, external_id: str) -> Message | None:
+        """The message stored with this channel's `external_id`, or None."""
+        ...
+
+    def recent_messages(self, conversation_id: str, limit: int) -> list[Message]:
+        """A conversation's last `limit` messages, in order (its cost does not grow with the conversation)."""
         ...
 
     def list_messages_since(self, since: datetime, until: datetime | None = None) -> list[Message]:

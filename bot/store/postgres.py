@@ -4,6 +4,7 @@ and the numbered SQL files of bot/store/migrations_pg applied in order when it o
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -90,6 +91,7 @@ class PostgresDatabase:
         self.name = redact(url)
         self.timeout = busy_timeout
         self._closed = False
+        self._local = threading.local()  # `unit`: the connection of this thread's `atomic` block
         self.failures = FailedWrites()
         # lock_timeout turns a lock wait past busy_timeout into an error, like SQLite's busy timeout.
         options = f"-c timezone=UTC -c lock_timeout={max(1, int(busy_timeout * 1000))}"
@@ -134,9 +136,13 @@ class PostgresDatabase:
 
     @contextmanager
     def connection(self, doing: str) -> Iterator[_Connection]:
-        """A connection from the pool, in autocommit mode."""
+        """A connection from the pool, in autocommit mode; inside `atomic`, the unit's own."""
         if self._closed:
             raise StorageError(f"{self.name}: the store is closed; open a new one with open_store()")
+        unit = getattr(self._local, "unit", None)
+        if unit is not None:
+            yield unit
+            return
         try:
             with self._pool.connection() as conn:
                 yield _Connection(conn)
@@ -147,8 +153,23 @@ class PostgresDatabase:
             raise error from e
 
     @contextmanager
+    def atomic(self, doing: str) -> Iterator[None]:
+        """Every write of this thread inside it in one transaction: committed together on exit, or
+        none of them. The reads inside see those writes (one connection). Nested: one transaction."""
+        if getattr(self._local, "unit", None) is not None:
+            yield
+            return
+        with self.write(doing) as conn:
+            self._local.unit = conn
+            try:
+                yield
+            finally:
+                self._local.unit = None
+
+    @contextmanager
     def write(self, doing: str) -> Iterator[_Connection]:
-        """One transaction, committed on exit, rolled back on any error."""
+        """One transaction, committed on exit, rolled back on any error (inside `atomic`, a
+        savepoint of its transaction: undone alone)."""
         with self.connection(doing) as conn, conn.raw.transaction():
             yield conn
         self.failures.succeeded()

@@ -1,32 +1,31 @@
 """The conversation store in SQL, written once for SQLite and PostgreSQL (opened by `bot.store.connect`).
 
-The queries are here; the database (`bot.store.db.Database`: bot.store.sqlite or bot.store.postgres)
+The queries are here (messages' in bot.store.sql_messages, agents' in bot.store.sql_agents); the database (`bot.store.db.Database`: bot.store.sqlite or bot.store.postgres)
 holds the connections, applies the migrations and converts timestamps and JSON.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
+from contextlib import AbstractContextManager
 from typing import Any
 
-from bot.actions import Action
 from bot.errors import StorageError
 from bot.store.db import Connection, Database, HealthProbe, Migration, aware
 from bot.store.sql_agents import SQLAgents
+from bot.store.sql_messages import SQLMessages
 from bot.store.rows import (
-    CONVERSATION_COLUMNS, FEEDBACK_COLUMNS, MESSAGE_COLUMNS, OPEN_OF, TICKET_COLUMNS,
-    read_conversation, read_feedback, to_json, read_message, period_conditions, placeholders, read_ticket, where_clause,
+    CONVERSATION_COLUMNS, FEEDBACK_COLUMNS, OPEN_OF, TICKET_COLUMNS,
+    read_conversation, read_feedback, to_json, period_conditions, placeholders, read_ticket, where_clause,
 )
 from bot.store.model import (
-    AUTHORS, KEEP, QUEUE_STATES, STATES, TICKET_STATUSES, AddedMessage, Author, Choice, Conversation, Feedback, Keep, Message,
-    State, Ticket, TicketStatus, utc_now,
+    KEEP, QUEUE_STATES, STATES, TICKET_STATUSES, Conversation, Feedback, Keep, State, Ticket, TicketStatus, utc_now,
 )
 
 
-class SQLStore(SQLAgents):
+class SQLStore(SQLMessages, SQLAgents):
     """`bot.store.model.Store` on a SQL database: one SQLite file or one PostgreSQL database."""
 
     def __init__(self, database: Database, migrations: list[Migration], clock: Callable[[], datetime] = utc_now) -> None:
@@ -45,6 +44,10 @@ class SQLStore(SQLAgents):
     def _now(self) -> Any:
         """Now, as the database stores it."""
         return self._db.stamp(aware(self._clock()))
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """Several writes as one transaction (one commit, one fsync): all of them or none."""
+        return self._db.atomic("store several changes together")
 
     def health(self) -> str | None:
         """None when the store can be written now, else why not (probed at most every 2 s)."""
@@ -117,21 +120,6 @@ class SQLStore(SQLAgents):
         """One conversation, or None."""
         rows = self._db.read("read a conversation", f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?", (conversation_id,))
         return read_conversation(self._db, rows[0]) if rows else None
-
-    def changed_at(self, conversation_ids: Collection[str]) -> dict[str, Any]:
-        """A mark per conversation that changes with it (its last message, state, or update; not
-        the time alone: two changes may share a clock reading). One query a tick for every live
-        stream of a process (channels/web/live.py)."""
-        ids, found = list(conversation_ids), {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            sql = (
-                "SELECT id, state, updated_at, (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id) AS last "
-                f"FROM conversations c WHERE id IN ({placeholders(chunk)})"
-            )
-            rows = self._db.read("read when conversations changed", sql, chunk)
-            found.update((row["id"], (row["last"], row["state"], row["updated_at"])) for row in rows)
-        return found
 
     def find_open_conversation(self, channel: str, external_user: str) -> Conversation | None:
         """The user's conversation on this channel that is not closed, or None."""
@@ -240,68 +228,6 @@ class SQLStore(SQLAgents):
                 params.append(value)
         sql = f"SELECT {CONVERSATION_COLUMNS} FROM conversations{where_clause(where)} ORDER BY created_at, id"
         return [read_conversation(self._db, row) for row in self._db.read("list conversations", sql, params)]
-
-    # -- messages
-
-    def add_message(
-        self,
-        conversation_id: str,
-        author: Author,
-        text: str,
-        *,
-        lang: str | None = None,
-        action: Action | None = None,
-        article_id: str | None = None,
-        decision: Mapping[str, Any] | None = None,
-        choices: Sequence[Choice] = (),
-        external_id: str | None = None,
-        agent: str | None = None,
-    ) -> AddedMessage:
-        """Store a message, or return the earlier one if `external_id` was seen on this channel."""
-        if author not in AUTHORS:
-            raise ValueError(f"author {author!r} is not one of {', '.join(AUTHORS)}")
-        kept_choices = tuple(Choice(c.article_id, c.title) for c in choices)
-        decision_json = None if decision is None else to_json("decision", dict(decision))
-        choices_json = to_json("choices", [{"article_id": c.article_id, "title": c.title} for c in kept_choices])
-        with self._db.write("store a message") as conn:
-            found = conn.execute("SELECT channel FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
-            if found is None:
-                raise StorageError(f"{self.path}: no conversation {conversation_id!r}; create the conversation before its messages")
-            self._db.order_ids(conn)
-            now = self._now()
-            row = conn.execute(
-                "INSERT INTO messages (conversation_id, channel, author, text, created_at, lang, action, article_id, "
-                "decision, choices, external_id, agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
-                (conversation_id, found["channel"], author, text, now, lang, action, article_id, decision_json, choices_json, external_id, agent),
-            ).fetchone()
-            if row is None:  # only an external_id seen before on this channel conflicts
-                earlier = conn.execute(
-                    f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE channel = ? AND external_id = ?", (found["channel"], external_id)
-                ).fetchone()
-                return AddedMessage(read_message(self._db, earlier), duplicate=True)
-            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
-        return AddedMessage(
-            Message(
-                id=row["id"], conversation_id=conversation_id, author=author, text=text,
-                created_at=self._db.time(now), lang=lang, action=action, article_id=article_id,
-                decision=None if decision_json is None else json.loads(decision_json), choices=kept_choices,
-                external_id=external_id, agent=agent,
-            ),
-            duplicate=False,
-        )
-
-    def list_messages(self, conversation_id: str, after_id: int | None = None) -> list[Message]:
-        """A conversation's messages in order; only those after `after_id` when given (live updates)."""
-        sql = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND id > ? ORDER BY id"
-        rows = self._db.read("list messages", sql, (conversation_id, after_id if after_id is not None else 0))
-        return [read_message(self._db, row) for row in rows]
-
-    def list_messages_since(self, since: datetime, until: datetime | None = None) -> list[Message]:
-        """Every message created in [since, until), in order, for reports."""
-        where, params = period_conditions(self._db, "created_at", since, until)
-        sql = f"SELECT {MESSAGE_COLUMNS} FROM messages{where_clause(where)} ORDER BY id"
-        return [read_message(self._db, row) for row in self._db.read("list messages", sql, params)]
 
     # -- feedback
 

@@ -7,7 +7,7 @@ import json
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import resources
@@ -56,6 +56,9 @@ def heals_on_reopen(e: BaseException) -> bool:
     return isinstance(e, sqlite3.Error) and name.startswith(_REOPEN_AFTER)
 
 
+SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}  # ANSWERDESK_SQLITE_SYNCHRONOUS → the pragma
+
+
 class _Held:
     """Holds one thread's connection; weak-referenceable, unlike sqlite3.Connection."""
 
@@ -73,10 +76,13 @@ class SQLiteDatabase:
     # Writers take the whole database (BEGIN IMMEDIATE), so a claim never meets a locked row.
     skip_locked = ""
 
-    def __init__(self, path: str, busy_timeout: float) -> None:
+    def __init__(self, path: str, busy_timeout: float, synchronous: str = "full") -> None:
         self.path = path
         self.name = path
         self.timeout = busy_timeout
+        if synchronous not in SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}, not {synchronous!r}")
+        self.synchronous = synchronous
         if path != MEMORY:
             parent = Path(path).parent
             try:
@@ -104,7 +110,9 @@ class SQLiteDatabase:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA foreign_keys = ON")
             # FULL: a committed message survives a power cut too, not only a crash of the process.
-            conn.execute("PRAGMA synchronous = FULL")
+            # NORMAL (WAL): a crash of the process loses nothing; a power cut may lose the last
+            # commits (README "Durability"). ANSWERDESK_SQLITE_SYNCHRONOUS chooses.
+            conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[self.synchronous]}")
         except sqlite3.Error as e:
             raise self.error("open the database", e) from e
         return conn
@@ -171,8 +179,27 @@ class SQLiteDatabase:
             pass  # closing a broken connection may fail too; it is dropped either way
 
     @contextmanager
+    def atomic(self, doing: str) -> Iterator[None]:
+        """Every write of this thread inside it in one transaction: committed together on exit, or
+        none of them. The reads inside see those writes (one connection). Nested: one transaction."""
+        if getattr(self._local, "unit", None) is not None:
+            yield
+            return
+        with self.write(doing) as conn:
+            self._local.unit = conn
+            try:
+                yield
+            finally:
+                self._local.unit = None
+
+    @contextmanager
     def write(self, doing: str) -> Iterator[sqlite3.Connection]:
-        """One transaction, committed on exit; IMMEDIATE so concurrent writers queue, never deadlock."""
+        """One transaction, committed on exit; IMMEDIATE so concurrent writers queue, never deadlock.
+        Inside `atomic`, a savepoint of its transaction instead: undone alone if it fails."""
+        unit = getattr(self._local, "unit", None)
+        if unit is not None:
+            yield from _savepoint(unit, lambda e: self._failed(doing, e))
+            return
         with self._write_lock, self.connection() as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -287,3 +314,16 @@ class SQLiteDatabase:
         with self._shared_lock:
             if self._shared is not None:
                 self._shared.close()
+
+
+def _savepoint(conn: sqlite3.Connection, failed: Callable[[sqlite3.Error], Exception]) -> Iterator[sqlite3.Connection]:
+    conn.execute("SAVEPOINT answerdesk_write")
+    try:
+        yield conn
+    except BaseException as e:
+        conn.execute("ROLLBACK TO answerdesk_write")
+        conn.execute("RELEASE answerdesk_write")
+        if isinstance(e, sqlite3.Error):
+            raise failed(e) from e
+        raise
+    conn.execute("RELEASE answerdesk_write")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import replace
 from importlib import resources
 from typing import Any
 
@@ -180,10 +179,8 @@ def events(conversation_id: str) -> Response:
 
 # -- pieces ---------------------------------------------------------------------------------
 def _turn(turn: Turn) -> Response:
-    # Read the state again: a Turn can carry the conversation as it was before its last change
-    # (Desk.receive's e-mail branch closes the conversation after building it).
-    fresh = web().desk.store.get_conversation(turn.conversation.id) or turn.conversation
-    return jsonify(turn_json(replace(turn, conversation=fresh), web().snapshot_or_none(), request.script_root, web().desk.agent_name))
+    # A Turn carries the conversation as the desk left it (read once, at the end of its transaction).
+    return jsonify(turn_json(turn, web().snapshot_or_none(), request.script_root, web().desk.agent_name))
 
 
 def _owned(conversation_id: str) -> Conversation:

@@ -70,10 +70,11 @@ def test_migrations_apply_once_and_reopening_is_a_no_op(db_path: Path, clock: Cl
 
 def test_a_database_from_a_newer_version_is_refused(db_path: Path) -> None:
     SQLiteStore(db_path).close()
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("INSERT INTO schema_version VALUES (7, '0007_future.sql', '2030-01-01T00:00:00.000000+00:00')")
     latest = load_migrations()[-1]
-    with pytest.raises(StorageError, match=rf"answerdesk\.db has schema version 7.*up to {latest.version}, {latest.name}.*upgrade"):
+    future = latest.version + 1
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(f"INSERT INTO schema_version VALUES ({future}, '{future:04d}_future.sql', '2030-01-01T00:00:00.000000+00:00')")
+    with pytest.raises(StorageError, match=rf"answerdesk\.db has schema version {future}.*up to {latest.version}, {latest.name}.*upgrade"):
         SQLiteStore(db_path)
 
 

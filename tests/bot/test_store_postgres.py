@@ -68,8 +68,11 @@ def test_migrations_apply_once_and_keep_step_with_sqlite(pg_url: str, clock: Clo
 def test_a_database_from_a_newer_version_is_refused(store: Store, pg_url: str) -> None:
     from bot.store.connect import PostgresStore
 
-    query(pg_url, "INSERT INTO schema_version VALUES (7, '0007_future.sql', now())")
-    with pytest.raises(StorageError, match=r"has schema version 7.*upgrade"):
+    from bot.store.postgres import load_pg_migrations
+
+    future = load_pg_migrations()[-1].version + 1
+    query(pg_url, f"INSERT INTO schema_version VALUES ({future}, '{future:04d}_future.sql', now())")
+    with pytest.raises(StorageError, match=rf"has schema version {future}.*upgrade"):
         PostgresStore(pg_url)
 
 
