@@ -84,9 +84,10 @@ def _fit(vectors: np.ndarray, labels: np.ndarray) -> Classifier:
     from threadpoolctl import threadpool_limits
 
     model = LogisticRegression(C=REGULARISATION_C, max_iter=1000)
-    # One BLAS thread: these matrices are small (examples × 900 dimensions × articles), and
-    # BLAS threads waking for each product made a fit 4x slower on 2 cores (bench/speed.py).
-    with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
+    # One thread for BLAS and for sklearn's OpenMP loss alike: these matrices are small
+    # (examples × 900 dimensions × articles), and threads waking for each product made a fit
+    # 5x slower on 2 cores when quiet, 40x under load (bench/reindex_impact.py).
+    with warnings.catch_warnings(), threadpool_limits(limits=1):
         warnings.simplefilter("ignore", UserWarning)  # sklearn's "looks like regression" for few examples per class
         model.fit(vectors, labels)
     return Classifier(model.coef_.T.astype(np.float32).copy(), model.intercept_.astype(np.float32), model.classes_.astype(np.int32))

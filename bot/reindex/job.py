@@ -1,11 +1,21 @@
 """Reindexing in the background while the server keeps answering from the live index.
 
+The build runs in a child process (`_child_main`, a new interpreter) at the lowest CPU priority
+(nice 19, and on Linux SCHED_IDLE: it runs only on a core nothing else wants), its BLAS and
+OpenMP pools at one thread and its encoders its own, so it takes only the CPU the chat leaves
+and never holds the serving process's GIL (bench/reindex_impact.py: a visitor's p99 during
+back-to-back reindexes within 1.4x of none); this process checks the
+translations (it has the store), starts the child, relays its steps to the status and records
+how it ended: a child that fails, or is killed, ends the job "failed" with the reason.
+
 One job at a time, across every worker process (and host sharing the index folder): the job
 holds an exclusive lock on `<index>.builds/reindex.lock` while it runs, and writes its status
 to `<index>.builds/reindex-status.json`, so whichever worker serves the console shows the same
 state. A status left "running" by a process that died (the lock is free) reads as failed.
 A run ends as "done" or "failed" whatever happens in it (`_run`'s `finally`), and a thread
-that died without ending it anyway neither reads as running nor blocks the next start.
+that died without ending it anyway neither reads as running nor blocks the next start. The
+child inherits the lock, so a worker that dies while its child builds does not free the job
+for a second build beside it.
 The engine's `LiveIndex` moves to the new snapshot by itself once `publish` swaps the link.
 Translations are checked against `store` when one is given (the web app gives its desk's,
 `channels/web/translations.py`), else against the one ANSWERDESK_DB names.
@@ -17,10 +27,15 @@ import io
 import json
 import logging
 import os
+import pickle
+import signal
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Callable
 
 try:
@@ -29,12 +44,28 @@ except ImportError:  # Windows: one job at a time per process only
     fcntl = None  # type: ignore[assignment]
 
 from bot.config import Settings
-from bot.reindex.run import ReindexReport, reindex
+from bot.reindex.run import ReindexReport, TranslationReport, check_kb_translations, reindex
 from bot.store.model import Store
 from index.build import builds_folder
 from index.encoders import Encoder, Encoders
 
 log = logging.getLogger(__name__)
+
+NICE = 19  # the child's priority: the lowest, so a chat request always goes first
+CHILD_THREADS = 1  # the child's BLAS, OpenMP and e5 threads
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+_REPLY = "answerdesk-reindex: "  # marks the child's lines to its parent among anything else it prints
+# Lowered before anything is imported: loading the libraries and models is work too.
+_CHILD = f"""import os
+if hasattr(os, "nice"):
+    os.nice({NICE})
+if hasattr(os, "SCHED_IDLE"):  # Linux: run only when a core has nothing else to run
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+import logging, sys
+logging.basicConfig(level=logging.WARNING, format="reindex: %(levelname)s %(message)s")
+from bot.reindex.job import _child_main
+sys.exit(_child_main())
+"""
 
 
 @dataclass(frozen=True)
@@ -47,7 +78,8 @@ class ReindexStatus:
 
 
 class ReindexJob:
-    """Runs `bot.reindex.run.reindex` on a thread, one run at a time, and reports its status."""
+    """Runs `bot.reindex.run.reindex` in a low-priority child process, one run at a time, and
+    reports its status. `encoder` is not used: the child loads settings.encoder itself."""
 
     def __init__(
         self, settings: Settings, clock: Callable[[], datetime], encoder: Encoder | Encoders | None = None, store: Store | None = None
@@ -62,6 +94,7 @@ class ReindexJob:
         self._lock = threading.Lock()
         self._held: int | None = None  # the lock's descriptor while this process runs the job
         self._thread: threading.Thread | None = None
+        self.child: subprocess.Popen[bytes] | None = None  # the running build's process
 
     @property
     def status(self) -> ReindexStatus:
@@ -112,8 +145,8 @@ class ReindexJob:
         started = time.perf_counter()
         state, message = "failed", "the reindex stopped before it finished"
         try:
-            report = reindex(self.settings, encoder=self.encoder, show_progress=False, store=self.store, out=io.StringIO(), clock=self.clock)
-            state, message = "done", _summary(report)
+            checked = check_kb_translations(self.settings, self.store, self.clock)  # here: the store is this process's
+            state, message = self._build(checked)
         except BaseException as e:  # the console shows the error; the live index is untouched
             # BaseException too: SystemExit from a library would end this thread just the same;
             # recording it here is all that thread's end could do.
@@ -122,6 +155,50 @@ class ReindexJob:
         finally:
             with self._lock:
                 self._end(state, message, started)
+
+    def _build(self, checked: tuple[TranslationReport, dict]) -> tuple[str, str]:
+        """Run the build in the child, relaying its steps to the status: (state, message)."""
+        env = {**os.environ, **{name: str(CHILD_THREADS) for name in _THREAD_VARIABLES}}
+        root = str(Path(__file__).resolve().parents[2])  # the child imports this very code
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self.child = child = subprocess.Popen(
+            [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+            pass_fds=(self._held,) if self._held is not None and self._held >= 0 else (),
+        )
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            child.stdin.write(pickle.dumps((self.settings, checked)))
+            child.stdin.close()
+        except BrokenPipeError:
+            pass  # the child died at once: its exit status says how
+        ended: tuple[str, str] | None = None
+        try:
+            for line in child.stdout:
+                text = line.decode("utf-8", "replace")
+                if not text.startswith(_REPLY):
+                    continue
+                kind, value = json.loads(text[len(_REPLY):])
+                if kind == "step":
+                    self._tell(value)
+                else:
+                    ended = (kind, value)
+        except BaseException:
+            child.kill()  # a build nobody watches would hold the job's lock (it inherited it) unseen
+            child.wait()
+            raise
+        code = child.wait()
+        if ended is not None:
+            return ended
+        how = f"killed by signal {_signal_name(-code)}" if code < 0 else f"exit status {code}"
+        return "failed", f"the reindex process ended without finishing ({how}); the old index keeps serving: start it again"
+
+    def _tell(self, step: str) -> None:
+        """Show the step the build is at; one that cannot be shown does not stop the build."""
+        try:
+            with self._lock:
+                self._write(replace(self._read_or_idle(), message=step))
+        except Exception:
+            log.exception("cannot record the reindex's step (%s)", step)
 
     def _end(self, state: str, message: str, started: float | None) -> None:
         """Record how the run ended and release the job lock, even when the record cannot be written.
@@ -179,6 +256,25 @@ class ReindexJob:
 _DIED = "interrupted: the reindex thread stopped without finishing; start it again"
 
 
+def _child_main() -> int:
+    """The child's side: read (settings, checked translations), reindex, say how it went."""
+
+    def say(kind: str, value: str) -> None:
+        print(_REPLY + json.dumps([kind, value]), flush=True)
+
+    settings, checked = pickle.loads(sys.stdin.buffer.read())
+    # The child is one more process on the server's cores: one thread for all it does.
+    settings = replace(settings, threads=CHILD_THREADS, build_threads=CHILD_THREADS)
+    try:
+        report = reindex(settings, show_progress=False, out=io.StringIO(), checked=checked, progress=lambda step: say("step", step))
+    except Exception as e:
+        log.exception("reindex failed")
+        say("failed", f"{type(e).__name__}: {e}")
+        return 1
+    say("done", _summary(report))
+    return 0
+
+
 def _summary(report: ReindexReport) -> str:
     """What a finished run did, for the console."""
     summary = f"{len(report.kb.article_ids)} articles, {len(report.kb.articles)} language versions"
@@ -190,5 +286,13 @@ def _summary(report: ReindexReport) -> str:
     return summary
 
 
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
 def _time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
+

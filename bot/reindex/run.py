@@ -12,14 +12,19 @@ so answers from it say so, and the reindex prints it with the way to clear it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
+
+import numpy as np
+from threadpoolctl import threadpool_limits
 
 from bot.answer.calibration import Calibration, calibrate_estimated
 from bot.config import Settings
@@ -29,12 +34,14 @@ from bot.store.sql_translations import SQLTranslationChecks, open_translation_ch
 from index.build import BuildReport, build_snapshot, builds_folder, publish
 from index.encoders import Encoder, Encoders, make_encoders
 from index.kb import KnowledgeBase, ParsedArticles, load_kb
+from index.passages import KINDS
 from index.search import SearchIndex
 from index.translations import STALE, WRITTEN, Translation, judge, remembered_originals, snapshot_fields, translations
 from index.updated import last_updated
 
 
-RECALIBRATE_SHARE = 0.01  # recalibrate once this share of articles changed since the last time
+RECALIBRATE_SHARE = 0.01  # recalibrate once this share of articles (or of parts) changed since the last time
+BASE_ROWS = "calibration-rows.npz"  # the parts a calibration was computed on, beside calibration.json
 
 
 @dataclass(frozen=True)
@@ -61,37 +68,66 @@ def reindex(
     store: Store | None = None,
     out: TextIO | None = None,
     clock: Callable[[], datetime] = utc_now,
+    checked: tuple[TranslationReport, dict[tuple[str, str], dict[str, object]]] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ReindexReport:
     """Rebuild the index from settings.kb_dir into settings.index_dir (or only validate).
 
     Translations are checked against `store`, else against the store ANSWERDESK_DB names when
     the KB has translations and that store exists (a reindex creates no conversation store);
-    stale ones are printed to `out` (default: standard output)."""
+    stale ones are printed to `out` (default: standard output). `checked` is that comparison when
+    the caller made it already (the console's job, in the process that has the store); `progress`
+    is told each step as it starts.
+
+    Every BLAS and OpenMP pool (numpy's products, sklearn, FAISS, e5) uses at most
+    settings.threads threads meanwhile, the classifier one."""
     parsed = ParsedArticles(builds_folder(settings.index_dir) / "parsed-articles.pickle")
     kb = load_kb(settings.kb_dir, parsed)
     if check:
         return ReindexReport(kb, None, None)
     parsed.save(kb)
     updated = last_updated([a.path for a in kb.articles], {a.path: a.updated for a in kb.articles})
-    checked, flags = _check_translations(settings, kb, updated, store, clock)
+    report, flags = checked or _check_translations(settings, kb, updated, store, clock)
+    tell = progress or (lambda step: None)
     # One BLAS thread per encoding process: on 2 cores two processes beat one with two threads;
-    # an encoder that cannot be forked (e5) takes the build's threads itself.
-    encoder = encoder or make_encoders(settings.encoder, threads=1, unforkable_threads=settings.build_threads)
-    snapshot, build = build_snapshot(
-        kb, encoder, settings.index_dir, settings.ann_min_vectors, show_progress, workers=settings.build_threads, updated=updated, translations=flags
-    )
-    try:
-        calibration = _carried_forward(settings.index_dir, snapshot) or calibrate_estimated(SearchIndex(snapshot), encoder)
-        if calibration.carried_over is None:
-            calibration.base = snapshot_hashes(snapshot)
-        (snapshot / "calibration.json").write_text(calibration.to_json(), encoding="utf-8")
-        publish(snapshot, settings.index_dir)
-    except BaseException:
-        shutil.rmtree(snapshot, ignore_errors=True)
-        raise
-    if checked.stale or checked.unchecked:
-        print("\n".join(describe_stale(checked.stale) if checked.stale else [checked.unchecked]), file=out or sys.stdout)
-    return ReindexReport(kb, build, calibration, checked)
+    # an encoder that cannot be forked (e5) takes the build's threads itself, within settings.threads.
+    threads = max(1, min(settings.threads, settings.build_threads))
+    encoder = encoder or make_encoders(settings.encoder, threads=1, unforkable_threads=threads)
+    with threadpool_limits(limits=max(1, settings.threads)):
+        tell("building the index")
+        snapshot, build = build_snapshot(
+            kb, encoder, settings.index_dir, settings.ann_min_vectors, show_progress, workers=settings.build_threads, updated=updated, translations=flags
+        )
+        try:
+            tell("calibrating")
+            calibration = _carried_forward(settings.index_dir, snapshot)
+            if calibration is None:
+                calibration = calibrate_estimated(SearchIndex(snapshot), encoder)
+                calibration.base = snapshot_hashes(snapshot)
+                _save_base_rows(snapshot, snapshot)
+            else:
+                _save_base_rows(Path(settings.index_dir).resolve(), snapshot)
+            (snapshot / "calibration.json").write_text(calibration.to_json(), encoding="utf-8")
+            tell("publishing")
+            publish(snapshot, settings.index_dir)
+        except BaseException:
+            shutil.rmtree(snapshot, ignore_errors=True)
+            raise
+    if report.stale or report.unchecked:
+        print("\n".join(describe_stale(report.stale) if report.stale else [report.unchecked]), file=out or sys.stdout)
+    return ReindexReport(kb, build, calibration, report)
+
+
+def check_kb_translations(
+    settings: Settings, store: Store | None = None, clock: Callable[[], datetime] = utc_now
+) -> tuple[TranslationReport, dict[tuple[str, str], dict[str, object]]]:
+    """The first steps of `reindex` alone: validate the KB and compare its translations with their
+    records (for `reindex(checked=...)` in another process)."""
+    parsed = ParsedArticles(builds_folder(settings.index_dir) / "parsed-articles.pickle")
+    kb = load_kb(settings.kb_dir, parsed)
+    parsed.save(kb)
+    updated = last_updated([a.path for a in kb.articles], {a.path: a.updated for a in kb.articles})
+    return _check_translations(settings, kb, updated, store, clock)
 
 
 def check_translations(
@@ -135,7 +171,7 @@ def _check_translations(
         why = (f"translations not checked: the store ANSWERDESK_DB names ({missing}) does not exist yet; "
                "'answerdesk serve' creates it: reindex again after")
         return TranslationReport(0, 0, (), why), {}
-    own = open_store(settings.db, clock=clock, busy_timeout=settings.db_busy_timeout)
+    own = open_store(settings.db, clock=clock, busy_timeout=settings.db_busy_timeout, synchronous=settings.sqlite_synchronous)
     try:
         return check_translations(kb, updated, settings.default_language, open_translation_checks(own, clock))
     finally:
@@ -152,7 +188,12 @@ def _carried_forward(index_dir: str, snapshot: Path) -> Calibration | None:
 
     Calibration estimates score distributions over the whole KB; editing a few of ten
     thousand articles does not move them, and recomputing them is most of a one-edit reindex.
-    The share is counted against the KB as it was calibrated, so many small edits add up.
+    In a small KB one article is over 1%; there an edit that changed no title or example
+    question (what calibration holds out and the classifier learns from) and at most 1% of
+    the parts carries it too: its questions, probes and classifiers are the same, and a few
+    body passages of a thousand do not move the quantiles (bench/reindex_impact.py compares
+    the thresholds carried with a full recalibration's). Both shares are counted against the
+    KB as it was calibrated, so many small edits add up.
     """
     live = Path(index_dir)
     try:
@@ -168,11 +209,52 @@ def _carried_forward(index_dir: str, snapshot: Path) -> Calibration | None:
     current = snapshot_hashes(snapshot)
     base = previous["base"]
     changed = sum(1 for k in set(base) | set(current) if base.get(k) != current.get(k))
-    if changed > RECALIBRATE_SHARE * len(current):
+    if changed > RECALIBRATE_SHARE * len(current) and not _few_parts_changed(live.resolve(), snapshot):
         return None
     calibration = Calibration.from_dict(previous)
     calibration.carried_over = changed
     return calibration
+
+
+def _few_parts_changed(calibrated: Path, snapshot: Path) -> bool:
+    """No title or example question changed since `calibrated`'s calibration was made, and at
+    most RECALIBRATE_SHARE of the parts; False when that calibration did not keep its parts."""
+    try:
+        with np.load(calibrated / BASE_ROWS) as data:
+            base_examples, base_parts = Counter(data["examples"].tolist()), Counter(data["parts"].tolist())
+    except (OSError, KeyError, ValueError):
+        return False
+    examples, parts = _row_identities(snapshot)
+    if Counter(examples) != base_examples:
+        return False
+    changed = sum(((base_parts - Counter(parts)) + (Counter(parts) - base_parts)).values())
+    return changed <= RECALIBRATE_SHARE * (len(examples) + len(parts))
+
+
+def _row_identities(snapshot: Path) -> tuple[list[str], list[str]]:
+    """Each live row of a snapshot as its article's id and its text's key, hashed: (titles and
+    example questions, body passages). Prototypes follow their examples and are left out."""
+    ids = json.loads((snapshot / "articles.json").read_text(encoding="utf-8"))["ids"]
+    with np.load(snapshot / "rows.npz") as data:
+        article, kind, key = data["article"], data["kind"], data["key"]
+    examples: list[str] = []
+    parts: list[str] = []
+    example_kinds = (KINDS.index("title"), KINDS.index("question"))
+    for row in np.flatnonzero((article >= 0) & (kind != KINDS.index("proto"))).tolist():
+        identity = hashlib.blake2b(ids[article[row]].encode() + b"\0" + key[row].tobytes(), digest_size=16).hexdigest()
+        (examples if kind[row] in example_kinds else parts).append(identity)
+    return examples, parts
+
+
+def _save_base_rows(calibrated: Path, snapshot: Path) -> None:
+    """Record in `snapshot` the parts of the KB its calibration was made on: `calibrated`'s own
+    when it is the snapshot, else the record `calibrated` kept (none if it kept none)."""
+    if calibrated != snapshot:
+        if (calibrated / BASE_ROWS).exists():
+            shutil.copyfile(calibrated / BASE_ROWS, snapshot / BASE_ROWS)
+        return
+    examples, parts = _row_identities(snapshot)
+    np.savez(snapshot / BASE_ROWS, examples=np.array(examples, dtype="U32"), parts=np.array(parts, dtype="U32"))
 
 
 def _scoring(manifest: dict) -> dict:
@@ -183,6 +265,7 @@ def _scoring(manifest: dict) -> dict:
 def write_calibration(index_dir: str | Path, calibration: Calibration) -> Path:
     """Store a recalibration beside the live snapshot it was computed on."""
     calibration.base = snapshot_hashes(Path(index_dir).resolve())
+    _save_base_rows(Path(index_dir).resolve(), Path(index_dir).resolve())
     target = Path(index_dir).resolve() / "calibration.json"
     tmp = target.with_suffix(".tmp")
     tmp.write_text(calibration.to_json(), encoding="utf-8")
