@@ -92,7 +92,9 @@ class LanguageDetector:
         self.restricted = restrict
         self.backend = backend
         kind = LangdetectBackend if backend == "langdetect" else LinguaBackend
-        self._backend: Backend = kind(self.preferred, everything=not restrict)
+        # Close relatives of the served languages: kept loaded beside them (see LinguaBackend).
+        self.family: tuple[str, ...] = tuple(sorted({r for lang in self.preferred for r in relatives(lang)} - set(self.preferred)))
+        self._backend: Backend = kind(self.preferred, everything=not restrict, family=self.family)
         self.allowed: tuple[str, ...] = self.preferred if restrict else open_languages(self.preferred, self._backend.languages)
         self._latin = tuple(lang for lang in self.allowed if lang not in NOT_LATIN)
         # Filled as texts come; racing threads write the same value, so no lock is needed.
@@ -108,7 +110,7 @@ class LanguageDetector:
         For a server that forks workers: loaded before the fork, they are shared by all of them.
         Precise models of other languages still load when a message first needs them.
         """
-        self._backend.load(self.preferred)
+        self._backend.load(self.preferred + (self.family if not self.restricted else ()))
 
     def detect(self, text: str, hint: str | None = None, history: Sequence[str] = ()) -> LanguageDecision:
         """Decide the language of one customer message."""

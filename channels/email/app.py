@@ -48,15 +48,16 @@ class EmailChannel:
 
 def register_email(app: Flask, settings: Settings, desk: Desk) -> bool:
     """Start sending e-mail when ANSWERDESK_SMTP_HOST is set; False (and a log line) when not."""
+    if not settings.mail_enabled:
+        log.info("e-mail is off (no ANSWERDESK_SMTP_HOST): answers to missed conversations are not e-mailed")
+        return False
     outbox = open_outbox(desk.store)
 
     def link(conversation: Conversation) -> str | None:
         return conversation_link(settings, conversation)
 
     built = build_mail(settings, desk.store, outbox, desk.agent_name, link)
-    if built is None:
-        log.info("e-mail is off (no ANSWERDESK_SMTP_HOST): answers to missed conversations are not e-mailed")
-        return False
+    assert built is not None  # mail_enabled
     sender, relay = built
     if not settings.public_url or not settings.secret_key:
         log.warning("e-mails carry no link back to the chat: set ANSWERDESK_PUBLIC_URL and ANSWERDESK_SECRET_KEY")
