@@ -47,6 +47,22 @@ def percentile_ms(samples: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(samples) * 1000, q))
 
 
+def percentile_or_none(samples: Sequence[float], q: float) -> float | None:
+    """percentile_ms, or None (shown as "-" by `table`) when there are no samples."""
+    return percentile_ms(samples, q) if len(samples) else None
+
+
+def spread(values: Iterable[float | None]) -> tuple[float | None, float | None]:
+    """(min, median) of the values measured, None for rounds that measured nothing."""
+    found = sorted(v for v in values if v is not None)
+    return (found[0], float(np.median(found))) if found else (None, None)
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """a / b, or None when either is missing or b is zero."""
+    return a / b if a is not None and b else None
+
+
 def table(title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     rows = [[_fmt(c) for c in r] for r in rows]
     widths = [max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h)) for i, h in enumerate(header)]
@@ -59,6 +75,8 @@ def table(title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -
 
 
 def _fmt(value: object) -> str:
+    if value is None:  # no measurement (e.g. every request failed): the notes under the table say why
+        return "-"
     if isinstance(value, float):
         return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
     return str(value)

@@ -1,15 +1,18 @@
 """Speed and size of the answer engine: one `ask`, its floor, builds, one edit, a resumed build.
 
 For the demo KB and a synthetic KB of 10,000 articles (over 50,000 parts), in one run:
-- ask p50/p99 (language, spelling, encode, search, decide, reply) interleaved question by
-  question with its floor, the same encoders' encode plus the FAISS search alone, so the
-  ratio holds on this shared machine;
+- ask p50/p99 (language, spelling, encode, search, decide, reply) and its floor (the same
+  encoders' encode plus the FAISS search alone), the KBs interleaved question by question
+  (demo, large, demo, large ...; both engines loaded, the encoders shared) for --rounds rounds,
+  so load on this shared machine falls on both alike: each KB's min and median of the rounds'
+  p50s, and the ratios (ask/floor, large/demo) taken within each round, their median;
 - a full build as `answerdesk reindex` runs it (its own process, progress on stderr), a
   rebuild after one edited article both that way and as the console's Reindex button runs it
-  (in the serving process, encoders already loaded), and the load time of a snapshot;
+  (in the serving process, encoders already loaded), and the load time of a snapshot; these
+  run once each, one KB after the other (minutes each for the large KB);
 - for the large KB, a build killed half-way and started again: how much of the first one's
   encoding the second reuses from the embedding cache.
-Usage: python bench/speed.py [--articles N] [--queries N] [--skip-large] [--threads N]
+Usage: python bench/speed.py [--articles N] [--queries N] [--rounds N] [--budget-seconds S] [--skip-large] [--threads N]
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import REPO, Timer, percentile_ms, progress, table, write_kb  # noqa: E402
+from common import REPO, Timer, percentile_or_none, progress, ratio, spread, table, write_kb  # noqa: E402
 
 from bot.config import Settings
 from bot.answer.engine import Engine, Inbound, message_encoders
+from index.encoders import Encoders
 from bot.reindex.run import reindex
 from index.kb import load_kb
 from index.search import LiveIndex, SearchIndex
@@ -88,76 +93,138 @@ def edit(article: Path) -> None:
     article.write_text(article.read_text(encoding="utf-8") + "\nEdited: one more sentence for the benchmark.\n", encoding="utf-8")
 
 
-def ask_against_floor(engine: Engine, questions: list[str]) -> tuple[list[float], list[float]]:
-    """Each question asked through the engine, then through its floor (encode + search): A, B, A, B."""
-    snapshot = engine.snapshot()
-    for q in questions[:20]:
-        engine.respond(Inbound(q))
-    asks, floors = [], []
-    for i, q in enumerate(questions, 1):
-        t = time.perf_counter()
-        engine.respond(Inbound(q))
-        asks.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        vectors = engine.encoders.encode_queries([q])
-        snapshot.search([v[0] for v in vectors], k=3)
-        floors.append(time.perf_counter() - t)
-        progress("ask vs floor", i, len(questions))
-    return asks, floors
+@dataclass
+class System:
+    """One KB under test: its engine, its questions, and what each round measured."""
+
+    label: str
+    kb: Path
+    index: Path
+    built: dict
+    load_seconds: float
+    engine: Engine
+    questions: list[str]
+    asks: list[list[float]] = field(default_factory=list)  # per round
+    floors: list[list[float]] = field(default_factory=list)
+
+
+def ask_once(system: System, question: str, snapshot: object) -> tuple[float, float]:
+    """One question through the engine, then through its floor (encode + search alone): seconds each."""
+    t = time.perf_counter()
+    system.engine.respond(Inbound(question))
+    ask = time.perf_counter() - t
+    t = time.perf_counter()
+    vectors = system.engine.encoders.encode_queries([question])
+    snapshot.search([v[0] for v in vectors], k=3)  # type: ignore[attr-defined]
+    return ask, time.perf_counter() - t
+
+
+def ask_interleaved(systems: list[System], rounds: int, per_round: int, budget: float) -> str | None:
+    """Rounds of questions, the systems taking turns question by question (A, B, A, B ...; who goes
+    first alternates); stops starting rounds once `budget` seconds are spent and says so."""
+    snapshots = [s.engine.snapshot() for s in systems]
+    for s, snap in zip(systems, snapshots):  # warm-up, untimed
+        for q in s.questions[:20]:
+            ask_once(s, q, snap)
+    started = time.perf_counter()
+    for r in range(rounds):
+        if r and time.perf_counter() - started > budget:
+            return f"stopped after {r} of {rounds} rounds: --budget-seconds {budget:g} spent"
+        for s in systems:
+            s.asks.append([])
+            s.floors.append([])
+        for i in range(per_round):
+            order = list(zip(systems, snapshots))
+            for s, snap in order if (i + r) % 2 == 0 else order[::-1]:
+                ask, floor = ask_once(s, s.questions[(r * per_round + i) % len(s.questions)], snap)
+                s.asks[-1].append(ask)
+                s.floors[-1].append(floor)
+            progress(f"round {r + 1}/{rounds}, {len(systems)} KBs interleaved", i + 1, per_round)
+    return None
+
+
+def prepare(label: str, kb: Path, encoders: Encoders, threads: int, questions: int, large: bool) -> System:
+    """Build the KB's index (the large one killed after 240 s and resumed), load it, pick questions."""
+    index = kb.parent / "index"
+    print(f"building {label}...", file=sys.stderr, flush=True)
+    built = build(kb, index, kill_after=240 if large else None)
+    if built["killed"]:
+        again = build(kb, index)
+        built = {**again, "first_seconds": built["seconds"]}
+    with Timer() as load:
+        SearchIndex(index)
+    engine = Engine(Settings(kb_dir=str(kb), index_dir=str(index), threads=threads), encoders, LiveIndex(index))
+    articles = load_kb(kb).articles
+    rng = random.Random(1)
+    asked = [q for a in rng.sample(articles, min(len(articles), questions)) for q in a.questions[:1]]
+    return System(label, kb, index, built, load.seconds, engine, asked)
+
+
+def rebuild_after_edits(system: System, encoders: Encoders) -> tuple[float, float]:
+    """One article edited and rebuilt by the CLI, another by the console's Reindex button: seconds each."""
+    articles = load_kb(system.kb).articles
+    edit(Path(articles[len(articles) // 2].path))
+    edited = build(system.kb, system.index)
+    # The console's Reindex button: the serving process reindexes with its loaded encoders.
+    edit(Path(articles[len(articles) // 3].path))
+    with Timer() as in_process:
+        reindex(Settings(kb_dir=str(system.kb), index_dir=str(system.index)), encoder=encoders, show_progress=False)
+    return edited["seconds"], in_process.seconds
+
+
+def round_p50s(samples: list[list[float]]) -> list[float | None]:
+    return [percentile_or_none(r, 50) for r in samples]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=10000)
-    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--queries", type=int, default=60, help="questions per KB per round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of interleaved questions")
+    parser.add_argument("--budget-seconds", type=float, default=600.0, help="start no round of questions after this many seconds of them")
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--threads", type=int, default=Settings().threads, help="threads a message (ANSWERDESK_THREADS)")
     args = parser.parse_args()
+    if args.rounds < 1 or args.queries < 1:
+        raise SystemExit("--rounds and --queries must be at least 1")
     settings = Settings(threads=args.threads)
     encoders = message_encoders(settings)
-    rows, resumed = [], []
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        kbs = [("demo KB", Path(shutil.copytree(REPO / "kb_source", tmp / "demo" / "kb")))]
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        systems = [prepare("demo KB", Path(shutil.copytree(REPO / "kb_source", tmp / "demo" / "kb")), encoders, args.threads, args.queries * args.rounds, False)]
         if not args.skip_large:
-            kbs.append((f"synthetic {args.articles} articles", write_kb(tmp / "synthetic" / "kb", synthetic_articles(args.articles))))
-        for label, kb in kbs:
-            index = kb.parent / "index"
-            if label != "demo KB":  # a build killed a third of the way in, then started again
-                first = build(kb, index, kill_after=240)
-                if first["killed"]:
-                    again = build(kb, index)
-                    resumed.append((label, first["seconds"], again["seconds"], again["reused"], again["encoded"] + again["reused"]))
-                    built = again
-                else:
-                    built = first
-            else:
-                print(f"building {label}...", file=sys.stderr)
-                built = build(kb, index)
-            with Timer() as load:
-                SearchIndex(index)
-            engine = Engine(Settings(kb_dir=str(kb), index_dir=str(index), threads=args.threads), encoders, LiveIndex(index))
-            articles = load_kb(kb).articles
-            rng = random.Random(1)
-            questions = [q for a in rng.sample(articles, min(len(articles), args.queries)) for q in a.questions[:1]]
-            asks, floors = ask_against_floor(engine, questions)
-            edit(Path(articles[len(articles) // 2].path))
-            edited = build(kb, index)
-            # The console's Reindex button: the serving process reindexes with its loaded encoders.
-            edit(Path(articles[len(articles) // 3].path))
-            with Timer() as in_process:
-                reindex(Settings(kb_dir=str(kb), index_dir=str(index)), encoder=encoders, show_progress=False)
-            rows.append((
-                label, built["vectors"], built["index_type"], built["seconds"], edited["seconds"], in_process.seconds, load.seconds * 1000,
-                percentile_ms(asks, 50), percentile_ms(asks, 99), percentile_ms(floors, 50), percentile_ms(floors, 99),
-                percentile_ms(asks, 50) / percentile_ms(floors, 50),
-            ))
+            kb = write_kb(tmp / "synthetic" / "kb", synthetic_articles(args.articles))
+            systems.append(prepare(f"synthetic {args.articles} articles", kb, encoders, args.threads, args.queries * args.rounds, True))
+        stopped = ask_interleaved(systems, args.rounds, args.queries, args.budget_seconds)
+        edits = [rebuild_after_edits(s, encoders) for s in systems]  # after the questions: they change the index
+    rounds = len(systems[0].asks)
+    base = round_p50s(systems[0].asks)
+    rows = []
+    for s in systems:
+        asks, floors = round_p50s(s.asks), round_p50s(s.floors)
+        rows.append((
+            s.label, s.built["vectors"], rounds, sum(map(len, s.asks)), *spread(asks),
+            percentile_or_none([t for r in s.asks for t in r], 99), *spread(floors),
+            spread(ratio(a, f) for a, f in zip(asks, floors))[1], spread(ratio(a, b) for a, b in zip(asks, base))[1],
+        ))
     table(
-        f"Speed on {os.cpu_count()} cores, encoders {encoders.name} ({settings.threads} thread(s) a message); ask = language + spelling + "
-        "encode + search + decide + reply; floor = encode + search alone, interleaved with ask question by question",
-        ["KB", "vectors", "index", "build s", "1 edit s (CLI)", "1 edit s (console)", "load ms", "ask p50 ms", "ask p99 ms", "floor p50 ms", "floor p99 ms", "ask/floor p50"],
+        f"Ask on {os.cpu_count()} cores, encoders {encoders.name} ({settings.threads} thread(s) a message), the KBs interleaved "
+        f"question by question, {rounds} round(s) of {args.queries} questions each; ask = language + spelling + encode + search + "
+        "decide + reply; floor = encode + search alone; min/median over the rounds' p50s; ratios within each round, their median",
+        ["KB", "vectors", "rounds", "questions", "ask p50 min ms", "ask p50 median ms", "ask p99 ms", "floor p50 min ms", "floor p50 median ms",
+         "ask/floor", f"ask / {systems[0].label} ask"],
         rows,
     )
+    if stopped:
+        print(stopped)
+    table(
+        "Builds (one run each, one KB after the other)",
+        ["KB", "vectors", "index", "build s", "1 edit s (CLI)", "1 edit s (console)", "load ms"],
+        [(s.label, s.built["vectors"], s.built["index_type"], s.built["seconds"], cli, console, s.load_seconds * 1000)
+         for s, (cli, console) in zip(systems, edits)],
+    )
+    resumed = [(s.label, s.built["first_seconds"], s.built["seconds"], s.built["reused"], s.built["encoded"] + s.built["reused"])
+               for s in systems if "first_seconds" in s.built]
     if resumed:
         table("A build killed after 240 s, then started again", ["KB", "killed after s", "second build s", "parts reused", "parts in all"], resumed)
 

@@ -21,7 +21,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from common import NO_LIMITS, demo_index, percentile_ms, table  # noqa: E402
-from web_load import run_visitors  # noqa: E402
+from visitors import run_visitors  # noqa: E402
 
 from tests.served import Served  # noqa: E402
 
