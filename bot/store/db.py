@@ -12,8 +12,8 @@ import math
 import re
 import threading
 import time
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.resources.abc import Traversable
@@ -76,6 +76,21 @@ class Database(Protocol):
 
     def probe(self) -> str | None:
         """None if a write could start now, else why not; writes nothing (health checks)."""
+
+
+@contextmanager
+def unit_of_work(local: threading.local, write: Callable[[str], AbstractContextManager[Any]], doing: str) -> Iterator[None]:
+    """A database's `atomic`: one `write` transaction whose connection is this thread's `local.unit`
+    meanwhile, so the writes inside (savepoints) and the reads share it. Nested: one transaction."""
+    if getattr(local, "unit", None) is not None:
+        yield
+        return
+    with write(doing) as conn:
+        local.unit = conn
+        try:
+            yield
+        finally:
+            local.unit = None
 
 
 class FailedWrites:

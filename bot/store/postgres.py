@@ -7,7 +7,7 @@ import re
 import threading
 from functools import lru_cache
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -20,7 +20,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bot.errors import StorageError
-from bot.store.db import FailedWrites, Migration, read_migrations, refuse_newer
+from bot.store.db import FailedWrites, Migration, read_migrations, refuse_newer, unit_of_work
 
 # Any constants; held for the whole migration so two processes starting together apply each file
 # once, and around each message insert so message ids commit in order.
@@ -152,19 +152,10 @@ class PostgresDatabase:
                 self.failures.failed(str(error))
             raise error from e
 
-    @contextmanager
-    def atomic(self, doing: str) -> Iterator[None]:
+    def atomic(self, doing: str) -> AbstractContextManager[None]:
         """Every write of this thread inside it in one transaction: committed together on exit, or
         none of them. The reads inside see those writes (one connection). Nested: one transaction."""
-        if getattr(self._local, "unit", None) is not None:
-            yield
-            return
-        with self.write(doing) as conn:
-            self._local.unit = conn
-            try:
-                yield
-            finally:
-                self._local.unit = None
+        return unit_of_work(self._local, self.write, doing)
 
     @contextmanager
     def write(self, doing: str) -> Iterator[_Connection]:

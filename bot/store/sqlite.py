@@ -8,7 +8,7 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import StorageError
-from bot.store.db import FailedWrites, Migration, read_migrations, refuse_newer
+from bot.store.db import FailedWrites, Migration, read_migrations, refuse_newer, unit_of_work
 
 MEMORY = ":memory:"
 
@@ -178,19 +178,10 @@ class SQLiteDatabase:
         except sqlite3.Error:
             pass  # closing a broken connection may fail too; it is dropped either way
 
-    @contextmanager
-    def atomic(self, doing: str) -> Iterator[None]:
+    def atomic(self, doing: str) -> AbstractContextManager[None]:
         """Every write of this thread inside it in one transaction: committed together on exit, or
         none of them. The reads inside see those writes (one connection). Nested: one transaction."""
-        if getattr(self._local, "unit", None) is not None:
-            yield
-            return
-        with self.write(doing) as conn:
-            self._local.unit = conn
-            try:
-                yield
-            finally:
-                self._local.unit = None
+        return unit_of_work(self._local, self.write, doing)
 
     @contextmanager
     def write(self, doing: str) -> Iterator[sqlite3.Connection]:
