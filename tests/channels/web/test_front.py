@@ -23,11 +23,11 @@ HOST = "127.0.0.1"
 
 
 @contextmanager
-def serving(web: Web, threads: int = 2, request_seconds: float | None = None) -> Iterator[tuple[Front, int]]:
+def serving(web: Web, threads: int = 2, request_seconds: float | None = None, recycle_seconds: float | None = None) -> Iterator[tuple[Front, int]]:
     front = Front(web.app, threads=threads)
     options = config_options(Settings(web_idle_seconds=20))
-    if request_seconds is not None:
-        options["http"] = type("QuickDeadline", (DeadlineProtocol,), {"request_seconds": request_seconds})
+    if request_seconds is not None or recycle_seconds is not None:
+        options["http"] = type("Quick", (DeadlineProtocol,), {"request_seconds": request_seconds or 20.0, "recycle_seconds": recycle_seconds})
     server = AnswerdeskServer(uvicorn.Config(front, host=HOST, port=0, **options))
     server.announce = False
     thread = threading.Thread(target=server.run, daemon=True)  # not the main thread: no signal handlers
@@ -172,3 +172,20 @@ def test_a_request_that_never_arrives_whole_is_closed_at_its_deadline(web: Web) 
         for s in (silent, half):
             s.close()
         whole.close()
+
+
+def test_with_several_workers_an_old_keep_alive_connection_is_closed_after_its_response(web: Web) -> None:
+    assert config_options(Settings(workers=2))["http"].recycle_seconds is not None
+    assert config_options(Settings(workers=1))["http"].recycle_seconds is None
+    with serving(web, recycle_seconds=0.3) as (_, port):
+        connection = http.client.HTTPConnection(HOST, port, timeout=5)
+        connection.request("GET", "/healthz")
+        first = connection.getresponse()
+        first.read()
+        assert first.getheader("Connection") is None  # young: kept alive
+        time.sleep(0.4)
+        connection.request("GET", "/healthz")
+        second = connection.getresponse()
+        second.read()
+        assert second.status == 200 and second.getheader("Connection") == "close"  # old: the client reconnects
+        connection.close()
