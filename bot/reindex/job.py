@@ -47,7 +47,6 @@ from bot.config import Settings
 from bot.reindex.run import ReindexReport, TranslationReport, check_kb_translations, reindex
 from bot.store.model import Store
 from index.build import builds_folder
-from index.encoders import Encoder, Encoders
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +78,11 @@ class ReindexStatus:
 
 class ReindexJob:
     """Runs `bot.reindex.run.reindex` in a low-priority child process, one run at a time, and
-    reports its status. `encoder` is not used: the child loads settings.encoder itself."""
+    reports its status. The child loads settings.encoder itself."""
 
-    def __init__(
-        self, settings: Settings, clock: Callable[[], datetime], encoder: Encoder | Encoders | None = None, store: Store | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime], store: Store | None = None) -> None:
         self.settings = settings
         self.clock = clock
-        self.encoder = encoder  # the serving encoder: no second copy of the model in memory
         self.store = store  # where translation checks are kept; None: the store ANSWERDESK_DB names
         folder = builds_folder(settings.index_dir)
         self._status_file = folder / "reindex-status.json"

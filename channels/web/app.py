@@ -52,7 +52,7 @@ def create_app(settings: Settings, desk: Desk | None = None, clock: Callable[[],
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     desk = desk or build_desk(settings, clock=clock or utc_now)
     clock = clock or desk.clock
-    app.extensions[EXTENSION] = WebContext(settings, desk, clock, ReindexJob(settings, clock, encoder=desk.engine.encoders))
+    app.extensions[EXTENSION] = WebContext(settings, desk, clock, ReindexJob(settings, clock))
     app.extensions[limits.EXTENSION] = limits.Limiter.for_store(settings, desk.store, clock)
 
     app.register_blueprint(api.bp)

@@ -147,7 +147,7 @@ def test_the_reindex_uses_the_configured_store_only_once_it_exists(settings: Set
 
 
 def test_the_consoles_job_records_in_its_store_and_sums_up_the_stale(settings: Settings, store: Store, kb: Path) -> None:
-    job = ReindexJob(settings, lambda: datetime.now(timezone.utc), ENCODER, store=store)
+    job = ReindexJob(settings, lambda: datetime.now(timezone.utc), store=store)
     assert job.start() and job.wait(60).state == "done"
     edit_english(kb)
     assert job.start()
