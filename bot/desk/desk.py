@@ -319,9 +319,6 @@ class Desk(Waterfall):
                 replies.append(m)  # an answer to another message, stored after this one, is skipped
         return tuple(replies)
 
-    def _touch(self, conversation: Conversation) -> Conversation:
-        return self._get(conversation.id)
-
     def _get(self, conversation_id: str) -> Conversation:
         conversation = self.store.get_conversation(conversation_id)
         if conversation is None:
