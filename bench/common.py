@@ -100,13 +100,15 @@ ANSWERDESK = Path(sys.executable).with_name("answerdesk")
 
 
 def reindex_cli(kb: Path, index: Path) -> float:
-    """`answerdesk reindex` in its own process, as a maintainer runs it; seconds taken."""
+    """`answerdesk reindex` in its own process, as a maintainer runs it; seconds taken. Of the
+    environment's ANSWERDESK_ settings only the encoder is passed on (the server must find the index
+    built with the encoder it serves with)."""
     import subprocess
 
     started = time.perf_counter()
     done = subprocess.run(
         [str(ANSWERDESK), "reindex", "--kb", str(kb), "--index", str(index)],
-        capture_output=True, text=True, cwd=REPO, env={k: v for k, v in os.environ.items() if not k.startswith("ANSWERDESK_")},
+        capture_output=True, text=True, cwd=REPO, env={k: v for k, v in os.environ.items() if not k.startswith("ANSWERDESK_") or k == "ANSWERDESK_ENCODER"},
     )
     if done.returncode:
         raise SystemExit(f"answerdesk reindex --kb {kb} failed:\n{done.stderr[-2000:]}")

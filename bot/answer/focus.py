@@ -17,7 +17,9 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 LIMIT = 600
 ELLIPSIS = "…"
@@ -90,13 +92,13 @@ def focus(
     body = body_markdown.strip()
     if len(body) <= limit:
         return Excerpt(body, False, WHOLE)
-    sections = _sections(body)
+    sections = _read(body)
     anchor, source = None, LEAD
     if matched and matched.strip():
         anchor = _locate_passage(sections, matched, matched_body)
         source = PASSAGE
     if anchor is None and question and question.strip():
-        anchor, source = _locate_question(sections, question), QUESTION
+        anchor, source = _locate_question(sections, question, _section_stems(body)), QUESTION
     if anchor is None:
         text, source = _lead(sections, limit), LEAD
     else:
@@ -108,6 +110,26 @@ def focus(
 
 
 # -- reading an article ------------------------------------------------------------------------
+# An article's sections, tokens and stems depend on its text alone: read once, not on every answer
+# from it (they were a quarter of the engine's time a message). Bounded: a big KB's articles come
+# and go; 256 read articles of a few thousand characters hold some tens of MiB at most.
+READ_ARTICLES = 256
+
+
+@lru_cache(maxsize=READ_ARTICLES)
+def _read(body: str) -> tuple[_Section, ...]:
+    return tuple(_sections(body))
+
+
+@lru_cache(maxsize=READ_ARTICLES)
+def _section_stems(body: str) -> tuple[tuple[frozenset[str], tuple[frozenset[str], ...]], ...]:
+    """Each section's heading stems and each of its blocks' stems."""
+    return tuple(
+        (frozenset(_stem(w) for w in s.heading_words), tuple(frozenset(_stem(t.word) for t in b.tokens) for b in s.blocks))
+        for s in _read(body)
+    )
+
+
 def _sections(body: str) -> list[_Section]:
     sections: list[_Section] = []
     heading, fenced = "", False
@@ -176,10 +198,10 @@ def _stem(word: str) -> str:
 
 
 # -- choosing the part --------------------------------------------------------------------------
-def _locate_passage(sections: list[_Section], matched: str, matched_body: str | None) -> _Anchor | None:
+def _locate_passage(sections: Sequence[_Section], matched: str, matched_body: str | None) -> _Anchor | None:
     """Where the passage's words run on in the body (a passage ends with words of one paragraph)."""
     if matched_body:
-        theirs = _sections(matched_body.strip())
+        theirs = _read(matched_body.strip())
         found = _find_run(theirs, _words(matched))
         if found is None or len(theirs) != len(sections):
             return None
@@ -188,7 +210,7 @@ def _locate_passage(sections: list[_Section], matched: str, matched_body: str | 
     return _find_run(sections, _words(matched))
 
 
-def _find_run(sections: list[_Section], matched: list[str]) -> _Anchor | None:
+def _find_run(sections: Sequence[_Section], matched: list[str]) -> _Anchor | None:
     if not matched:
         return None
     wanted = set(matched)
@@ -227,12 +249,11 @@ def _longest_tail_run(matched: list[str], words: list[str]) -> tuple[int, int]:
     return low, at
 
 
-def _locate_question(sections: list[_Section], question: str) -> _Anchor | None:
+def _locate_question(sections: Sequence[_Section], question: str, stems: Sequence[tuple[frozenset[str], Sequence[frozenset[str]]]]) -> _Anchor | None:
     """The section whose words overlap the question's most, rarer words counting more."""
     asked = {_stem(w) for w in _words(question) if len(w) >= 3 and w not in _QUESTION_WORDS}
     if not asked:
         return None
-    stems = [({_stem(w) for w in s.heading_words}, [{_stem(t.word) for t in b.tokens} for b in s.blocks]) for s in sections]
     found = [
         ({w for w in asked if _has(heading, w)}, [{w for w in asked if _has(b, w)} for b in blocks]) for heading, blocks in stems
     ]
@@ -249,7 +270,7 @@ def _locate_question(sections: list[_Section], question: str) -> _Anchor | None:
     return best[1] if best else None
 
 
-def _has(stems: set[str], asked: str) -> bool:
+def _has(stems: frozenset[str], asked: str) -> bool:
     """A word of the question is in a text: the same stem, or (four letters or more) the start of one."""
     return asked in stems or (4 <= len(asked) < _STEM and any(s.startswith(asked) for s in stems))
 
@@ -284,7 +305,7 @@ def _show(section: _Section, anchor: _Anchor, limit: int) -> str:
     return "\n\n".join(parts)
 
 
-def _lead(sections: list[_Section], limit: int) -> str:
+def _lead(sections: Sequence[_Section], limit: int) -> str:
     """The article from its start: whole sections that fit, then the next one if its heading and
     first paragraph fit (the first one always, cut if need be)."""
     parts: list[str] = []
