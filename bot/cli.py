@@ -1,4 +1,4 @@
-"""The `answerdesk` command: reindex, ask, calibrate."""
+"""The `answerdesk` command: reindex, ask, calibrate, serve, agents, report, suggestions."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bot.config import Settings, describe_settings
 from bot.answer.engine import Engine, Inbound, Outcome, build_engine
 from bot.errors import AnswerdeskError, ConfigError, KBErrors
 from bot.reindex.run import reindex, write_calibration
+from bot.suggestions.command import add_parser as suggestions_parser
 
 if TYPE_CHECKING:
     from bot.store.model import Store
@@ -112,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", help="only this channel (web, slack, telegram)")
     p.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML page")
     p.set_defaults(run=_report)
+
+    suggestions_parser(sub)
     return parser
 
 
@@ -232,7 +235,10 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
 def _reindex(settings: Settings, args: argparse.Namespace) -> int:
     report = reindex(settings, check=args.check, show_progress=args.progress)
     kb = report.kb
-    print(f"knowledge base {settings.kb_dir}: {len(kb.article_ids)} articles, {len(kb.articles)} language versions ({', '.join(kb.languages)})")
+    served = kb.served()
+    drafts = len(kb.articles) - len(served.articles)
+    unserved = f"; {drafts} draft version(s), not served until their 'draft: true' is removed" if drafts else ""
+    print(f"knowledge base {settings.kb_dir}: {len(served.article_ids)} articles, {len(served.articles)} language versions ({', '.join(served.languages)}){unserved}")
     if report.build is None:
         print("check passed: nothing built")
         return 0

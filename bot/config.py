@@ -88,6 +88,10 @@ class Settings:
         300, "ANSWERDESK_PRESENCE_SECONDS",
         "An agent is available while their last activity (a console page or its live queue, a take or reply in the Slack agents' channel) is this recent.",
     )
+    suggestion_days: int = _setting(
+        90, "ANSWERDESK_SUGGESTION_DAYS",
+        "How far back the conversations go that suggestions for the KB are worked out from (the console's 'Improve the help center', 'answerdesk suggestions').",
+    )
     agent_names: str = _setting(
         "full", "ANSWERDESK_AGENT_NAMES",
         "The name customers see on an agent's messages, on every channel: full (as added), first (the first name only) or team (the team's, no personal name).",

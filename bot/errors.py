@@ -6,9 +6,9 @@ they are the same classes here.
 
 from __future__ import annotations
 
-from index.errors import AnswerdeskError, ConfigError, KBError, KBErrors, SearchIndexError
+from index.errors import AnswerdeskError, ConfigError, KBEditError, KBError, KBErrors, SearchIndexError
 
-__all__ = ["AnswerdeskError", "ConfigError", "KBError", "KBErrors", "SearchIndexError", "StorageError"]
+__all__ = ["AnswerdeskError", "ConfigError", "KBEditError", "KBError", "KBErrors", "SearchIndexError", "StorageError"]
 
 
 class StorageError(AnswerdeskError):

@@ -76,8 +76,12 @@ def build_snapshot(
     """Write a complete, unpublished snapshot of `kb` next to `index_dir`.
 
     `updated` is each article path's date when the caller has it already (`last_updated`);
-    `translations` adds fields to a version in articles.json (`index.translations.snapshot_fields`)."""
+    `translations` adds fields to a version in articles.json (`index.translations.snapshot_fields`).
+    Drafts (`draft: true`) are left out: they are validated, not served."""
     started = time.perf_counter()
+    kb = kb.served()
+    if not kb.articles:
+        raise SearchIndexError("every article of the knowledge base is a draft: publish one (remove 'draft: true') and reindex")
     folder = builds_folder(index_dir)
     folder.mkdir(parents=True, exist_ok=True)
     remove_abandoned_builds(folder)

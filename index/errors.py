@@ -1,4 +1,4 @@
-"""The project's error root, and the errors of loading a KB, building and searching an index.
+"""The project's error root, and the errors of loading and editing a KB, building and searching an index.
 
 They live here, in the lowest layer, so that `index/` needs nothing of `bot/`; `bot.errors`
 adds the rest and re-exports these, so the rest of the code names them from there.
@@ -33,6 +33,10 @@ class KBError(AnswerdeskError):
         if field:
             where += f" [{field}]"
         super().__init__(f"{where}: {message}")
+
+
+class KBEditError(KBError):
+    """An article cannot be changed as asked (`index/kb_edit.py`); nothing was written."""
 
 
 class KBErrors(AnswerdeskError):

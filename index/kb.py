@@ -7,6 +7,9 @@ Only regular files are read. The folder is walked with `lstat`, never following 
 opening a file to find out what it is: a named pipe, socket or device, a folder named `*.md`,
 and a symlink that is dangling, loops, or leads outside the KB or to anything but a regular
 file are each reported. A symlink to an article file inside the KB is read as that file.
+
+An article with `draft: true` is validated like any other but not served (`KnowledgeBase.served`);
+a draft is a new article, so it may not share its id with a served one.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class Article:
     updated: str = ""
     source: str = ""  # front matter `source: en`: the language this version was translated from
     source_line: int | None = None  # where `source:` is written, for errors about it
+    draft: bool = False  # front matter `draft: true`: validated, never indexed or served
 
     @property
     def content_hash(self) -> str:
@@ -71,6 +75,10 @@ class KnowledgeBase:
     @property
     def article_ids(self) -> tuple[str, ...]:
         return tuple(sorted({a.id for a in self.articles}))
+
+    def served(self) -> "KnowledgeBase":
+        """The KB without its drafts: what is indexed and answered from."""
+        return KnowledgeBase(articles=tuple(a for a in self.articles if not a.draft), root=self.root)
 
     def get(self, article_id: str, lang: str) -> Article | None:
         return self._by_key.get((article_id, lang))
@@ -111,7 +119,7 @@ def load_kb(root: str | Path, parsed: MutableMapping[str, tuple[int, int, Articl
             continue
         seen[key] = str(path)
         articles.append(article)
-    errors += _source_errors(articles)
+    errors += _source_errors(articles) + _draft_errors(articles)
     if not articles and not errors:
         errors.append(KBError(str(root), "the knowledge base is empty: add <lang>/<article-id>.md files"))
     if errors:
@@ -239,7 +247,7 @@ class ParsedArticles(dict):
     """Parsed articles kept between reindexes, in the index's own builds folder."""
 
     # Bumped when `Article` gains a field: a cache from before would hold it empty for every file.
-    FORMAT = 2
+    FORMAT = 3
 
     def __init__(self, path: Path) -> None:
         super().__init__()
@@ -263,8 +271,12 @@ class ParsedArticles(dict):
 
 def parse_article(path: Path) -> Article:
     """Parse one article file; raise KBError naming the line or field at fault."""
+    return parse_article_bytes(_read_regular(path), path)
+
+
+def parse_article_bytes(raw: bytes, path: Path) -> Article:
+    """Parse an article's bytes as if read from `path` (its folder names its language)."""
     name = str(path)
-    raw = _read_regular(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -305,6 +317,9 @@ def parse_article(path: Path) -> Article:
     tags = _string_list(meta.get("tags"), name, "tags", _line_of(lines, "tags", end))
     updated = meta.get("updated", "")
     source, source_line = _source(meta.get("source"), lang, name, _line_of(lines, "source", end))
+    draft = meta.get("draft", False)
+    if draft is not None and not isinstance(draft, bool):
+        raise KBError(name, f"draft {draft!r} must be true or false (unquoted)", line=_line_of(lines, "draft", end), field="draft")
     return Article(
         id=article_id,
         lang=lang,
@@ -316,6 +331,7 @@ def parse_article(path: Path) -> Article:
         updated=str(updated) if updated else "",
         source=source,
         source_line=source_line,
+        draft=bool(draft),
     )
 
 
@@ -356,6 +372,14 @@ def _source_errors(articles: list[Article]) -> list[KBError]:
                 line=article.source_line, field="source",
             ))
     return errors
+
+
+def _draft_errors(articles: list[Article]) -> list[KBError]:
+    """A draft is a new article: it may not share its id with an article that is served."""
+    served = {a.id: a.path for a in reversed(articles) if not a.draft}
+    return [KBError(a.path, f"draft {a.id!r} has the id of the published article {served[a.id]}; a draft is a new article: "
+                    "give it another id (and file name), or edit the published article instead", field="id")
+            for a in articles if a.draft and a.id in served]
 
 
 def _string_list(value: object, name: str, key: str, line: int | None) -> tuple[str, ...]:

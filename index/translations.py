@@ -77,7 +77,7 @@ def translations(
     maps article ids to the original language recorded before (`remembered_originals`)."""
     found: list[Translation] = []
     for article_id in kb.article_ids:
-        versions = sorted(kb.versions(article_id), key=lambda a: a.lang)
+        versions = sorted((a for a in kb.versions(article_id) if not a.draft), key=lambda a: a.lang)  # drafts are not served
         if len(versions) < 2:
             continue
         original = original_lang(versions, updated, default_lang, (remembered or {}).get(article_id))

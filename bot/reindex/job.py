@@ -273,12 +273,17 @@ def _child_main() -> int:
 
 def _summary(report: ReindexReport) -> str:
     """What a finished run did, for the console."""
-    summary = f"{len(report.kb.article_ids)} articles, {len(report.kb.articles)} language versions"
+    served = report.kb.served()
+    summary = f"{len(served.article_ids)} articles, {len(served.articles)} language versions"
+    if len(served.articles) < len(report.kb.articles):
+        summary += f" ({len(report.kb.articles) - len(served.articles)} drafts not served)"
     build = report.build
     if build is not None:
         summary += f"; {build.vectors} vectors ({build.encoded} encoded, {build.reused} reused)"
     if report.translations and report.translations.stale:
         summary += f"; {len(report.translations.stale)} translation(s) older than their source: see Translations"
+    if report.proofs:
+        summary += f"; {sum(p.answered for p in report.proofs)} of {len(report.proofs)} accepted suggestions now answered: see Improve the help center"
     return summary
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import sys
 from collections import Counter
@@ -31,6 +32,7 @@ from bot.config import Settings
 from bot.store.connect import open_store
 from bot.store.model import Store, utc_now
 from bot.store.sql_translations import SQLTranslationChecks, open_translation_checks
+from bot.suggestions.proof import Proof, after_reindex, describe_proofs
 from index.build import BuildReport, build_snapshot, builds_folder, publish
 from index.encoders import Encoder, Encoders, make_encoders
 from index.kb import KnowledgeBase, ParsedArticles, load_kb
@@ -40,6 +42,7 @@ from index.translations import STALE, WRITTEN, Translation, judge, remembered_or
 from index.updated import last_updated
 
 
+log = logging.getLogger(__name__)
 RECALIBRATE_SHARE = 0.01  # recalibrate once this share of articles (or of parts) changed since the last time
 BASE_ROWS = "calibration-rows.npz"  # the parts a calibration was computed on, beside calibration.json
 
@@ -58,6 +61,7 @@ class ReindexReport:
     build: BuildReport | None
     calibration: Calibration | None
     translations: TranslationReport | None = None
+    proofs: tuple[Proof, ...] = ()  # the accepted suggestions' questions, asked again of the new index
 
 
 def reindex(
@@ -115,7 +119,11 @@ def reindex(
             raise
     if report.stale or report.unchecked:
         print("\n".join(describe_stale(report.stale) if report.stale else [report.unchecked]), file=out or sys.stdout)
-    return ReindexReport(kb, build, calibration, report)
+    tell("asking accepted suggestions again")
+    proofs = _reask(settings, encoder, store, clock)
+    if proofs:
+        print("\n".join(describe_proofs(proofs)), file=out or sys.stdout)
+    return ReindexReport(kb, build, calibration, report, tuple(proofs))
 
 
 def check_kb_translations(
@@ -176,6 +184,23 @@ def _check_translations(
         return check_translations(kb, updated, settings.default_language, open_translation_checks(own, clock))
     finally:
         own.close()
+
+
+def _reask(settings: Settings, encoder: Encoder | Encoders, store: Store | None, clock: Callable[[], datetime]) -> list[Proof]:
+    """Ask every accepted suggestion's question of the index just published (bot/suggestions/proof.py),
+    in `store`, else in the store ANSWERDESK_DB names if it exists. The index is served already:
+    a failure here is reported, not raised."""
+    if store is None and _missing_store(settings.db):
+        return []
+    own = store or open_store(settings.db, clock=clock, busy_timeout=settings.db_busy_timeout, synchronous=settings.sqlite_synchronous)
+    try:
+        return after_reindex(settings, encoder, own, clock)
+    except Exception:  # noqa: BLE001 - the new index is published; the proof waits for the next reindex
+        log.warning("asking the accepted suggestions again failed", exc_info=True)
+        return []
+    finally:
+        if store is None:
+            own.close()
 
 
 def snapshot_hashes(snapshot: Path) -> dict[str, str]:

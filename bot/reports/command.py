@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Settings
-from bot.errors import AnswerdeskError, ConfigError
+from bot.errors import AnswerdeskError, ConfigError, StorageError
+from bot.reports.changes import WEEKS, KBChange, changed_articles, kb_changes
 from bot.reports.figures import CHANNELS, Report, build_report, load_period, outbox_pending
 from bot.reports.gaps import collect_gap_questions, collect_person_questions, group_gaps, group_near_misses, settle_close_calls
 from bot.reports.html import render_html
@@ -19,6 +20,7 @@ from bot.reports.served import NO_INDEX, ServedKB, load_served
 from bot.reports.text import format_report
 from bot.store.model import Store
 from bot.store.connect import open_store
+from bot.store.sql_suggestions import ACCEPTED, open_suggestion_decisions
 
 if TYPE_CHECKING:
     from index.encoders import Encoder
@@ -109,7 +111,22 @@ def make_report(
         person=group_gaps(person, encoder) if encoder is not None and person else [],
         handoff_threshold=served.handoff,
         threshold_source=served.source,
+        changes=load_changes(store, since, until or now, now),
     )
+
+
+def load_changes(store: Store, since: datetime, until: datetime, now: datetime) -> list[KBChange]:
+    """The report's "KB changes": articles changed by suggestions accepted in the period, with the
+    questions near them WEEKS before and after (read from the store for those weeks)."""
+    try:
+        decisions = open_suggestion_decisions(store).all(ACCEPTED)
+    except StorageError:  # a store that keeps no decisions (a test fake)
+        return []
+    changed = changed_articles(decisions, since, until)
+    if not changed:
+        return []
+    first = min(at for at, _ in changed.values()) - timedelta(weeks=WEEKS)
+    return kb_changes(decisions, store.list_messages_since(first), store.list_feedback(since=first), since, until, now)
 
 
 def check_channel(store: Store, channel: str | None) -> None:

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.delivery.sql_outbox import outbox_pending as pending
+from bot.reports.changes import KBChange
 from bot.reports.gaps import GapGroup, GapQuestion, NearMissGroup
 from bot.reports.outcomes import HANDOFF_REASONS, OUTCOMES, ConversationFacts, conversation_facts
 from bot.store.model import Conversation, Feedback, Message, Store, Ticket
@@ -179,6 +180,7 @@ class Report:
     person: tuple[GapGroup, ...] = ()  # what customers who asked for a person had asked
     handoff_threshold: float | None = None  # the one near-misses were measured from; None: by conversations alone
     threshold_source: str = ""  # where that threshold came from
+    changes: tuple[KBChange, ...] = ()  # articles changed by accepted suggestions, deflection before and after
 
     def figures(self, channel: str) -> ChannelFigures:
         return next(c for c in self.channels if c.channel == channel)
@@ -219,6 +221,7 @@ def build_report(
     person: Sequence[GapGroup] = (),
     handoff_threshold: float | None = None,
     threshold_source: str = "",
+    changes: Sequence[KBChange] = (),
 ) -> Report:
     """Every figure of the report from the period's rows, the grouped gaps, near-misses and requests for a person."""
     tickets = Counter(t.conversation_id for t in period.tickets)
@@ -244,4 +247,5 @@ def build_report(
         person=tuple(person),
         handoff_threshold=handoff_threshold,
         threshold_source=threshold_source,
+        changes=tuple(changes),
     )

@@ -71,6 +71,7 @@ class GapGroup:
     nearest: str | None = None  # the best top candidate of its not-covered questions
     nearest_score: float | None = None
     nearest_title: str | None = None  # in the group's most frequent language
+    members: tuple[GapQuestion, ...] = ()  # every question of the group, each distinct text in turn, central first
 
 
 def collect_gap_questions(
@@ -243,6 +244,7 @@ def _group(keys: list[str], vectors: np.ndarray, by_text: dict[str, list[GapQues
         nearest=nearest.nearest if nearest else None,
         nearest_score=nearest.score if nearest else None,
         nearest_title=title(nearest.nearest, languages[0][0]) if nearest and nearest.nearest and title else None,
+        members=tuple(q for r in order for q in by_text[keys[r]]),
     )
 
 

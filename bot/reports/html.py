@@ -8,7 +8,8 @@ from html import escape
 from bot.reports.gaps import UNHELPFUL, GapGroup
 from bot.reports.figures import ALL, Report, shares
 from bot.reports.outcomes import OUTCOME_HELP, OUTCOMES
-from bot.reports.text import KPI_ROWS, article_name, group_counts, languages, near_counts, near_detail, nearest_text, plural, tenths, threshold_note
+from bot.reports.changes import WEEKS
+from bot.reports.text import KPI_ROWS, article_name, group_counts, languages, near_counts, near_detail, nearest_text, plural, tenths, threshold_note, window
 
 HTML_GROUPS = 50
 CHART_GAPS = 10
@@ -61,6 +62,8 @@ def render_html(report: Report) -> str:
         _gap_list(report),
         '<h2 id="asked-for-person">Asked for a person</h2>',
         _person_list(report),
+        '<h2 id="kb-changes">KB changes</h2>',
+        _changes_table(report),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -270,6 +273,19 @@ def _near_list(report: Report) -> str:
     more = len(groups) - HTML_GROUPS
     tail = f"<p>... and {more} more articles.</p>" if more > 0 else ""
     return note + f"<p>{plural(total, 'question')} for {plural(len(groups), 'article')}, the most asked first.</p>" + f'<ol class="gaps">{"".join(items)}</ol>{tail}'
+
+
+def _changes_table(report: Report) -> str:
+    if not report.changes:
+        return "<p>No suggestion was accepted in this period.</p>"
+    note = (f'<p class="sub">Deflection of the questions near each article changed by accepted suggestions, {WEEKS} weeks before '
+            "and after the change (served from the next reindex).</p>")
+    rows = "".join(
+        f"<tr><td>{c.changed_at:%Y-%m-%d}</td><td><bdi>{escape(c.article_id)}</bdi></td><td>{escape(c.what)}</td>"
+        f"<td>{escape(window(c.before))}</td><td>{escape(window(c.after))}{'' if c.after_complete else ' (so far)'}</td></tr>"
+        for c in report.changes
+    )
+    return note + f"<table><thead><tr><th>changed</th><th>article</th><th>what</th><th>before</th><th>after</th></tr></thead><tbody>{rows}</tbody></table>"
 
 
 def _person_list(report: Report) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from bot.reports.changes import WEEKS, Window
 from bot.reports.gaps import UNHELPFUL, GapGroup, GapQuestion, NearMissGroup
 from bot.reports.misses import CLOSE, HOW, NEAR_MISS_BAND
 from bot.reports.outcomes import OUTCOME_HELP, OUTCOMES
@@ -69,7 +70,7 @@ def _row(label: str, cells: list[str]) -> str:
 
 
 def format_report(report: Report) -> str:
-    """The whole report: figures per channel, outcomes, near-misses, gaps and requests for a person."""
+    """The whole report: figures per channel, outcomes, near-misses, gaps, requests for a person and KB changes."""
     lines = [
         f"Answerdesk report {report.first_day} to {report.last_day} ({report.tz}): conversations started in this period",
         "",
@@ -82,8 +83,25 @@ def format_report(report: Report) -> str:
         lines.append(_row(name, [f"{c.outcomes[name]} ({tenths(s[name])})" if s else "0" for c, s in zip(report.channels, split)]))
     lines.append(_row("total", [f"{c.conversations} ({tenths(sum(s.values()))})" if s else "0" for c, s in zip(report.channels, split)]))
     lines += [f"  {name}: {OUTCOME_HELP[name]}" for name in OUTCOMES]
-    lines += ["", *format_near_misses(report), "", *format_gaps(report), "", *format_person(report)]
+    lines += ["", *format_near_misses(report), "", *format_gaps(report), "", *format_person(report), "", *format_changes(report)]
     return "\n".join(lines) + "\n"
+
+
+def format_changes(report: Report) -> list[str]:
+    """Articles changed by accepted suggestions, and how often the bot settled the questions near them before and after."""
+    if not report.changes:
+        return ["KB changes: no suggestion was accepted in this period"]
+    lines = [f"KB changes: deflection of the questions near each changed article, {WEEKS} weeks before and after (the change is served from the next reindex)"]
+    for c in report.changes:
+        partial = "" if c.after_complete else " (so far)"
+        lines.append(
+            f"  {c.changed_at:%Y-%m-%d} {c.article_id} ({c.what}): before {window(c.before)}, after {window(c.after)}{partial}"
+        )
+    return lines
+
+
+def window(w: Window) -> str:
+    return f"{percent(w.rate)} of {plural(w.questions, 'question')}"
 
 
 def plural(n: int, word: str) -> str:
