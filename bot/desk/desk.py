@@ -235,11 +235,20 @@ class Desk(Waterfall):
         self._system(conversation, Action.AGENT_JOINED, agent=self._shown(agent_name, conversation.lang))
         return AgentAction(True, "agent", agent_id)
 
-    def agent_reply(self, conversation_id: str, agent_id: str, text: str) -> Message:
+    def agent_reply(self, conversation_id: str, agent_id: str, text: str, article_id: str | None = None) -> Message:
+        """The agent's reply; `article_id`: the article it answers with (the console's picker), which
+        must be in the served index (NotFound otherwise)."""
         conversation = self._get(conversation_id)
         if conversation.state != "agent" or conversation.agent != agent_id:
             raise NotAllowed(f"conversation {conversation_id} is not yours: take it first (it is {conversation.state})")
-        return self.store.add_message(conversation.id, "agent", text, agent=agent_id, lang=conversation.lang).message
+        if article_id is not None:
+            try:
+                served = article_id in self.engine.snapshot().versions
+            except SearchIndexError as e:
+                raise NotFound(f"article {article_id!r}: there is no index to find it in ({e})") from e
+            if not served:
+                raise NotFound(f"no article {article_id!r} in the served index; reindex if it was just added")
+        return self.store.add_message(conversation.id, "agent", text, agent=agent_id, lang=conversation.lang, article_id=article_id).message
 
     def hand_back(self, conversation_id: str, agent_id: str) -> AgentAction:
         """Back to the bot: the agent who has the conversation, or any agent while it is in the queue."""

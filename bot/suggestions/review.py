@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.desk.turns import NotFound
-from bot.errors import AnswerdeskError
+from bot.errors import AnswerdeskError, SearchIndexError
 from bot.reports.figures import load_period
 from bot.reports.served import load_served
 from bot.store.model import Store, utc_now
@@ -77,20 +77,32 @@ class Review:
         hashes = {s.id: file_hash(path) for s in still if (path := self._target(kb, s)) is not None and path.exists()}
         return Listing(still, tuple(decided), tuple(m for m in missing_translations(found) if lang is None or m[1] == lang), hashes)
 
-    def _mine(self, kb: KnowledgeBase) -> list[Suggestion]:
+    def _mine(self, kb: KnowledgeBase, drafts: bool = True) -> list[Suggestion]:
+        """The suggestions of the period; `drafts=False` skips grouping the gaps (the costly part)."""
         since = self.clock() - timedelta(days=self.settings.suggestion_days)
         period = load_period(self.store, since, None)
-        handoff = load_served(self.settings).handoff  # a question that missed only by score is no gap
-        return mine(period.conversations, period.messages, period.feedback, KBView.from_kb(kb), encoder=self.encoder, handoff=handoff)
+        encoder = self.encoder if drafts else None
+        return mine(period.conversations, period.messages, period.feedback, KBView.from_kb(kb), encoder=encoder, handoff=self._handoff())
+
+    def _handoff(self) -> float | None:
+        """The threshold the served index hands off under (a question that missed only by score is no gap)."""
+        if self.engine is not None:
+            try:
+                return self.engine.thresholds(self.engine.snapshot()).handoff
+            except SearchIndexError:
+                return self.settings.handoff_threshold
+        return load_served(self.settings).handoff
 
     def find(self, suggestion_id: str) -> Suggestion:
         """The open suggestion with this id; AlreadyDecided or NotFound otherwise."""
         decided = self.decisions.get(suggestion_id)
         if decided is not None:
             raise AlreadyDecided(f"suggestion {suggestion_id} was {decided.status} by {decided.decided_by} on {decided.decided_at:%Y-%m-%d}")
-        for s in self._mine(load_kb(self.settings.kb_dir)):
-            if s.id == suggestion_id:
-                return s
+        kb = load_kb(self.settings.kb_dir)
+        for drafts in (False, True):  # a question or note is found without grouping the gaps
+            for s in self._mine(kb, drafts=drafts):
+                if s.id == suggestion_id:
+                    return s
         raise NotFound(f"no open suggestion {suggestion_id!r}: the list changes as conversations age out; list them again")
 
     # -- deciding -------------------------------------------------------------------------

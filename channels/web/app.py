@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.desk.desk import Desk, build_desk, utc_now
 from bot.errors import SearchIndexError, StorageError
 from bot.reindex.job import ReindexJob
-from channels.web import api, auth, console, limits, pages, translations
+from channels.web import api, auth, console, limits, pages, suggestions, translations
 from channels.web.context import EXTENSION, WebContext
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ def create_app(settings: Settings, desk: Desk | None = None, clock: Callable[[],
     app.register_blueprint(auth.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(translations.bp)
+    app.register_blueprint(suggestions.bp)
     app.before_request(auth.load_agent)
     app.before_request(auth.check_csrf)
     app.jinja_env.globals["csrf_token"] = auth.csrf_token

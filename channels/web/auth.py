@@ -27,7 +27,7 @@ bp = Blueprint("auth", __name__, url_prefix="/agent")
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
-PROTECTED_BLUEPRINTS = frozenset({"auth", "console", "translations"})
+PROTECTED_BLUEPRINTS = frozenset({"auth", "console", "translations", "suggestions"})
 F = TypeVar("F", bound=Callable[..., Any])
 _DUMMY_HASH: list[str] = []  # checked when the e-mail is unknown, so both cases take as long
 SESSION_GENERATION = "generation"

@@ -10,8 +10,9 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 
+from bot.answer.articles import ArticleVersion, article_link, article_path, find_version, versions_by_language
 from bot.desk.desk import NotAllowed
-from bot.desk.turns import NOT_YOURS
+from bot.desk.turns import NOT_YOURS, NotFound
 from bot.desk.agents_desk import is_channel_agent
 from bot.answer.phrases import language_name
 from bot.store.model import QUEUE_STATES, Agent, Conversation, Message, Store
@@ -19,6 +20,7 @@ from channels.web.auth import current_agent, login_required, login_required_stre
 from channels.web.context import web
 from channels.web.events import Timing, conversation_poll, event, last_event_id, stream
 from channels.web.transcript import conversation_summary, duration, message_view, reindex_view
+from index.search import SearchIndex
 
 bp = Blueprint("console", __name__, url_prefix="/agent")
 
@@ -85,6 +87,7 @@ def conversation(conversation_id: str) -> str:
         holder=names.get(found.agent or "") or _agent_name(found.agent),
         last_id=messages[-1].id if messages else 0,
         max_reply=MAX_REPLY,
+        articles=article_choices(index, found.lang, _help_center()),
     )
 
 
@@ -127,19 +130,21 @@ def take(conversation_id: str) -> Response:
 def reply(conversation_id: str) -> Response | tuple[Response, int]:
     agent = current_agent()
     found = _conversation(conversation_id)
-    text = request.form.get("text", "")
-    problem = None
-    if not text.strip():
+    article_id = request.form.get("article_id", "").strip() or None
+    text, problem = _with_article(request.form.get("text", ""), article_id, found.lang)
+    if problem is None and not text.strip():
         problem = "Write a reply first."
-    elif len(text) > MAX_REPLY:
+    elif problem is None and len(text) > MAX_REPLY:
         problem = f"The reply is {len(text)} characters long; the limit is {MAX_REPLY}."
     status = 400
     message = None
     if problem is None:
         try:
-            message = web().desk.agent_reply(found.id, agent.id, text)
+            message = web().desk.agent_reply(found.id, agent.id, text, article_id=article_id)
         except NotAllowed:
             problem, status = "This conversation is not yours any more: take it first.", 409
+        except NotFound as e:
+            problem = f"Not sent: {e}."
     if _wants_json():
         return (jsonify(error=problem), status) if problem else jsonify(id=message.id if message else None)
     if problem:
@@ -240,6 +245,41 @@ def reindex_status() -> Response:
 
 
 # -- pieces ---------------------------------------------------------------------------------
+def article_choices(index: SearchIndex | None, lang: str, root: str) -> dict[str, list[dict[str, str]]]:
+    """The reply's article picker: the served articles with a version in `lang` ("here"), then the
+    others in the version a `lang` customer gets ("elsewhere", its language named), by title; each
+    with the line that links it (`root`: the help center's address)."""
+    if index is None:
+        return {"here": [], "elsewhere": []}
+    here = {v.article_id: v for v in versions_by_language(index).get(lang, [])}
+    others = [v for a in sorted(set(index.versions) - set(here)) if (v := find_version(index, a, lang)) is not None]
+
+    def choice(v: ArticleVersion, shown: str) -> dict[str, str]:
+        return {"id": v.article_id, "title": shown, "line": f"{v.title}: {article_path(root, v.lang, v.article_id)}"}
+
+    return {
+        "here": [choice(v, v.title) for v in here.values()],
+        "elsewhere": [choice(v, f"{v.title} ({language_name(v.lang, 'en')})") for v in sorted(others, key=lambda v: v.title.casefold())],
+    }
+
+
+def _with_article(text: str, article_id: str | None, lang: str) -> tuple[str, str | None]:
+    """"Answer with an article": the reply with the article's link added unless it is in it already
+    (console.js puts it in as the agent picks; without JavaScript it is added here), or a problem."""
+    if article_id is None:
+        return text, None
+    index = web().snapshot_or_none()
+    link = article_link(index, article_id, lang, _help_center()) if index is not None else None
+    if link is None:
+        return text, f"The article {article_id!r} is not in the served index (reindexed meanwhile?); reload the page and pick again."
+    return (text if link.url in text else f"{text.rstrip()}\n\n{link.title}: {link.url}".lstrip()), None
+
+
+def _help_center() -> str:
+    """Where customers read articles: ANSWERDESK_PUBLIC_URL, else this server (it serves the help center too)."""
+    return web().settings.public_url or request.url_root
+
+
 def _queue_data() -> dict[str, Any]:
     context, agent = web(), current_agent()
     now = context.clock()

@@ -102,6 +102,20 @@
   function sendReplies(form) {
     var text = form.querySelector("textarea");
     var error = document.getElementById("reply-error");
+    var picker = document.getElementById("reply-article");
+    var inserted = "";
+    // "Answer with an article": the picked article's link goes into the reply, where the agent can
+    // still edit around it; picking another replaces the line put in before (the server adds the
+    // line itself when it is missing, so the form also works without this).
+    if (picker) picker.addEventListener("change", function () {
+      var option = picker.options[picker.selectedIndex];
+      var line = option && option.value ? option.getAttribute("data-line") : "";
+      var body = inserted && text.value.indexOf(inserted) >= 0 ? text.value.replace(inserted, line).trim() : text.value.trim();
+      if (line && body.indexOf(line) < 0) body = body ? body + "\n\n" + line : line;
+      text.value = body;
+      inserted = line;
+      text.focus();
+    });
     text.addEventListener("keydown", function (e) {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
     });
@@ -115,7 +129,7 @@
       }).then(function (response) {
         return response.json().then(function (body) { return { ok: response.ok, body: body }; });
       }).then(function (result) {
-        if (result.ok) { text.value = ""; error.hidden = true; }
+        if (result.ok) { text.value = ""; error.hidden = true; if (picker) picker.value = ""; inserted = ""; }
         else { error.textContent = result.body.error || "The reply was not sent."; error.hidden = false; }
       }).catch(function () {
         error.textContent = "The reply was not sent: the server cannot be reached."; error.hidden = false;
