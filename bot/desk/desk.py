@@ -65,12 +65,15 @@ class Desk(Waterfall):
         lang = self._hint_language(lang_hint) or self.engine.settings.default_language
         return self.store.find_or_create_conversation(channel, external_user, lang)
 
-    def receive(self, conversation_id: str, text: str, lang_hint: str | None = None, external_id: str | None = None) -> Turn:
+    def receive(
+        self, conversation_id: str, text: str, lang_hint: str | None = None, external_id: str | None = None, *, known: Conversation | None = None
+    ) -> Turn:
         """A customer message: the bot answers it if the bot has the conversation. The message, the
         replies and the conversation's new state are stored in one transaction, after the engine
         ran: a crash before it loses nothing acknowledged (the web's client retries with the same
-        id; Slack and Telegram `keep` the message before acknowledging it, and it is answered here)."""
-        conversation = self._get(conversation_id)
+        id; Slack and Telegram `keep` the message before acknowledging it, and it is answered here).
+        `known`: the conversation as the caller read it for this message, so the row is read once."""
+        conversation = known if known is not None and known.id == conversation_id else self._get(conversation_id)
         stored = self.store.find_message(conversation.channel, external_id) if external_id else None
         if stored is not None:
             replies = self._replies_to(conversation.id, stored.id)

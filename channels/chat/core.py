@@ -201,7 +201,7 @@ class ChatCore:
         if not inbound.text:  # a file or an empty mention alone
             self._say(inbound, phrase("empty_message", conversation.lang), "empty")
             return None
-        return self.desk.receive(conversation.id, inbound.text, lang_hint=inbound.lang_hint, external_id=inbound.external_id)
+        return self.desk.receive(conversation.id, inbound.text, lang_hint=inbound.lang_hint, external_id=inbound.external_id, known=conversation)
 
     def press(self, press: Press) -> None:
         """A button under a bot message, to the desk: only its customer's press counts, and each set once."""

@@ -120,7 +120,7 @@ def send_message(conversation_id: str) -> Response:
     # A retried message (same client_id) is stored once; the desk answers it once, from the store.
     external_id = None if client_id is None else f"{conversation.id}:{client_id}"
     # No hint: the desk uses the conversation's language, which follows what the customer writes.
-    return _turn(web().desk.receive(conversation.id, text, external_id=external_id))
+    return _turn(web().desk.receive(conversation.id, text, external_id=external_id, known=conversation))
 
 
 @bp.post("/api/conversations/<conversation_id>/choices")

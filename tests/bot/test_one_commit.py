@@ -4,6 +4,7 @@ half-way leaves nothing of itself; the history read does not grow with the conve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,3 +117,15 @@ def test_the_history_a_message_is_read_with_is_bounded(desk: Desk, monkeypatch: 
     monkeypatch.setattr(desk.store, "recent_messages", lambda cid, limit: read.append(limit) or recent(cid, limit))
     desk.receive(conversation.id, "how much is delivery")
     assert read == [HISTORY]  # the last HISTORY messages, by index; never the whole conversation
+
+
+def test_the_conversation_row_is_read_once_for_a_message_the_caller_has_read(desk: Desk, db_url: str) -> None:
+    sqlite_only(db_url)
+    conversation = desk.open("web", "visitor-once", "en")
+    desk.receive(conversation.id, "how do I return an item")  # a history to read
+    conversation = desk.store.get_conversation(conversation.id)  # as the web API does, to check the visitor owns it
+    with Commits(desk) as seen:
+        turn = desk.receive(conversation.id, "refund policy", known=conversation)
+    assert turn.replies and seen.count == 1
+    rows = [s for s in seen.statements if re.match(r"\s*SELECT id, channel, external_user\b.* FROM conversations", s, re.S)]
+    assert len(rows) == 1, rows  # the row as the turn's update left it; the caller's read stands for the first
