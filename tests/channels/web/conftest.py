@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -78,6 +79,23 @@ def web_settings(tmp_path_factory: pytest.TempPathFactory, real_encoders: Any) -
 @pytest.fixture(scope="session")
 def web_engine(web_settings: Settings, real_encoders: Any) -> Engine:
     return warm_engine(web_settings, real_encoders)
+
+
+DOCS = Path(__file__).resolve().parents[3] / "docs"
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the browser tests' screenshots go: docs/ under `make screenshots`, else a temporary folder pytest cleans."""
+    return DOCS if os.environ.get("ANSWERDESK_SCREENSHOTS") else tmp_path_factory.mktemp("shots")
+
+
+@pytest.fixture(scope="module")
+def expect() -> Any:
+    """Playwright's expect, once the system Chromium is known to be there (else the test skips)."""
+    from tests.channels.web.browser_support import require_browser
+
+    return require_browser().expect
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ screenshots for the docs are written to docs/; otherwise to a temporary folder.
 from __future__ import annotations
 
 import re
-import os
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +21,11 @@ from tests.channels.web.browser_support import (  # noqa: F401  (fixtures)
     browser,
     clarify_site,
     contexts,
-    require_browser,
     site,
     visitor,
     web_index,
 )
 
-DOCS = Path(__file__).resolve().parents[3] / "docs"
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where screenshots go: docs/ under `make screenshots`, else a temporary folder pytest cleans."""
-    return DOCS if os.environ.get("ANSWERDESK_SCREENSHOTS") else tmp_path_factory.mktemp("shots")
-
-
-@pytest.fixture(scope="module")
-def expect() -> Any:
-    return require_browser().expect
 
 
 def open_widget(page: Any, url: str, expect: Any, launcher_name: str = "Chat with us") -> Any:

@@ -5,7 +5,6 @@ against the real app and encoders over a copy of the module's KB. With ANSWERDES
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.request
 import shutil
@@ -25,24 +24,11 @@ from tests.channels.web.browser_support import (  # noqa: F401  (fixtures)
     Site,
     browser,
     contexts,
-    require_browser,
     web_index,
 )
 from tests.channels.web.conftest import say, start
 
-DOCS = Path(__file__).resolve().parents[3] / "docs"
 ACCOUNT = "I can't get into my account"  # offered choices with a wide clarify margin
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where screenshots go: docs/ under `make screenshots`, else a temporary folder pytest cleans."""
-    return DOCS if os.environ.get("ANSWERDESK_SCREENSHOTS") else tmp_path_factory.mktemp("shots")
-
-
-@pytest.fixture(scope="module")
-def expect() -> Any:
-    return require_browser().expect
 
 
 @pytest.fixture(scope="module")
