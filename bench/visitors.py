@@ -240,11 +240,26 @@ def web_visits(port: int) -> OpenVisit:
 
 
 def engine_visits(engine: Any) -> Callable[[str], Callable[[str], bool]]:
-    """The engine floor: Engine.respond alone, no store, no HTTP."""
+    """The engine floor: Engine.respond alone, no store, no HTTP, called as Desk.receive calls it:
+    with the conversation's language as the hint, the languages of the bot's last replies and the
+    customer's last question (a follow-up is read with it: a second search, which is the engine's
+    work for that message, not the desk's)."""
     from bot.answer.decision import HANDOFF
     from bot.answer.engine import Inbound
 
-    return lambda lang: lambda text: engine.respond(Inbound(text, lang_hint=lang)).decision.action != HANDOFF
+    def open_visit(lang: str) -> Callable[[str], bool]:
+        replied: list[str] = []
+        asked: list[str] = []
+
+        def say(text: str) -> bool:
+            outcome = engine.respond(Inbound(text, lang_hint=replied[-1] if replied else lang, history_langs=tuple(replied[-5:]), history_texts=tuple(asked[-1:])))
+            replied.append(outcome.lang.lang)
+            asked.append(text)
+            return outcome.decision.action != HANDOFF
+
+        return say
+
+    return open_visit
 
 
 def desk_visits(desk: Any) -> Callable[[str], Callable[[str], bool]]:

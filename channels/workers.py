@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import secrets
 import signal
 import threading
@@ -122,6 +123,21 @@ def gunicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
     }
 
 
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def worker_threads(settings: Settings, cores: int | None = None) -> int:
+    """Each worker's encoder threads: ANSWERDESK_THREADS, but no more than the cores each worker has
+    (N workers on C cores: C // N, at least 1). More only has the workers' OpenMP teams spin against
+    each other: on 2 cores, 2 workers of 2 threads each had a p99 far above one worker's."""
+    share = max(1, (cores or available_cores()) // max(1, settings.workers))
+    return max(1, min(settings.threads, share))
+
+
 def serve_workers(settings: Settings, host: str = "127.0.0.1", port: int = 8080) -> int:
     """Load the shared parts, fork `settings.workers` workers, serve until SIGTERM or Ctrl+C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
@@ -129,6 +145,11 @@ def serve_workers(settings: Settings, host: str = "127.0.0.1", port: int = 8080)
         # One key for all workers, or a console sign-in would only hold on the worker that made it.
         settings = settings.with_overrides(secret_key=secrets.token_hex(32))
         log.warning("ANSWERDESK_SECRET_KEY is not set: agents sign in again after a restart")
+    threads = worker_threads(settings)
+    if threads < settings.threads:
+        log.info("%d workers on %d cores: %d encoder thread(s) each (ANSWERDESK_THREADS=%d would oversubscribe the cores)",
+                 settings.workers, available_cores(), threads, settings.threads)
+        settings = settings.with_overrides(threads=threads)
     print(f"loading the index at {settings.index_dir} and the language models...", flush=True)
     engine = build_engine(settings)
     engine.warm_up()  # SearchIndexError names the fix ("run 'answerdesk reindex'")
