@@ -132,8 +132,8 @@ def available_cores() -> int:
 
 def worker_threads(settings: Settings, cores: int | None = None) -> int:
     """Each worker's encoder threads: ANSWERDESK_THREADS, but no more than the cores each worker has
-    (N workers on C cores: C // N, at least 1). More only has the workers' OpenMP teams spin against
-    each other: on 2 cores, 2 workers of 2 threads each had a p99 far above one worker's."""
+    (N workers on C cores: C // N, at least 1). More only has the workers' OpenMP teams (e5's)
+    spin against each other for the same cores, as several encodes in one process did (E5Encoder)."""
     share = max(1, (cores or available_cores()) // max(1, settings.workers))
     return max(1, min(settings.threads, share))
 
