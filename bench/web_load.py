@@ -11,7 +11,9 @@ Stores: `sqlite`, a file (WAL, synchronous=FULL, a connection per thread), as de
 `sqlite-memory`, SQLite ":memory:" (no file, no fsync, but still SQL, JSON and one shared
 connection behind a lock); `fake`, a dict store defined here (no storage cost at all).
 Beside the server, this process times the same visits without HTTP: the engine floor
-(Engine.respond alone) and Desk.receive on the same kind of store, in lockstep with the web at
+(Engine.respond alone, called as the desk calls it: the conversation's language as the hint, the
+bot's last reply languages and the customer's last question, so a follow-up's second search
+counts as the engine's) and Desk.receive on the same kind of store, in lockstep with the web at
 1 visitor (engine, desk, web, message by message; who goes first rotates). Per store, `--rounds`
 rounds of blocks (that lockstep block, then the web at each other concurrency; the order
 rotates), so load on this shared machine falls on all alike; the table gives the min and median

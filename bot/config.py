@@ -41,7 +41,7 @@ class Settings:
         "(multilingual USE, 16 languages), 'st:<model name or path>' (sentence-transformers, needs the "
         "'st' extra) or 'hash' (tests only). All run offline without torch except 'st:'.",
     )
-    threads: int = _setting(2, "ANSWERDESK_THREADS", "Threads that encode one message (with e5: e5's, USE keeps one); FAISS searches one query with one. With several workers on few cores, 1.")
+    threads: int = _setting(2, "ANSWERDESK_THREADS", "Threads that encode one message (with e5: e5's, USE keeps one); FAISS searches one query with one. With several workers, each takes at most its share of the cores (cores // workers).")
     build_threads: int = _setting(2, "ANSWERDESK_BUILD_THREADS", "Processes that encode passages while reindexing a large KB.")
     languages: str = _setting(
         "",
