@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.actions import Action
+from bot.reports.gaps import asked_before
 from bot.store.model import Feedback, Message
 from bot.store.sql_suggestions import ACCEPTED, Decision
 
@@ -75,21 +76,13 @@ def asked_questions(messages: Sequence[Message], feedback: Sequence[Feedback]) -
         for i, m in enumerate(ordered):
             if m.author != "bot" or m.action not in (Action.ANSWER, Action.CLARIFY, Action.HANDOFF) or (m.decision or {}).get("reason") == "chosen":
                 continue
-            question = _question(ordered, i)
+            question = asked_before(ordered, i, answers=(m.decision or {}).get("answers"))
             if question is None:
                 continue
             candidates = [c.get("id") for c in (m.decision or {}).get("candidates") or [] if isinstance(c, dict)][:NEAR]
             near = frozenset(a for a in [*candidates, m.article_id] if a)
             found.append(Asked(question.created_at, near, _settled(ordered, i, rated_no)))
     return found
-
-
-def _question(ordered: Sequence[Message], index: int) -> Message | None:
-    answers = (ordered[index].decision or {}).get("answers")
-    for m in reversed(ordered[:index]):
-        if m.author == "customer" and (answers is None or m.id == answers):
-            return m
-    return None
 
 
 def _settled(ordered: Sequence[Message], index: int, rated_no: set[int]) -> bool:

@@ -21,7 +21,7 @@ question in several languages scores 0.5-0.8 and groups; themes score 0.5-0.66 w
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -85,7 +85,7 @@ def collect_gap_questions(
     for conversation_id, ordered in thread.items():
         for i, m in enumerate(ordered):
             if m.author == "bot" and m.action == HANDOFF and (m.decision or {}).get("reason") == NOT_COVERED:
-                question = _asked_before(ordered, i)
+                question = asked_before(ordered, i)
                 if question is not None:
                     near = near_miss(ordered, i, handoff, rated_no)
                     found.append(_gap(question, m, NOT_COVERED, channel[conversation_id], near=near))
@@ -97,7 +97,7 @@ def collect_gap_questions(
         answer = thread[conversation_id][i]
         if answer.author != "bot" or answer.action != ANSWER:
             continue
-        question = _asked_before(thread[conversation_id], i, picked=(answer.decision or {}).get("reason") == "chosen")
+        question = asked_before(thread[conversation_id], i, picked=(answer.decision or {}).get("reason") == "chosen")
         if question is not None:
             found.append(_gap(question, answer, UNHELPFUL, channel[conversation_id], answer.article_id))
     return sorted(found, key=lambda q: q.message_id)
@@ -111,7 +111,7 @@ def collect_person_questions(conversations: Sequence[Conversation], messages: Se
     for conversation_id, ordered in thread.items():
         for i, m in enumerate(ordered):
             if handoff_reason(m) == PERSON:
-                question = _asked_before(ordered, i, answers=(m.decision or {}).get("answers"))
+                question = asked_before(ordered, i, answers=(m.decision or {}).get("answers"))
                 if question is not None:
                     found.append(_gap(question, m, PERSON, channel[conversation_id]))
     return sorted(found, key=lambda q: q.message_id)
@@ -127,15 +127,18 @@ def _threads(conversations: Sequence[Conversation], messages: Sequence[Message])
     return channel, thread
 
 
-def _asked_before(ordered: Sequence[Message], index: int, picked: bool = False, answers: object = None) -> Message | None:
+def asked_before(
+    ordered: Sequence[Message], index: int, picked: bool = False, answers: object = None, skip: Collection[int] = ()
+) -> Message | None:
     """The customer message a bot message replied to (the one `answers` names, when stored);
-    for a picked choice, the question before the pick. Notes (a photo, /human) are no question."""
+    for a picked choice, the question before the pick. Notes (a photo, /human) are no question,
+    nor are the messages `skip` names (picked titles, when the caller knows them)."""
     if answers is not None:
-        named = next((m for m in ordered[:index] if m.id == answers and m.author == "customer"), None)
+        named = next((m for m in ordered[:index] if m.id == answers and m.author == "customer" and m.id not in skip), None)
         if named is not None:
             return named
     for m in reversed(ordered[:index]):
-        if m.author != "customer" or m.action == Action.NOTE:
+        if m.author != "customer" or m.action == Action.NOTE or m.id in skip:
             continue
         if picked:  # the desk stores the picked article's title as the customer's message
             picked = False

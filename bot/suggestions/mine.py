@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from bot.actions import HANDOFFS, Action
 from bot.answer.human_request import asks_for_human
-from bot.reports.gaps import GapQuestion, Title, collect_gap_questions, group_gaps, settle_close_calls
+from bot.reports.gaps import GapQuestion, Title, asked_before, collect_gap_questions, group_gaps, settle_close_calls
 from bot.reports.misses import linked_articles
 from bot.store.model import Conversation, Feedback, Message
 from bot.suggestions.kbview import KBView
@@ -228,12 +228,7 @@ def _offer(t: _Thread, index: int, article_id: str) -> int | None:
 
 def _question_before(t: _Thread, index: int, answers: object = None) -> Message | None:
     """The customer question `answers` names, else the last one before `index` (no notes, no picks)."""
-    earlier = t.messages[:index]
-    if answers is not None:
-        named = next((m for m in earlier if m.id == answers and _is_question(t, m)), None)
-        if named is not None:
-            return named
-    return next((m for m in reversed(earlier) if _is_question(t, m)), None)
+    return asked_before(t.messages, index, answers=answers, skip=t.picks)
 
 
 def _is_question(t: _Thread, m: Message) -> bool:
