@@ -64,6 +64,13 @@ def said(asked_action: str | None, asked_article: str | None, target: str | None
     )
 
 
+def verdict(action: str, article_id: str | None, target: str | None) -> str:
+    """What a re-asked question came to: "now answered with X" or "still not answered (...)"."""
+    if action == Action.ANSWER and article_id == target:
+        return f"now answered with {target}"
+    return f"still not answered ({said(action, article_id, target)})"
+
+
 def reask(engine: Engine, decisions: SQLSuggestionDecisions, only: Sequence[Decision] | None = None) -> list[Proof]:
     """Ask every accepted question (and draft title) again of the served index; record and return
     what the bot does with each now."""
@@ -90,6 +97,5 @@ def describe_proofs(proofs: Sequence[Proof]) -> list[str]:
     for p in proofs:
         d = p.decision
         where = f"{d.lang}/{d.article_id}" if d.article_id else d.lang
-        verdict = f"now answered with {d.article_id}" if p.answered else f"still not answered ({said(p.now.action, p.now.article_id, d.article_id)})"
-        lines.append(f'  "{d.text}" -> {where}: {verdict}')
+        lines.append(f'  "{d.text}" -> {where}: {verdict(p.now.action, p.now.article_id, d.article_id)}')
     return lines

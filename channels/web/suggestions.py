@@ -20,14 +20,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 
-from bot.actions import Action
 from bot.answer.articles import find_version
 from bot.answer.phrases import language_name
 from bot.desk.turns import NotFound
 from bot.store.sql_suggestions import ACCEPTED, Decision
 from bot.suggestions.command import SOURCE_TEXT, per_article
 from bot.suggestions.model import DRAFT, NOTE, Suggestion
-from bot.suggestions.proof import said
+from bot.suggestions.proof import said, verdict
 from bot.suggestions.review import AlreadyDecided, Listing, Review
 from channels.web.auth import current_agent, login_required
 from channels.web.context import web
@@ -152,9 +151,7 @@ def _proof(d: Decision) -> tuple[str, str] | None:
     before = said(d.before_action, d.before_article, d.article_id)
     if d.after_action is None:
         return before, "not asked yet: reindex to serve it"
-    if d.after_action == Action.ANSWER and d.after_article == d.article_id:
-        return before, f"now answered with {d.article_id}"
-    return before, f"still not answered ({said(d.after_action, d.after_article, d.article_id)})"
+    return before, verdict(d.after_action, d.after_article, d.article_id)
 
 
 def _accepted_text(d: Decision) -> str:
