@@ -93,12 +93,12 @@ class Review:
                 return self.settings.handoff_threshold
         return load_served(self.settings).handoff
 
-    def find(self, suggestion_id: str) -> Suggestion:
+    def find(self, suggestion_id: str, kb: KnowledgeBase | None = None) -> Suggestion:
         """The open suggestion with this id; AlreadyDecided or NotFound otherwise."""
         decided = self.decisions.get(suggestion_id)
         if decided is not None:
             raise AlreadyDecided(f"suggestion {suggestion_id} was {decided.status} by {decided.decided_by} on {decided.decided_at:%Y-%m-%d}")
-        kb = load_kb(self.settings.kb_dir)
+        kb = kb or load_kb(self.settings.kb_dir)
         for drafts in (False, True):  # a question or note is found without grouping the gaps
             for s in self._mine(kb, drafts=drafts):
                 if s.id == suggestion_id:
@@ -113,9 +113,9 @@ class Review:
         question (a draft: of its title), `questions`: of a draft's questions; both are stripped of
         personal data again. `seen_hash`: the file's hash when the agent saw it (KBEditError if it
         changed since)."""
-        s = self.find(suggestion_id)
-        edited = scrub(text).strip() if text and text.strip() else None
         kb = load_kb(self.settings.kb_dir)
+        s = self.find(suggestion_id, kb)
+        edited = scrub(text).strip() if text and text.strip() else None
         saved: Saved | None = None
         article_id = s.article_id
         if s.kind == QUESTION:
