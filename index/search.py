@@ -111,9 +111,16 @@ class SearchIndex:
         self.proto_row = np.full(len(self.ids), -1, np.int64)
         protos = np.flatnonzero(live & is_proto)
         self.proto_row[self.row_article[protos]] = protos
+        # An article is scored by its example questions (best question blended with their
+        # prototype) when questions are all it has besides its title, as an intent is. One with a
+        # body is scored by its parts, questions among them: giving a few accepted questions the
+        # question treatment made such an article beat body-only rivals it should not
+        # (bench/suggestions_eval.py; docs/retrieval.md).
         questions = np.flatnonzero(live & (self.row_kind == KINDS.index("question")))
+        passages = np.flatnonzero(live & (self.row_kind == KINDS.index("passage")))
         self.has_examples = np.zeros(len(self.ids), bool)
         self.has_examples[self.row_article[questions]] = True
+        self.has_examples[self.row_article[passages]] = False
         self.article_langs = [frozenset(self.versions.get(article_id, {})) for article_id in self.ids]
         self._written_in: dict[str, np.ndarray] = {}
 

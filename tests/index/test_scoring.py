@@ -115,3 +115,14 @@ def test_the_best_passage_comes_with_the_answer(tmp_path: Path) -> None:
     ])
     best = index.search([HashEncoder().encode(["press share and pick a colleague"])[0]], k=1, classifier=None)[0]
     assert best.kind == "passage" and "Press Share and pick a colleague" in best.passage
+
+
+def test_only_an_article_of_questions_alone_is_scored_by_them(tmp_path: Path) -> None:
+    """An intent (title and questions) is scored by its best question and their prototype; an
+    article with a body by its parts, a few accepted questions among them, as its body-only rivals."""
+    index = _index(tmp_path, [
+        ("en", "intent", "Track an order", "", ["where is my parcel", "track my order"]),
+        ("en", "guide", "Shipping", "Parcels ship within two days.", ["how long does shipping take"]),
+        ("en", "plain", "Returns", "Send it back within 30 days.", []),
+    ])
+    assert dict(zip(index.ids, index.has_examples.tolist())) == {"intent": True, "guide": False, "plain": False}
