@@ -120,6 +120,7 @@ class Traffic:
     offered_other: int = 0
     handed_off: int = 0
     rated_no: int = 0  # a wrong answer the customer said did not help (--agents)
+    rated_yes: int = 0  # a right answer the customer said helped (--ratings)
     agent_gave: int = 0  # handed-off customers an agent answered with the right article (--agents)
     other: int = 0  # small talk
 
@@ -174,7 +175,7 @@ class Run:
         build = marks.get("asking accepted suggestions again", started + total) - started
         return build, total, f"{sum(p.answered for p in done.proofs)}/{len(done.proofs)}"
 
-    def customers(self, asks: Sequence[Ask], first: int, agents: bool = True) -> None:
+    def customers(self, asks: Sequence[Ask], first: int, agents: bool = True, ratings: bool = True) -> None:
         """Each ask from one new customer, through the desk; a right article among the choices is
         picked; with `agents`, a wrong answer is rated "no" and an agent gives the right article."""
         agent = self.agent() if agents else None
@@ -185,7 +186,10 @@ class Run:
                 self.desk.choose(conversation.id, ask.article_id)
             elif agent is not None:
                 answer = next((r for r in turn.replies if r.action == ANSWER), None)
-                if answer is not None and answer.article_id != ask.article_id:
+                if answer is not None and answer.article_id == ask.article_id and ratings:
+                    self.desk.rate_answer(conversation.id, answer.id, helpful=True)
+                    self.traffic.rated_yes += 1
+                elif answer is not None and answer.article_id != ask.article_id:
                     self.desk.rate_answer(conversation.id, answer.id, helpful=False)
                     self.traffic.rated_no += 1
                     self._agent_gives(conversation.id, agent, ask.article_id)
@@ -278,7 +282,7 @@ def run_set(name: str, args: argparse.Namespace) -> list[Figures]:
             build = total = None
             proven = "-"
             if step > done:
-                run.customers([next(asks) for _ in range(step - done)], done, agents=args.agents)
+                run.customers([next(asks) for _ in range(step - done)], done, agents=args.agents, ratings=args.ratings)
                 done = step
                 started = time.perf_counter()
                 now = run.accept_all()
@@ -312,7 +316,7 @@ def report(name: str, rows: list[Figures], run: Run) -> None:
     seen = max(1, t.answered_right + t.answered_wrong + t.offered_right + t.offered_other + t.handed_off + t.other)
     print(f"traffic: {seen} customers; answered right {t.answered_right}, answered wrong {t.answered_wrong}, "
           f"offered choices with the right one (picked) {t.offered_right}, choices without it {t.offered_other}, "
-          f"handed off {t.handed_off}, other {t.other}; wrong answers rated \"no\" {t.rated_no}, handed-off customers an agent gave the right article {t.agent_gave}")
+          f"handed off {t.handed_off}, other {t.other}; wrong answers rated \"no\" {t.rated_no}, right ones rated \"helpful\" {t.rated_yes}, handed-off customers an agent gave the right article {t.agent_gave}")
     print(f"suggestions: {run.accepted} questions accepted; open and skipped at the last review: {run.skipped[NOTE]} notes, {run.skipped[DRAFT]} drafts")
     if run.failed:
         print(f"accepting failed for {len(run.failed)}:")
@@ -359,6 +363,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--cache", help="keep the embedding caches in this folder across runs (step 0's reindex is then a cached one)")
     p.add_argument("--agents", action=argparse.BooleanOptionalAction, default=True,
                    help="wrong answers rated 'no' and handed-off customers answered by an agent with the right article (default); --no-agents: picks alone")
+    p.add_argument("--ratings", action=argparse.BooleanOptionalAction, default=True,
+                   help="with --agents, a right answer is rated 'helpful' (default); --no-ratings: only wrong ones are rated")
     p.add_argument("--keep", help="work in this folder and keep it (the KB as edited, the index, the store), instead of a temp folder")
     args = p.parse_args(argv)
     names = [s.strip() for s in args.sets.split(",") if s.strip()]
@@ -372,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.steps[0] != 0:
         args.steps = [0, *args.steps]  # every change is against the KB as it was
     args.held_out = args.held_out or None
-    print(f"suggestions eval: seed {args.seed}, encoder {args.encoder}, steps {args.steps}, held out at most {args.held_out or 'all'}, {'picks and agents' if args.agents else 'picks alone'}", flush=True)
+    print(f"suggestions eval: seed {args.seed}, encoder {args.encoder}, steps {args.steps}, held out at most {args.held_out or 'all'}, {('picks, agents and ratings' if args.ratings else 'picks and agents') if args.agents else 'picks alone'}", flush=True)
     for name in names:
         started = time.perf_counter()
         run_set(name, args)

@@ -24,6 +24,7 @@ SOURCE_TEXT = {
     "picked": "picked from the offered articles",
     "agent": "an agent answered with it",
     "better": "helped after another article did not",
+    "confirmed": "a close call the customer said helped",
     "gap": "nothing answered these",
 }
 

@@ -1,6 +1,6 @@
 """Suggestions worked out from a period of traffic: what the conversations showed the KB should say.
 
-Four sources, read from the stored messages (each suggestion's evidence: the customers' questions):
+Five sources, read from the stored messages (each suggestion's evidence: the customers' questions):
 
   picked  the customer picked article A from the bot's choices (a clarify) and did not rate that
           answer "not helpful": the question the choices answered, for A's `questions:`.
@@ -14,6 +14,10 @@ Four sources, read from the stored messages (each suggestion's evidence: the cus
           answer or a new question it missed, the customer picked B or an agent gave B (B != A):
           Q for B (instead of A), and a note that A did not help for Q. A handoff after "no" is
           read here, not as `agent`.
+  confirmed  the bot answered Q with A on a close call (the runner-up within CLOSE_CALL of A's
+          score, as the answer's stored evidence has them) and the customer's last rating of that
+          answer was "helpful": Q for A, so the next customer who asks that way is not a coin toss.
+          A clear answer rated "helpful" is no news and suggests nothing.
   gap     the report's true gaps (bot.reports.gaps: not near-misses), grouped by meaning with an
           encoder: a draft article per group asked by at least `min_draft_customers` customers,
           titled by its most central question.
@@ -38,14 +42,17 @@ from bot.reports.gaps import GapQuestion, Title, asked_before, collect_gap_quest
 from bot.reports.misses import linked_articles
 from bot.store.model import Conversation, Feedback, Message
 from bot.suggestions.kbview import KBView
-from bot.suggestions.model import AGENT, BETTER, DRAFT, GAP, NOTE, PICKED, QUESTION, Evidence, Suggestion, normalise, suggestion_id
+from bot.suggestions.model import AGENT, BETTER, CONFIRMED, DRAFT, GAP, NOTE, PICKED, QUESTION, Evidence, Suggestion, normalise, suggestion_id
 from bot.suggestions.scrub import nothing_left, scrub
 
 if TYPE_CHECKING:
     from index.encoders import Encoder, Encoders
 
 MAX_DRAFT_QUESTIONS = 10
-_SHOWN_SOURCE = {BETTER: 0, AGENT: 1, PICKED: 2, GAP: 3}  # which source a merged suggestion shows
+# Score units (index/scoring.py: 0.1 is one standard deviation of unrelated similarities): an answer
+# whose runner-up came this close was a close call, though above the clarify margin.
+CLOSE_CALL = 0.1
+_SHOWN_SOURCE = {BETTER: 0, AGENT: 1, PICKED: 2, CONFIRMED: 3, GAP: 4}  # which source a merged suggestion shows
 _CHOSEN = "chosen"  # the reason of the desk's answer to a pressed choice (bot/desk/desk.py `choose`)
 
 
@@ -70,12 +77,13 @@ def mine(
 ) -> list[Suggestion]:
     """The period's suggestions (the module docstring's sources), the most asked first; drafts only with an `encoder`.
     `handoff`: the served threshold, so that near-misses by score are not drafted (bot.reports.misses)."""
-    rated_no = _rated_no(feedback)
+    rated_no, rated_yes = _rated(feedback, False), _rated(feedback, True)
     found: list[Suggestion] = []
     for thread in _threads(conversations, messages):
         found += _picked(thread, rated_no, kb)
         found += _agents(thread, kb)
         found += _better(thread, rated_no, kb)
+        found += _confirmed(thread, rated_yes, kb)
     if encoder is not None:
         found += drafts(conversations, messages, feedback, encoder, handoff=handoff, min_customers=min_draft_customers, title=kb.title)
     return merge(found)
@@ -152,6 +160,23 @@ def _better(t: _Thread, rated_no: frozenset[int], kb: KBView) -> list[Suggestion
         found += _questions(kb, BETTER, better, lang, question, t, instead_of=first)
         found += _suggest(kb, NOTE, first, lang, question, t, BETTER)
     return found
+
+
+def _confirmed(t: _Thread, rated_yes: frozenset[int], kb: KBView) -> list[Suggestion]:
+    found = []
+    for i, r in enumerate(t.messages):
+        if r.author == "bot" and r.action == Action.ANSWER and r.id in rated_yes and r.article_id and not _chosen(r) and _close_call(r):
+            asked = _question_of_answer(t, i)
+            if asked is not None:
+                question, replied = asked
+                found += _questions(kb, CONFIRMED, [r.article_id], _lang(t, replied, question), question, t)
+    return found
+
+
+def _close_call(answer: Message) -> bool:
+    """Whether the answer's runner-up scored within CLOSE_CALL of it (its stored evidence's candidates)."""
+    scores = [c.get("score") for c in (answer.decision or {}).get("candidates") or () if isinstance(c, dict)]
+    return len(scores) > 1 and isinstance(scores[0], (int, float)) and isinstance(scores[1], (int, float)) and scores[0] - scores[1] < CLOSE_CALL
 
 
 def _served_after(t: _Thread, index: int, first: str, rated_no: frozenset[int]) -> list[str]:
@@ -287,13 +312,13 @@ def _threads(conversations: Sequence[Conversation], messages: Sequence[Message])
     return threads
 
 
-def _rated_no(feedback: Sequence[Feedback]) -> frozenset[int]:
-    """Answers whose last "did this answer your question?" was no."""
+def _rated(feedback: Sequence[Feedback], helpful: bool) -> frozenset[int]:
+    """Answers whose last "did this answer your question?" was `helpful` (yes, or no)."""
     last: dict[int, bool | None] = {}
     for f in sorted(feedback, key=lambda f: f.id):
         if f.message_id is not None and f.helpful is not None:
             last[f.message_id] = f.helpful
-    return frozenset(m for m, helpful in last.items() if helpful is False)
+    return frozenset(m for m, said in last.items() if said is helpful)
 
 
 # -- drafts ----------------------------------------------------------------------------------------

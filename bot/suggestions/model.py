@@ -18,9 +18,10 @@ QUESTION, NOTE, DRAFT = "question", "note", "draft"
 KINDS = (QUESTION, NOTE, DRAFT)
 # Where a suggestion comes from: the customer picked the article from the offered choices; an
 # agent answered with it; the first answer was rated "not helpful" and this one then served; a
-# group of questions nothing answered (the report's gaps).
-PICKED, AGENT, BETTER, GAP = "picked", "agent", "better", "gap"
-SOURCES = (PICKED, AGENT, BETTER, GAP)
+# group of questions nothing answered (the report's gaps); the bot answered with it on a close call
+# and the customer said it helped.
+PICKED, AGENT, BETTER, GAP, CONFIRMED = "picked", "agent", "better", "gap", "confirmed"
+SOURCES = (PICKED, AGENT, BETTER, GAP, CONFIRMED)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Suggestions from a period's traffic: picked, agent, better and gap, scrubbed, merged and counted."""
+"""Suggestions from a period's traffic: picked, agent, better, confirmed and gap, scrubbed, merged and counted."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 from bot.store.model import Choice, Conversation, Feedback, Message
 from bot.suggestions.kbview import KBView
-from bot.suggestions.mine import MAX_DRAFT_QUESTIONS, mine, missing_translations
-from bot.suggestions.model import AGENT, BETTER, DRAFT, GAP, NOTE, PICKED, QUESTION, Suggestion, normalise, suggestion_id
+from bot.suggestions.mine import CLOSE_CALL, MAX_DRAFT_QUESTIONS, mine, missing_translations
+from bot.suggestions.model import AGENT, BETTER, CONFIRMED, DRAFT, GAP, NOTE, PICKED, QUESTION, Suggestion, normalise, suggestion_id
 from index.kb import Article, KnowledgeBase
 from tests.bot.test_gaps import TopicEncoder
 
@@ -107,6 +107,36 @@ def test_a_pick_rated_not_helpful_suggests_nothing() -> None:
     assert t.mine() == []
     t.rate(t.messages[-1], helpful=True)  # changed their mind: the last rating counts
     assert one(t.mine()).source == PICKED
+
+
+def _answered(t: Traffic, conversation_id: str, text: str, article: str, runner_up: str, gap: float) -> Message:
+    """The bot answered `text` with `article` directly, `runner_up` scoring `gap` below it."""
+    q = t.ask(t.talk(conversation_id), text)
+    candidates = [{"id": article, "score": 0.7, "kind": "passage", "lang": "en"}, {"id": runner_up, "score": 0.7 - gap, "kind": "title", "lang": "en"}]
+    return t.add(conversation_id, "bot", "...", lang="en", action="answer", article_id=article,
+                 decision={"action": "answer", "reason": "confident", "candidates": candidates, "answers": q.id})
+
+
+def test_a_close_call_rated_helpful_is_confirmed_and_a_clear_answer_is_no_news() -> None:
+    t = Traffic()
+    t.rate(_answered(t, "c1", "my parcel is late, where is it", "shipping", "refund", CLOSE_CALL / 2), helpful=True)
+    t.rate(_answered(t, "c2", "how long does delivery take", "shipping", "refund", CLOSE_CALL * 2), helpful=True)
+    _answered(t, "c3", "parcel not here yet", "shipping", "refund", CLOSE_CALL / 2)  # not rated: nobody confirmed it
+    s = one(t.mine())
+    assert (s.article_id, s.text, s.source, s.count) == ("shipping", "my parcel is late, where is it", CONFIRMED, 1)
+
+    t.rate(t.messages[1], helpful=False)  # changed their mind: the last rating counts
+    assert [s for s in t.mine() if s.source == CONFIRMED] == []
+
+
+def test_a_confirmed_question_merges_with_a_pick_of_the_same_and_shows_the_pick() -> None:
+    t = Traffic()
+    t.rate(_answered(t, "c1", "where is my parcel", "shipping", "refund", 0.01), helpful=True)
+    q = t.ask(t.talk("c2"), "where is my parcel")
+    t.clarify("c2", q, "shipping", "refund")
+    t.pick("c2", "shipping")
+    s = one(t.mine())
+    assert (s.source, s.count) == (PICKED, 2)
 
 
 def test_an_agent_article_after_a_handoff_suggests_the_question_that_led_there() -> None:
