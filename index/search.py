@@ -112,15 +112,19 @@ class SearchIndex:
         protos = np.flatnonzero(live & is_proto)
         self.proto_row[self.row_article[protos]] = protos
         # An article is scored by its example questions (best question blended with their
-        # prototype) when questions are all it has besides its title, as an intent is. One with a
-        # body is scored by its parts, questions among them: giving a few accepted questions the
-        # question treatment made such an article beat body-only rivals it should not
-        # (bench/suggestions_eval.py; docs/retrieval.md).
+        # prototype) as an intent is. In a KB where some articles with a body have no questions
+        # (a help center whose questions are still coming, one accepted suggestion at a time),
+        # every article with a body is scored by its parts, questions among them, as its rivals
+        # are: scored the intent way, an article given a few questions beat body-only rivals it
+        # should not (bench/suggestions_eval.py; docs/retrieval.md).
         questions = np.flatnonzero(live & (self.row_kind == KINDS.index("question")))
         passages = np.flatnonzero(live & (self.row_kind == KINDS.index("passage")))
-        self.has_examples = np.zeros(len(self.ids), bool)
-        self.has_examples[self.row_article[questions]] = True
-        self.has_examples[self.row_article[passages]] = False
+        has_questions = np.zeros(len(self.ids), bool)
+        has_questions[self.row_article[questions]] = True
+        has_body = np.zeros(len(self.ids), bool)
+        has_body[self.row_article[passages]] = True
+        mixed = bool((has_body & ~has_questions).any())
+        self.has_examples = has_questions & ~has_body if mixed else has_questions
         self.article_langs = [frozenset(self.versions.get(article_id, {})) for article_id in self.ids]
         self._written_in: dict[str, np.ndarray] = {}
 

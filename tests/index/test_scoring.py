@@ -117,12 +117,18 @@ def test_the_best_passage_comes_with_the_answer(tmp_path: Path) -> None:
     assert best.kind == "passage" and "Press Share and pick a colleague" in best.passage
 
 
-def test_only_an_article_of_questions_alone_is_scored_by_them(tmp_path: Path) -> None:
-    """An intent (title and questions) is scored by its best question and their prototype; an
-    article with a body by its parts, a few accepted questions among them, as its body-only rivals."""
-    index = _index(tmp_path, [
+def test_in_a_kb_with_body_only_articles_every_body_is_scored_by_its_parts(tmp_path: Path) -> None:
+    """An intent (title and questions) is scored by its best question and their prototype. While
+    some articles with a body have no questions, an article with a body and a few (accepted)
+    questions is scored by its parts, as its body-only rivals are; once every one has questions,
+    by its questions."""
+    kb = [
         ("en", "intent", "Track an order", "", ["where is my parcel", "track my order"]),
         ("en", "guide", "Shipping", "Parcels ship within two days.", ["how long does shipping take"]),
         ("en", "plain", "Returns", "Send it back within 30 days.", []),
-    ])
+    ]
+    index = _index(tmp_path / "mixed", kb)
     assert dict(zip(index.ids, index.has_examples.tolist())) == {"intent": True, "guide": False, "plain": False}
+    kb[2] = ("en", "plain", "Returns", "Send it back within 30 days.", ["can I return it"])
+    index = _index(tmp_path / "all", kb)
+    assert dict(zip(index.ids, index.has_examples.tolist())) == {"intent": True, "guide": True, "plain": True}
