@@ -293,6 +293,7 @@ def run_set(name: str, args: argparse.Namespace) -> list[Figures]:
             elif step == 0:
                 build, total, proven = run.first_build
             top1, top3, answered = run.measure(held_out, f"[{name}] held out after {step}")
+            print(f"[{name}] after {step}: top-1 {top1:.1f}, top-3 {top3:.1f}, answered right {answered:.1f}", file=sys.stderr, flush=True)
             t = run.engine.thresholds(run.engine.snapshot())
             rows.append(Figures(step, run.accepted, top1, top3, answered, build, total, proven, f"{t.answer:.3f}/{t.handoff:.3f}/{t.margin:.3f}"))
         report(name, rows, run)
