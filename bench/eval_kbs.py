@@ -131,4 +131,21 @@ def _xsid_id(intent: str) -> str:
     return intent.replace("/", "-")
 
 
+def dev_split(split: SplitSet, seed: int) -> SplitSet:
+    """For tuning: the traffic pool alone, halved per article into traffic and what is measured.
+    The held-out rows are not read, so nothing chosen on this split has seen them."""
+    by_article: dict[str, list[Ask]] = collections.defaultdict(list)
+    for ask in split.traffic:
+        by_article[ask.article_id].append(ask)
+    rng = random.Random(seed + 1)
+    traffic, measured = [], []
+    for i, article in enumerate(sorted(by_article)):
+        rows = by_article[article][:]
+        rng.shuffle(rows)
+        half = (len(rows) + i % 2) // 2
+        traffic += rows[:half]
+        measured += rows[half:]
+    return SplitSet(f"{split.name}-dev", split.articles, traffic, measured)
+
+
 SETS: dict[str, Callable[[int], SplitSet]] = {"stackfaq": stackfaq, "clinc150": clinc150, "xsid": xsid}

@@ -29,7 +29,11 @@ The last column is the snapshot's calibrated answer/handoff thresholds and clari
 answer = handoff and margin 0 the bot never offers choices, so no "picked" suggestion can arise.
 
 Usage: python bench/suggestions_eval.py [--sets stackfaq,clinc150,xsid] [--steps 0,100,500,2000]
-       [--held-out 1000] [--encoder e5+use] [--seed 7] [--threads 2] [--cache DIR] [--keep DIR]
+       [--held-out 1000] [--encoder e5+use] [--seed 7] [--threads 2] [--cache DIR] [--keep DIR] [--dev]
+
+--dev is for choosing anything (a parameter, a rule) on these sets: each set's traffic pool is
+halved per article, customers come from one half and the other half is measured; the held-out
+rows are never read.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from common import progress, table  # noqa: E402  (adds the repo to sys.path)
-from eval_kbs import SETS, Ask, SplitSet, spread_sample
+from eval_kbs import SETS, Ask, SplitSet, dev_split, spread_sample
 
 from bot.answer.decision import ANSWER, CLARIFY, HANDOFF, MAX_CHOICES
 from bot.answer.engine import Engine, Inbound, message_encoders
@@ -266,6 +270,8 @@ def traffic_order(pool: Sequence[Ask], seed: int) -> Iterator[Ask]:
 
 def run_set(name: str, args: argparse.Namespace) -> list[Figures]:
     split = SETS[name](args.seed)
+    if args.dev:
+        split = dev_split(split, args.seed)
     held_out = spread_sample(split.held_out, args.held_out, args.seed)
     print(f"\n{name}: seed {args.seed}; {len(split.articles)} articles, {sum(len(a.questions) for a in split.articles)} example questions in the KB; "
           f"traffic pool {len(split.traffic)}; held out {len(split.held_out)}, measured {len(held_out)}", flush=True)
@@ -296,7 +302,7 @@ def run_set(name: str, args: argparse.Namespace) -> list[Figures]:
             print(f"[{name}] after {step}: top-1 {top1:.1f}, top-3 {top3:.1f}, answered right {answered:.1f}", file=sys.stderr, flush=True)
             t = run.engine.thresholds(run.engine.snapshot())
             rows.append(Figures(step, run.accepted, top1, top3, answered, build, total, proven, f"{t.answer:.3f}/{t.handoff:.3f}/{t.margin:.3f}"))
-        report(name, rows, run)
+        report(split.name, rows, run)
     finally:
         run.close()
         if not args.keep:
@@ -333,7 +339,7 @@ def _seconds(value: float | None) -> str | None:
 def verdicts(name: str, rows: list[Figures]) -> list[str]:
     base = rows[0]
     lines = []
-    if name == TARGET_SET:
+    if name == TARGET_SET:  # not on a --dev split: its figures are for tuning, not the issue's target
         at = next((f for f in rows if f.conversations == TARGET_STEP), None)
         if at is None:
             lines.append(f"target (top-1 +{TARGET_POINTS:.0f} points after {TARGET_STEP} conversations): not measured, add {TARGET_STEP} to --steps")
@@ -366,6 +372,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="wrong answers rated 'no' and handed-off customers answered by an agent with the right article (default); --no-agents: picks alone")
     p.add_argument("--ratings", action=argparse.BooleanOptionalAction, default=True,
                    help="with --agents, a right answer is rated 'helpful' (default); --no-ratings: only wrong ones are rated")
+    p.add_argument("--dev", action="store_true",
+                   help="tune, never read the held-out rows: customers from half of each article's traffic pool, measured on the other half")
     p.add_argument("--keep", help="work in this folder and keep it (the KB as edited, the index, the store), instead of a temp folder")
     args = p.parse_args(argv)
     names = [s.strip() for s in args.sets.split(",") if s.strip()]
