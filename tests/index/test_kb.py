@@ -103,3 +103,13 @@ def test_parsed_articles_are_reused_until_the_file_changes(small_kb: Path) -> No
     path.write_text(path.read_text(encoding="utf-8").replace("30 days", "60 days"), encoding="utf-8")
     third = load_kb(small_kb, parsed)
     assert "60 days" in third.get("refund", "en").body
+
+
+def test_yes_no_and_on_are_words_not_booleans(article_writer) -> None:
+    # YAML 1.1 read these as True/False: CLINC's intents "yes" and "no" became articles "True" and "False".
+    path = article_writer("en", "yes", "", raw_front="---\nid: yes\nlang: en\ntitle: No\nquestions:\n  - on\n  - off\n---\nBody.\n")
+    kb = load_kb(path.parent.parent)
+    assert kb.article_ids == ("yes",)
+    article = kb.get("yes", "en")
+    assert article.title == "No" and article.questions == ("on", "off")
+

@@ -72,9 +72,12 @@ def test_drafts_are_left_out_of_the_index(small_kb: Path, tmp_path: Path) -> Non
 def test_draft_must_be_a_yaml_boolean(tmp_path: Path) -> None:
     root = tmp_path / "kb"
     path = write_article(root, "en", "a", "", raw_front="---\nid: a\nlang: en\ntitle: A\ndraft: 'yes'\n---\nBody\n")
-    write_article(root, "en", "b", "", raw_front="---\nid: b\nlang: en\ntitle: B\ndraft: yes\n---\nBody\n")  # YAML 1.1: true
-    [error] = errors(root)
-    assert f"{path}:5 [draft]" in error and "true or false" in error
+    other = write_article(root, "en", "b", "", raw_front="---\nid: b\nlang: en\ntitle: B\ndraft: yes\n---\nBody\n")  # YAML 1.2: a word
+    write_article(root, "en", "c", "", raw_front="---\nid: c\nlang: en\ntitle: C\ndraft: true\n---\nBody\n")
+    found = errors(root)
+    assert len(found) == 2
+    for written, error in zip((path, other), sorted(found)):
+        assert f"{written}:5 [draft]" in error and "true or false" in error
 
 
 def test_a_draft_may_not_share_an_id_with_a_published_article(small_kb: Path) -> None:
