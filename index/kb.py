@@ -27,26 +27,11 @@ from typing import MutableMapping
 import yaml
 
 from index.errors import KBError, KBErrors
+from index.front_matter import Loader as FrontMatterLoader
 
 _LANG = re.compile(r"^[a-z]{2}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _REQUIRED = ("id", "lang", "title")
-# libyaml's loader parses front matter about ten times faster; same safe subset of YAML.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_BOOL = "tag:yaml.org,2002:bool"
-
-
-class _YAML_LOADER(_FAST_LOADER):  # type: ignore[misc, valid-type]
-    """YAML 1.2's booleans: only true and false. YAML 1.1's yes/no/on/off made an article with
-    `id: yes`, `lang: no` (Norwegian) or a question "No" read as True or False."""
-
-    yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
-        for first, resolvers in _FAST_LOADER.yaml_implicit_resolvers.items()
-    }
-
-
-_YAML_LOADER.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 @dataclass(frozen=True)
@@ -305,7 +290,7 @@ def parse_article_bytes(raw: bytes, path: Path) -> Article:
     except StopIteration:
         raise KBError(name, "front matter is not closed: add a '---' line after it", line=1) from None
     try:
-        meta = yaml.load("\n".join(lines[1:end]), Loader=_YAML_LOADER) or {}
+        meta = yaml.load("\n".join(lines[1:end]), Loader=FrontMatterLoader) or {}
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 2
