@@ -83,15 +83,20 @@ def stackfaq(seed: int) -> SplitSet:
     by_article: dict[str, list[Ask]] = collections.defaultdict(list)
     for q in read_jsonl(data / "queries.jsonl"):
         by_article[q["article_id"]].append(Ask(q["text"], q["article_id"], "en"))
-    rng = random.Random(seed)
-    traffic, held_out = [], []
+    traffic, held_out = _halves(by_article, random.Random(seed))
+    return SplitSet("stackfaq", articles, traffic, held_out)
+
+
+def _halves(by_article: dict[str, list[Ask]], rng: random.Random) -> tuple[list[Ask], list[Ask]]:
+    """Each article's rows shuffled and halved; odd counts: the extra row alternates between the halves."""
+    first, second = [], []
     for i, article in enumerate(sorted(by_article)):
         rows = by_article[article][:]
         rng.shuffle(rows)
-        half = (len(rows) + i % 2) // 2  # odd counts: the extra row alternates between the halves
-        traffic += rows[:half]
-        held_out += rows[half:]
-    return SplitSet("stackfaq", articles, traffic, held_out)
+        half = (len(rows) + i % 2) // 2
+        first += rows[:half]
+        second += rows[half:]
+    return first, second
 
 
 def clinc150(seed: int) -> SplitSet:
@@ -137,14 +142,7 @@ def dev_split(split: SplitSet, seed: int) -> SplitSet:
     by_article: dict[str, list[Ask]] = collections.defaultdict(list)
     for ask in split.traffic:
         by_article[ask.article_id].append(ask)
-    rng = random.Random(seed + 1)
-    traffic, measured = [], []
-    for i, article in enumerate(sorted(by_article)):
-        rows = by_article[article][:]
-        rng.shuffle(rows)
-        half = (len(rows) + i % 2) // 2
-        traffic += rows[:half]
-        measured += rows[half:]
+    traffic, measured = _halves(by_article, random.Random(seed + 1))
     return SplitSet(f"{split.name}-dev", split.articles, traffic, measured)
 
 
