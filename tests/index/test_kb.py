@@ -112,4 +112,3 @@ def test_yes_no_and_on_are_words_not_booleans(article_writer) -> None:
     assert kb.article_ids == ("yes",)
     article = kb.get("yes", "en")
     assert article.title == "No" and article.questions == ("on", "off")
-
