@@ -13,8 +13,9 @@ measure, on to 500, ...):
              handed-off customer (after that "no", or not covered) is answered by an agent with
              the right article (the console's "Answer with an article": `Desk.agent_reply` with
              `article_id`). A right answer is left as it is.
-  review     every QUESTION suggestion of `Review.listing()` is accepted (`Review.accept`, which
-             writes it into the article's `questions:`); notes and drafts are counted, not taken.
+  review     every QUESTION suggestion of `Review.listing()` is accepted, an article's group at a
+             time as the console's "Accept all" does (`Review.accept_many`, which writes them into
+             the article's `questions:`); notes and drafts are counted, not taken.
   reindex    in process, with the store (so it also asks the accepted questions again); timed,
              the part up to publishing ("build") and the whole.
   measure    each held-out question through `Engine.respond(Inbound(text))` (no hint, no
@@ -29,7 +30,7 @@ The last column is the snapshot's calibrated answer/handoff thresholds and clari
 answer = handoff and margin 0 the bot never offers choices, so no "picked" suggestion can arise.
 
 Usage: python bench/suggestions_eval.py [--sets stackfaq,clinc150,xsid] [--steps 0,100,500,2000]
-       [--held-out 1000] [--encoder e5+use] [--seed 7] [--threads 2] [--cache DIR] [--keep DIR] [--dev]
+       [--held-out 1000] [--encoder e5+use] [--seed 7] [--threads 2] [--cache DIR] [--keep DIR] [--dev] [--close-call X]
 
 --dev is for choosing anything (a parameter, a rule) on these sets: each set's traffic pool is
 halved per article, customers come from one half and the other half is measured; the held-out
@@ -61,6 +62,8 @@ from bot.desk.desk import Desk, build_desk
 from bot.errors import AnswerdeskError
 from bot.store.model import Message, Store
 from bot.reindex.run import reindex
+from bot.suggestions import mine as mine_module
+from bot.suggestions.command import per_article
 from bot.suggestions.model import DRAFT, NOTE, QUESTION
 from bot.suggestions.review import Review
 from index.build import builds_folder
@@ -84,7 +87,7 @@ class Measured(Engine):
 
 
 class _Remembered:
-    """An encoder that encodes each passage text once: `Review.accept` mines the whole period again
+    """An encoder that encodes each passage text once: `Review.accept_many` mines the whole period again
     for every suggestion, and groups its gaps (for drafts) with the encoder each time."""
 
     def __init__(self, encoder: Encoder) -> None:
@@ -222,13 +225,14 @@ class Run:
         for kind in (NOTE, DRAFT):
             self.skipped[kind] = sum(s.kind == kind for s in listing.open)
         accepted = 0
-        for i, s in enumerate(questions, 1):
-            try:
-                self.review.accept(s.id, REVIEWER)
-                accepted += 1
-            except AnswerdeskError as e:  # reported under the table: a suggestion that cannot be written is a finding
-                self.failed.append(f"{s.id} {s.article_id} {s.text!r}: {type(e).__name__}: {e}")
-            progress(f"[{self.split.name}] accepting", i, len(questions))
+        groups = per_article(questions)
+        for i, (_, group) in enumerate(groups, 1):  # an agent's "Accept all" on each article's group
+            for s, d in zip(group, self.review.accept_many([s.id for s in group], REVIEWER)):
+                if isinstance(d, AnswerdeskError):  # reported under the table: a suggestion that cannot be written is a finding
+                    self.failed.append(f"{s.id} {s.article_id} {s.text!r}: {type(d).__name__}: {d}")
+                else:
+                    accepted += 1
+            progress(f"[{self.split.name}] accepting, per article", i, len(groups))
         self.accepted += accepted
         return accepted
 
@@ -374,6 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="with --agents, a right answer is rated 'helpful' (default); --no-ratings: only wrong ones are rated")
     p.add_argument("--dev", action="store_true",
                    help="tune, never read the held-out rows: customers from half of each article's traffic pool, measured on the other half")
+    p.add_argument("--close-call", type=float,
+                   help="for tuning with --dev: bot/suggestions/mine.py CLOSE_CALL, how close a runner-up makes a helpful answer's question a suggestion (default: the product's)")
     p.add_argument("--keep", help="work in this folder and keep it (the KB as edited, the index, the store), instead of a temp folder")
     args = p.parse_args(argv)
     names = [s.strip() for s in args.sets.split(",") if s.strip()]
@@ -387,7 +393,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.steps[0] != 0:
         args.steps = [0, *args.steps]  # every change is against the KB as it was
     args.held_out = args.held_out or None
-    print(f"suggestions eval: seed {args.seed}, encoder {args.encoder}, steps {args.steps}, held out at most {args.held_out or 'all'}, {('picks, agents and ratings' if args.ratings else 'picks and agents') if args.agents else 'picks alone'}", flush=True)
+    if args.close_call is not None:
+        mine_module.CLOSE_CALL = args.close_call
+    print(f"suggestions eval: seed {args.seed}, encoder {args.encoder}, steps {args.steps}, close call {mine_module.CLOSE_CALL}, held out at most {args.held_out or 'all'}, {('picks, agents and ratings' if args.ratings else 'picks and agents') if args.agents else 'picks alone'}", flush=True)
     for name in names:
         started = time.perf_counter()
         run_set(name, args)

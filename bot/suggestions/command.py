@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from bot.config import Settings
 from bot.errors import AnswerdeskError
 from bot.store.connect import open_store
+from bot.store.sql_suggestions import Decision
 from bot.suggestions.model import DRAFT, Suggestion
 from bot.suggestions.review import Listing, Review
 from index.kb_edit import Author
@@ -66,19 +67,33 @@ def _decide(review: Review, args: argparse.Namespace, out: TextIO) -> int:
     if getattr(args, "text", None) and len(args.ids) > 1:
         raise AnswerdeskError("--text: give one ID with it, the text is that suggestion's")
     by = parse_reviewer(args.by) if args.by else default_reviewer(review.settings.kb_dir)
+    if args.action == "accept":  # the period is read once, each article written once (one commit)
+        text = getattr(args, "text", None)
+        results: list[Decision | AnswerdeskError] = []
+        if text:
+            try:
+                results.append(review.accept(args.ids[0], by, text=text))
+            except AnswerdeskError as e:
+                results.append(e)
+        else:
+            results = review.accept_many(args.ids, by)
+    else:
+        results = []
+        for suggestion_id in args.ids:
+            try:
+                results.append(review.reject(suggestion_id, by))
+            except AnswerdeskError as e:
+                results.append(e)
     failed = 0
-    for suggestion_id in args.ids:
-        try:
-            if args.action == "accept":
-                d = review.accept(suggestion_id, by, text=getattr(args, "text", None))
-                where = f" into {d.file}" + (f" (commit {d.revision[:10]})" if d.revision else "") if d.file else ""
-                out.write(f"accepted {suggestion_id}{where}\n")
-            else:
-                review.reject(suggestion_id, by)
-                out.write(f"rejected {suggestion_id}: it will not be offered again\n")
-        except AnswerdeskError as e:  # the others still go through; the exit status says one failed
+    for suggestion_id, d in zip(args.ids, results):
+        if isinstance(d, AnswerdeskError):  # the others still go through; the exit status says one failed
             failed += 1
-            print(f"error: {suggestion_id}: {e}", file=sys.stderr)
+            print(f"error: {suggestion_id}: {d}", file=sys.stderr)
+        elif args.action == "accept":
+            where = f" into {d.file}" + (f" (commit {d.revision[:10]})" if d.revision else "") if d.file else ""
+            out.write(f"accepted {suggestion_id}{where}\n")
+        else:
+            out.write(f"rejected {suggestion_id}: it will not be offered again\n")
     if args.action == "accept" and failed < len(args.ids):
         out.write("Run 'answerdesk reindex' to serve them; it re-asks each accepted question and says whether it is now answered.\n")
     return 1 if failed else 0

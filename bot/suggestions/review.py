@@ -120,7 +120,7 @@ class Review:
         article_id = s.article_id
         if s.kind == QUESTION:
             target = self._version(kb, s)
-            message = f"KB: add a customer question to {target.lang}/{target.id} (accepted by {by.name})"
+            message = f"KB: add {_customer_questions(1)} to {target.lang}/{target.id} (accepted by {by.name})"
             saved = add_questions(Path(target.path), [edited or s.text], expected_hash=seen_hash, message=message, author=by).saved
         elif s.kind == DRAFT:
             title = edited or s.text
@@ -129,10 +129,53 @@ class Review:
             message = f"KB: draft a {s.lang} article from {s.count} customers' questions (accepted by {by.name})"
             saved = write_draft(self.settings.kb_dir, s.lang, title, asked, message=message, author=by)
             article_id = saved.path.stem
+        return self._accepted(s, by, article_id, saved, _written(s, edited, questions))
+
+    def accept_many(self, suggestion_ids: Sequence[str], by: Author, seen_hash: str | None = None) -> list[Decision | AnswerdeskError]:
+        """Accept several suggestions as suggested, such as an article's whole group: the period is
+        read once and each article file written once (one commit naming the article and the agent;
+        a draft is its own file, found as `accept` finds it). For each id in order: its decision,
+        or the error that kept it out (decided already, no longer open, its file changed or cannot
+        be written); the others still go through. `seen_hash`: the hash every target file had when
+        the agent saw it."""
+        kb = load_kb(self.settings.kb_dir)
+        decided = {i: d for i in suggestion_ids if (d := self.decisions.get(i)) is not None}
+        open_ = {s.id: s for s in self._mine(kb, drafts=False)}
+        out: dict[str, Decision | AnswerdeskError] = {}
+        per_file: dict[str, tuple[Article, list[Suggestion]]] = {}
+        for i in dict.fromkeys(suggestion_ids):
+            s = open_.get(i)
+            if i in decided:
+                out[i] = AlreadyDecided(f"suggestion {i} was {decided[i].status} by {decided[i].decided_by} on {decided[i].decided_at:%Y-%m-%d}")
+            elif s is None:  # a draft, or gone
+                try:
+                    out[i] = self.accept(i, by)
+                except AnswerdeskError as e:
+                    out[i] = e
+            elif s.kind == NOTE:
+                out[i] = self._accepted(s, by, s.article_id, None, None)
+            else:
+                try:
+                    target = self._version(kb, s)
+                    per_file.setdefault(target.path, (target, []))[1].append(s)
+                except NotFound as e:
+                    out[i] = e
+        for path, (target, group) in per_file.items():
+            message = f"KB: add {_customer_questions(len(group))} to {target.lang}/{target.id} (accepted by {by.name})"
+            try:
+                saved = add_questions(Path(path), [s.text for s in group], expected_hash=seen_hash, message=message, author=by).saved
+            except AnswerdeskError as e:
+                out.update({s.id: e for s in group})
+                continue
+            out.update({s.id: self._accepted(s, by, s.article_id, saved, None) for s in group})
+        return [out[i] for i in suggestion_ids]
+
+    def _accepted(self, s: Suggestion, by: Author, article_id: str | None, saved: Saved | None, written: str | None) -> Decision:
+        """Keep the decision on an accepted suggestion, with what the served bot does with it now."""
         before = ask(self.engine, s.text, s.lang) if self.engine is not None and s.kind != NOTE else None
         decision = Decision(
             s.id, s.kind, s.source, article_id, s.lang, s.text, ACCEPTED, by.name, self.clock(), s.count,
-            written=_written(s, edited, questions), file=_relative(saved.path, self.settings.kb_dir) if saved else None,
+            written=written, file=_relative(saved.path, self.settings.kb_dir) if saved else None,
             revision=saved.commit if saved else None,
             before_action=before.action if before else None, before_article=before.article_id if before else None,
         )
@@ -168,6 +211,10 @@ def _written(s: Suggestion, edited: str | None, questions: Sequence[str] | None)
     if s.kind == DRAFT:
         return "\n".join([edited or s.text, *(questions if questions is not None else s.questions)])
     return edited if edited and edited != s.text else None
+
+
+def _customer_questions(n: int) -> str:
+    return "a customer question" if n == 1 else f"{n} customer questions"
 
 
 def _relative(path: Path, kb_dir: str) -> str:

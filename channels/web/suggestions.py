@@ -87,6 +87,33 @@ def accept(suggestion_id: str) -> Response | tuple[str, int]:
     return redirect(url_for("suggestions.listing", lang=form.get("lang") or None))
 
 
+@bp.post("/accept-all")
+@login_required
+def accept_all() -> Response | tuple[str, int]:
+    """An article's whole group of questions as suggested: one write of its file (one commit)."""
+    form = request.form
+    ids = form.getlist("ids")
+    if not ids:
+        return _refused("Nothing was accepted: the form named no suggestions.", 400)
+    try:
+        results = _review().accept_many(ids, _reviewer(), seen_hash=form.get("seen_hash") or None)
+    except (KBErrors, ValueError) as e:
+        return _refused(f"Nothing was accepted: {e}", 409)
+    decided = [d for d in results if isinstance(d, Decision)]
+    for _ in decided:
+        _decided()
+    if decided:
+        files = sorted({d.file for d in decided if d.file})
+        commits = sorted({d.revision[:10] for d in decided if d.revision})
+        flash(f"Accepted {len(decided)} question{'s' if len(decided) != 1 else ''}"
+              + (f": added to {', '.join(files)}" if files else "") + (f" (commit {', '.join(commits)})" if commits else "")
+              + ". Reindex to serve them; the reindex asks each again and this page shows the result.", "info")
+    failed = [(i, e) for i, e in zip(ids, results) if not isinstance(e, Decision)]
+    if failed:
+        return _refused(" ".join(f"Suggestion {i} was not accepted: {e}" for i, e in failed), 409)
+    return redirect(url_for("suggestions.listing", lang=form.get("lang") or None))
+
+
 @bp.post("/<suggestion_id>/reject")
 @login_required
 def reject(suggestion_id: str) -> Response | tuple[str, int]:

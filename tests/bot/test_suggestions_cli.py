@@ -1,6 +1,7 @@
 """`answerdesk suggestions`: list (text and JSON, by language), accept and reject by id, errors that say which."""
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,42 @@ def test_list_accept_and_reject_from_the_command_line(site: Settings, capsys: py
     assert "no open suggestion '0000000000'" in capsys.readouterr().err
     assert main(["suggestions", "accept", "0000000000", "--by", "nobody"]) == 1
     assert '--by \'nobody\': write it as "Name <email>"' in capsys.readouterr().err
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def test_several_ids_are_one_commit_per_article_and_a_failed_one_does_not_stop_the_rest(site: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    kb = Path(site.kb_dir)
+    git(kb, "init", "-q")
+    git(kb, "config", "user.name", "Maintainer")
+    git(kb, "config", "user.email", "maintainer@example.com")
+    git(kb, "add", ".")
+    git(kb, "commit", "-q", "-m", "start")
+    store = open_store(site.db)
+    try:
+        clarified_then_picked(store, "can I send it back after a month", "refund")
+        clarified_then_picked(store, "parcel still not here", "shipping")
+    finally:
+        store.close()
+    found = {(s["article_id"], s["lang"], s["text"]): s["id"] for s in listed(capsys)}
+    refund = [i for (a, lang, _), i in found.items() if (a, lang) == ("refund", "en")]
+    shipping = found[("shipping", "en", "parcel still not here")]
+    turkish = found[("refund", "tr", "paramı geri istiyorum")]
+    assert len(refund) == 2
+    assert main(["suggestions", "reject", turkish, "--by", "Ana Lima <ana@example.com>"]) == 0
+    refund_file = (kb / "en" / "refund.md").read_text(encoding="utf-8")
+
+    # the rejected one fails, named; the other three are written: two into refund.md in one commit
+    assert main(["suggestions", "accept", *refund, turkish, shipping, "--by", "Ana Lima <ana@example.com>"]) == 1
+    out, err = capsys.readouterr()
+    assert f"error: {turkish}: suggestion {turkish} was rejected by Ana Lima" in err
+    assert all(f"accepted {i} into en/refund.md (commit " in out for i in refund) and f"accepted {shipping} into en/shipping.md" in out
+    log = git(kb, "log", "--format=%an|%s").splitlines()
+    assert log == ["Ana Lima|KB: add a customer question to en/shipping (accepted by Ana Lima)",
+                   "Ana Lima|KB: add 2 customer questions to en/refund (accepted by Ana Lima)", "Maintainer|start"]
+    written = (kb / "en" / "refund.md").read_text(encoding="utf-8")
+    added = [line for line in written.splitlines() if line not in refund_file.splitlines()]
+    assert len(added) == 2 and any("can I send it back after a month" in line for line in added)
+    assert listed(capsys) == []

@@ -287,3 +287,37 @@ def test_a_suggestion_decided_in_another_tab_is_named_in_the_error(site: Site) -
     assert response.status_code == 409
     assert f'Suggestion "{ACCOUNT}" ({question_id("reset-password")}) was not accepted: suggestion {question_id("reset-password")} was rejected by Ayşe' in html
     assert "- I can't get into my account" not in (site.kb / "en" / "reset-password.md").read_text(encoding="utf-8")
+
+
+def test_accept_all_writes_an_articles_group_in_one_save_and_names_what_failed(site: Site) -> None:
+    other = "I cannot access my account"
+    picked(site, "reset-password")
+    picked(site, "reset-password", other)
+    picked(site, "mobile-app")
+    agent = site.agent()
+    html = page(agent)
+    group = html[html.index('id="article-en-reset-password"'):]
+    group = group[: group.index("</article>")]
+    form = group[group.index('class="accept-all"'): group.index("</form>")]
+    ids = re.findall(r'name="ids" value="([^"]+)"', form)
+    assert sorted(ids) == sorted([question_id("reset-password"), question_id("reset-password", other)])
+    assert "Accept all 2 questions as written" in form
+    assert 'class="accept-all"' not in html[html.index('id="article-en-mobile-app"'):].split("</article>")[0]  # one question: its own buttons
+    seen_hash = re.search(r'name="seen_hash" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+
+    article = site.kb / "en" / "reset-password.md"
+    before = article.read_text(encoding="utf-8").splitlines()
+    backups = article.parent / ".backup"
+    response = agent.post(f"{PAGE}/accept-all", data={"csrf_token": csrf(agent), "ids": ids, "seen_hash": seen_hash}, follow_redirects=True)
+    shown = unescape(response.get_data(as_text=True))
+    assert response.status_code == 200 and "Accepted 2 questions: added to en/reset-password.md." in shown
+    added = [line for line in article.read_text(encoding="utf-8").splitlines() if line not in before]
+    assert len(added) == 2 and any(ACCOUNT in line for line in added) and any(other in line for line in added)
+    assert len(list(backups.glob("reset-password*"))) == 1  # one save of the file
+    assert 'id="article-en-reset-password"' not in shown and 'id="article-en-mobile-app"' in shown
+
+    again = agent.post(f"{PAGE}/accept-all", data={"csrf_token": csrf(agent), "ids": [question_id("mobile-app"), ids[0]]})
+    text = unescape(again.get_data(as_text=True))
+    assert again.status_code == 409 and "Accepted 1 question: added to en/mobile-app.md." in text
+    assert f"Suggestion {ids[0]} was not accepted: suggestion {ids[0]} was accepted by Ayşe" in text
+    assert len(open_suggestion_decisions(site.desk.store).all()) == 3
