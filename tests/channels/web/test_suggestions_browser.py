@@ -29,6 +29,7 @@ from tests.channels.web.browser_support import (  # noqa: F401  (fixtures)
 from tests.channels.web.conftest import say, start
 
 ACCOUNT = "I can't get into my account"  # offered choices with a wide clarify margin
+ACCESS = "I cannot access my account"  # so is this
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +59,10 @@ def site(web_index: Path, real_encoders: Any, tmp_path_factory: pytest.TempPathF
         conversation_id = start(customer, "en")["id"]
         assert [r["action"] for r in say(customer, conversation_id, ACCOUNT)["replies"]] == ["clarify"]
         desk.choose(conversation_id, article_id)
+    customer = app.test_client()  # a second question for refund: its group gets "Accept all"
+    conversation_id = start(customer, "en")["id"]
+    assert [r["action"] for r in say(customer, conversation_id, ACCESS)["replies"]] == ["clarify"]
+    desk.choose(conversation_id, "refund")
     for text in ("do you sell dog food", "can I buy pet food from you", "do you have food for cats"):
         customer = app.test_client()
         conversation_id = start(customer, "en")["id"]
@@ -86,7 +91,7 @@ def test_an_agent_accepts_edits_rejects_and_drafts_from_the_console(site: Site, 
     page = signed_in(contexts, site)
     page.get_by_role("link", name="Improve the help center").click()
     expect(page.get_by_role("heading", name="Improve the help center")).to_be_visible()
-    expect(page.get_by_role("link", name=re.compile("^Improve the help center")).locator(".count")).to_have_text("5")  # 4 questions and a draft
+    expect(page.get_by_role("link", name=re.compile("^Improve the help center")).locator(".count")).to_have_text("6")  # 5 questions and a draft
     expect(suggestion(page, "reset-password")).to_contain_text("1 customer · picked from the offered articles")
 
     suggestion(page, "reset-password").get_by_role("button", name="Accept", exact=True).click()
@@ -118,9 +123,16 @@ def test_an_agent_accepts_edits_rejects_and_drafts_from_the_console(site: Site, 
     expect(page.locator('li[data-status="rejected"]')).to_contain_text(ACCOUNT)
     expect(decided.filter(has_text="written as “I cannot sign in to my account”")).to_contain_text("by Ayşe")
     expect(decided.filter(has_text="en/reset-password.md")).to_contain_text("before: asked which article was meant")
-    expect(suggestion(page, "refund")).to_be_visible()  # the one left open
-    expect(page.get_by_role("link", name=re.compile("^Improve the help center")).locator(".count")).to_have_text("1")
+    expect(suggestion(page, "refund")).to_be_visible()  # the group left open, two questions
+    expect(page.get_by_role("link", name=re.compile("^Improve the help center")).locator(".count")).to_have_text("2")
     page.screenshot(path=str(shots / "suggestions.png"), full_page=True, animations="disabled")
+
+    page.locator("#article-en-refund").get_by_role("button", name="Accept all 2 questions as written").click()
+    expect(page.locator(".flash-info")).to_contain_text("Accepted 2 questions: added to en/refund.md")
+    refund = (kb / "en" / "refund.md").read_text(encoding="utf-8")
+    assert ACCOUNT in refund and ACCESS in refund
+    expect(page.locator("#article-en-refund")).to_have_count(0)
+    expect(decided).to_have_count(6)
 
 
 def test_answer_with_an_article_puts_its_link_in_the_reply(site: Site, contexts: Contexts, expect: Any) -> None:
