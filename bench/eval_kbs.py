@@ -32,6 +32,7 @@ class Ask:
     text: str
     article_id: str  # the right article
     lang: str
+    group: str = ""  # asks that are translations of one sentence (xSID's n): never split apart
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,17 @@ def stackfaq(seed: int) -> SplitSet:
 
 
 def _halves(by_article: dict[str, list[Ask]], rng: random.Random) -> tuple[list[Ask], list[Ask]]:
-    """Each article's rows shuffled and halved; odd counts: the extra row alternates between the halves."""
+    """Each article's rows (or groups of translations) shuffled and halved; odd counts: the extra one alternates between the halves."""
     first, second = [], []
     for i, article in enumerate(sorted(by_article)):
         rows = by_article[article][:]
+        if any(r.group for r in rows):  # translations of one sentence go to the same half
+            groups = sorted({r.group for r in rows})
+            rng.shuffle(groups)
+            kept = set(groups[: (len(groups) + i % 2) // 2])
+            first += [r for r in rows if r.group in kept]
+            second += [r for r in rows if r.group not in kept]
+            continue
         rng.shuffle(rows)
         half = (len(rows) + i % 2) // 2
         first += rows[:half]
@@ -128,7 +136,7 @@ def xsid(seed: int) -> SplitSet:
         for row in read_jsonl(data / f"{lang}.valid.jsonl"):
             if row["intent"] not in by_intent or row["n"] % 2 == 0:
                 continue
-            (traffic if row["n"] % 4 == 1 else held_out).append(Ask(row["text"], _xsid_id(row["intent"]), lang))
+            (traffic if row["n"] % 4 == 1 else held_out).append(Ask(row["text"], _xsid_id(row["intent"]), lang, str(row["n"])))
     return SplitSet("xsid", articles, traffic, held_out)
 
 
