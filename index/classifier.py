@@ -4,7 +4,9 @@ Nearest-neighbour and prototype scores rank articles by one similarity each; a
 logistic regression learns which directions separate this KB's articles from each other.
 Its log-probability is added to the similarity score (bench/retrieval.py measures the
 gain), so it sharpens the ranking while the score keeps its cosine scale for thresholds.
-Large KBs skip it: training cost grows with articles × examples. A model trained on exactly
+Large KBs skip it: training cost grows with articles × examples. So do KBs whose articles have
+few examples: with a median under MIN_EXAMPLES (title and questions) a fit on 1-3 examples an
+article ranked worse than the similarities alone (see MIN_EXAMPLES). A model trained on exactly
 the same vectors and labels before (an edit that touched only an article's body) is read back
 from the cache folder instead of trained again.
 """
@@ -25,6 +27,11 @@ WEIGHT = 0.05  # how much the log-probability moves a cosine score
 # Training cost grows with examples × articles: CLINC150 10-shot (1,650 × 150) trains in about
 # 1.5 s; beyond this budget the prototype alone ranks (measured in bench/speed.py).
 MAX_WORK = 1_000_000
+# Examples (title and questions) the median article needs. Chosen on the --dev splits of
+# bench/suggestions_eval.py (docs/retrieval.md, "Learning from the desk"): top-1 without the
+# classifier minus with it was +1.3 and +3.2 points at a median of 2 and 3 (stackfaq), -0.9 and
+# -1.3 at 4 and 5 (CLINC150), -1.8 at 27 (xSID).
+MIN_EXAMPLES = 4
 REGULARISATION_C = 10.0
 KEPT = 8  # trained models kept in the cache folder: this build's and a few before it
 STALE_SECONDS = 3600  # a half-written model this old was left by a build that died
@@ -54,13 +61,17 @@ class Classifier:
             return Classifier(data["weights"], data["bias"], data["articles"])
 
 
-def train_classifier(vectors: np.ndarray, labels: np.ndarray, cache_dir: Path | None = None) -> Classifier | None:
+def train_classifier(vectors: np.ndarray, labels: np.ndarray, cache_dir: Path | None = None, fold: bool = False) -> Classifier | None:
     """Multinomial logistic regression from example vectors to article indices, if worth it.
 
-    With `cache_dir`, a model already trained on the same vectors and labels is read back."""
-    classes = np.unique(labels)
-    if len(classes) < 2 or len(labels) < 2 * len(classes) or len(labels) * len(classes) > MAX_WORK:
-        return None  # too few examples per article to learn from, or too costly
+    With `cache_dir`, a model already trained on the same vectors and labels is read back.
+    `fold`: calibration's model on part of the examples of a KB whose classifier was trained
+    (it stands in for that classifier, so it is trained however few examples the part has)."""
+    classes, counts = np.unique(labels, return_counts=True)
+    if len(classes) < 2 or len(labels) * len(classes) > MAX_WORK:
+        return None  # nothing to tell apart, or too costly
+    if not fold and np.median(counts) < MIN_EXAMPLES:
+        return None  # too few examples an article to learn from
     cached = _cache_path(cache_dir, vectors, labels) if cache_dir is not None else None
     if cached is not None and cached.exists():
         try:

@@ -163,7 +163,7 @@ def _fold_models(index: SearchIndex, example_rows: np.ndarray) -> tuple[dict[int
     for fold in range(FOLDS):
         keep = np.array([fold_of[int(r)] != fold for r in example_rows])
         # Kept beside the snapshots: an edit to an article's body leaves these inputs as they were.
-        models.append(train_classifier(features[keep], index.row_article[example_rows[keep]], index.path.parent))
+        models.append(train_classifier(features[keep], index.row_article[example_rows[keep]], index.path.parent, fold=True))
     return fold_of, models
 
 

@@ -44,3 +44,16 @@ def test_only_the_latest_models_are_kept(tmp_path: Path, fits: list[int]) -> Non
         train_classifier(*examples(seed), tmp_path)
     assert len(list(tmp_path.glob("classifier-*[0-9a-f].npz"))) == index.classifier.KEPT
     assert list(tmp_path.glob("*.tmp.npz")) == [fresh]
+
+
+def test_articles_with_few_examples_get_no_classifier_but_a_calibration_fold_does(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    three = np.repeat(np.arange(5), 3)  # a title and two questions an article: median 3
+    vectors = rng.normal(size=(len(three), 8)).astype(np.float32) + three[:, None]
+    assert train_classifier(vectors, three, tmp_path) is None
+    assert train_classifier(vectors, three, tmp_path, fold=True) is not None  # stands in for a KB's trained classifier
+    four = np.concatenate([three, np.arange(5)])  # one more question each: median 4
+    more = np.vstack([vectors, rng.normal(size=(5, 8)).astype(np.float32) + np.arange(5)[:, None]])
+    assert train_classifier(more, four, tmp_path) is not None
+    mixed = np.array([0] * 9 + [1, 2, 3, 4] + [1, 2])  # one article with many, the median article with one or two
+    assert train_classifier(rng.normal(size=(len(mixed), 8)).astype(np.float32), mixed, tmp_path) is None
