@@ -6,7 +6,7 @@ Its log-probability is added to the similarity score (bench/retrieval.py measure
 gain), so it sharpens the ranking while the score keeps its cosine scale for thresholds.
 Large KBs skip it: training cost grows with articles × examples. So do KBs whose articles have
 few examples: with a median under MIN_EXAMPLES (title and questions) a fit on 1-3 examples an
-article ranked worse than the similarities alone (see MIN_EXAMPLES). A model trained on exactly
+article was a gamble, as often worse than the similarities alone as better (see MIN_EXAMPLES). A model trained on exactly
 the same vectors and labels before (an edit that touched only an article's body) is read back
 from the cache folder instead of trained again.
 """
@@ -28,9 +28,9 @@ WEIGHT = 0.05  # how much the log-probability moves a cosine score
 # 1.5 s; beyond this budget the prototype alone ranks (measured in bench/speed.py).
 MAX_WORK = 1_000_000
 # Examples (title and questions) the median article needs. Chosen on the --dev splits of
-# bench/suggestions_eval.py (docs/retrieval.md, "Learning from the desk"): top-1 without the
-# classifier minus with it was +1.3 and +3.2 points at a median of 2 and 3 (stackfaq), -0.9 and
-# -1.3 at 4 and 5 (CLINC150), -1.8 at 27 (xSID).
+# bench/suggestions_eval.py (docs/retrieval.md, "Learning from the desk"): the classifier's
+# change to top-1 at a median of 2-3 (stackfaq, 6 runs) ranged from -3.2 to +1.3 points, about
+# -0.3 on average; at a median of 4, 5 and 27 (CLINC150, xSID) it was +0.9, +1.3 and +1.8.
 MIN_EXAMPLES = 4
 REGULARISATION_C = 10.0
 KEPT = 8  # trained models kept in the cache folder: this build's and a few before it
