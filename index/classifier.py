@@ -29,8 +29,8 @@ WEIGHT = 0.05  # how much the log-probability moves a cosine score
 MAX_WORK = 1_000_000
 # Examples (title and questions) the median article needs. Chosen on the --dev splits of
 # bench/suggestions_eval.py (docs/retrieval.md, "Learning from the desk"): the classifier's
-# change to top-1 at a median of 2-3 (stackfaq, 6 runs) ranged from -3.2 to +1.3 points, about
-# -0.3 on average; at a median of 4, 5 and 27 (CLINC150, xSID) it was +0.9, +1.3 and +1.8.
+# change to top-1 at a median of 2-3 (stackfaq, 7 runs) ranged from -3.2 to +1.3 points, -0.4
+# on average; at a median of 4, 5 and 27 (CLINC150, xSID) it was +0.9, +1.3 and +1.8.
 MIN_EXAMPLES = 4
 REGULARISATION_C = 10.0
 KEPT = 8  # trained models kept in the cache folder: this build's and a few before it
