@@ -29,7 +29,7 @@ def write_kb(kb: Path, edited: dict[int, str] | None = None, question: dict[int,
         topic = TOPICS[n % len(TOPICS)]
         body = "\n\n".join(paragraph(topic, n, part) for part in ("one", "two", "three"))
         body += (edited or {}).get(n, "")
-        questions = [f"how does {topic} {n} work", (question or {}).get(n, f"problem with {topic} number {n}")]
+        questions = [f"how does {topic} {n} work", f"where is {topic} {n} explained", (question or {}).get(n, f"problem with {topic} number {n}")]
         write_article(kb, "en", f"{topic.replace(' ', '-')}-{n}", f"{topic.title()} case {n}", body, questions)
 
 
@@ -72,9 +72,10 @@ def test_a_changed_example_question_recalibrates(built: Settings, fits: list[int
     write_kb(Path(built.kb_dir), question={7: "my invoice is wrong"})
     report = reindex(built, out=io.StringIO())
     assert report.calibration is not None and report.calibration.carried_over is None
-    # Its training data changed: the KB's classifier (a title and two questions an article) is
-    # trained again, and the fold models whose examples include the question (the others are cached).
-    assert fits[0] == 3 * ARTICLES and 2 <= len(fits) <= 4, fits
+    # Its training data changed: the KB's classifier (a title and three questions an article, the
+    # fewest it is trained on) is trained again, and the fold models whose examples include the
+    # question (the others are cached).
+    assert fits[0] == 4 * ARTICLES and 2 <= len(fits) <= 4, fits
 
 
 def test_body_edits_recalibrate_once_they_add_up_past_the_share_of_parts(built: Settings) -> None:
