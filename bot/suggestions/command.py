@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from bot.config import Settings
@@ -67,23 +67,13 @@ def _decide(review: Review, args: argparse.Namespace, out: TextIO) -> int:
     if getattr(args, "text", None) and len(args.ids) > 1:
         raise AnswerdeskError("--text: give one ID with it, the text is that suggestion's")
     by = parse_reviewer(args.by) if args.by else default_reviewer(review.settings.kb_dir)
-    if args.action == "accept":  # the period is read once, each article written once (one commit)
-        text = getattr(args, "text", None)
-        results: list[Decision | AnswerdeskError] = []
-        if text:
-            try:
-                results.append(review.accept(args.ids[0], by, text=text))
-            except AnswerdeskError as e:
-                results.append(e)
-        else:
-            results = review.accept_many(args.ids, by)
+    text = getattr(args, "text", None)
+    if args.action == "accept" and not text:
+        results = review.accept_many(args.ids, by)  # the period is read once, each article written once (one commit)
+    elif args.action == "accept":
+        results = [_attempt(lambda i: review.accept(i, by, text=text), args.ids[0])]
     else:
-        results = []
-        for suggestion_id in args.ids:
-            try:
-                results.append(review.reject(suggestion_id, by))
-            except AnswerdeskError as e:
-                results.append(e)
+        results = [_attempt(lambda i: review.reject(i, by), i) for i in args.ids]
     failed = 0
     for suggestion_id, d in zip(args.ids, results):
         if isinstance(d, AnswerdeskError):  # the others still go through; the exit status says one failed
@@ -97,6 +87,13 @@ def _decide(review: Review, args: argparse.Namespace, out: TextIO) -> int:
     if args.action == "accept" and failed < len(args.ids):
         out.write("Run 'answerdesk reindex' to serve them; it re-asks each accepted question and says whether it is now answered.\n")
     return 1 if failed else 0
+
+
+def _attempt(decide: Callable[[str], Decision], suggestion_id: str) -> Decision | AnswerdeskError:
+    try:
+        return decide(suggestion_id)
+    except AnswerdeskError as e:
+        return e
 
 
 def parse_reviewer(text: str) -> Author:

@@ -97,7 +97,7 @@ class Review:
         """The open suggestion with this id; AlreadyDecided or NotFound otherwise."""
         decided = self.decisions.get(suggestion_id)
         if decided is not None:
-            raise AlreadyDecided(f"suggestion {suggestion_id} was {decided.status} by {decided.decided_by} on {decided.decided_at:%Y-%m-%d}")
+            raise _already(decided)
         kb = kb or load_kb(self.settings.kb_dir)
         for drafts in (False, True):  # a question or note is found without grouping the gaps
             for s in self._mine(kb, drafts=drafts):
@@ -146,7 +146,7 @@ class Review:
         for i in dict.fromkeys(suggestion_ids):
             s = open_.get(i)
             if i in decided:
-                out[i] = AlreadyDecided(f"suggestion {i} was {decided[i].status} by {decided[i].decided_by} on {decided[i].decided_at:%Y-%m-%d}")
+                out[i] = _already(decided[i])
             elif s is None:  # a draft, or gone
                 try:
                     out[i] = self.accept(i, by)
@@ -211,6 +211,10 @@ def _written(s: Suggestion, edited: str | None, questions: Sequence[str] | None)
     if s.kind == DRAFT:
         return "\n".join([edited or s.text, *(questions if questions is not None else s.questions)])
     return edited if edited and edited != s.text else None
+
+
+def _already(d: Decision) -> AlreadyDecided:
+    return AlreadyDecided(f"suggestion {d.id} was {d.status} by {d.decided_by} on {d.decided_at:%Y-%m-%d}")
 
 
 def _customer_questions(n: int) -> str:

@@ -100,8 +100,7 @@ def accept_all() -> Response | tuple[str, int]:
     except (KBErrors, ValueError) as e:
         return _refused(f"Nothing was accepted: {e}", 409)
     decided = [d for d in results if isinstance(d, Decision)]
-    for _ in decided:
-        _decided()
+    _decided(len(decided))
     if decided:
         files = sorted({d.file for d in decided if d.file})
         commits = sorted({d.revision[:10] for d in decided if d.revision})
@@ -222,6 +221,6 @@ def _count() -> OpenCount:
     return holder
 
 
-def _decided() -> None:
+def _decided(n: int = 1) -> None:
     if _count().value:
-        _count().value = max(0, (_count().value or 0) - 1)
+        _count().value = max(0, (_count().value or 0) - n)
