@@ -16,7 +16,7 @@ import json
 import random
 from dataclasses import asdict, dataclass, field
 from importlib import resources
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -80,9 +80,15 @@ def load_probes() -> list[tuple[str, str]]:
     return [(lang, question) for lang, question in rows]
 
 
-def calibrate_estimated(index: SearchIndex, encoder: Encoder | Encoders, handoff_recall: float = HANDOFF_RECALL) -> Calibration:
-    """Thresholds from the KB's own held-out questions and the shipped off-topic probes."""
-    covered = _held_out(index)
+def calibrate_estimated(
+    index: SearchIndex, encoder: Encoder | Encoders, handoff_recall: float = HANDOFF_RECALL, detect: Callable[[str], str] | None = None
+) -> Calibration:
+    """Thresholds from the KB's own held-out questions and the shipped off-topic probes.
+
+    `detect` (text -> language) reads each example question's language as the engine reads a
+    customer's: a question the desk added in Turkish to an English article is asked as Turkish
+    (the encoders' weights depend on it). Without it, or for titles, the article's language."""
+    covered = _held_out(index, detect)
     probes = load_probes()
     # The probes are the same at every reindex: their vectors are kept beside the snapshots.
     vectors = cached_queries(as_encoders(encoder), [q for _, q in probes], index.path.parent, "probe")
@@ -101,7 +107,7 @@ def calibrate_labelled(index: SearchIndex, encoder: Encoder | Encoders, cases: S
     return _choose([s for s in scored if s.expected], [s for s in scored if not s.expected], "labelled", handoff_recall)
 
 
-def _held_out(index: SearchIndex) -> list[_Scored]:
+def _held_out(index: SearchIndex, detect: Callable[[str], str] | None = None) -> list[_Scored]:
     """Titles and example questions searched as customers ask them, each taken out of the index.
 
     Its own row is excluded, its article's prototype is recomputed without it, and the
@@ -131,6 +137,8 @@ def _held_out(index: SearchIndex) -> list[_Scored]:
         article = int(article_of[row])
         rest = [_unit_or_none(s[article] - table[row]) for s, table in zip(sums, index.tables)]
         lang = index.langs[int(index.row_lang[row])]
+        if detect is not None and kinds[row] == KINDS.index("question"):
+            lang = detect(index.passage_text(index.ids[article], lang, int(index.row_part[row]))) or lang
         ranked = index.search(
             [q[i] for q in queries], k=3, lang=lang, exclude_rows={row}, classifier=models[fold_of[row]], prototypes={article: rest}
         )

@@ -156,8 +156,7 @@ class Engine:
         return thresholds
 
     def served_languages(self, snapshot: SearchIndex) -> tuple[str, ...]:
-        configured = self.settings.language_list("languages")
-        return configured or tuple(sorted(set(snapshot.langs) | set(phrase_languages())))
+        return served_languages(self.settings, snapshot.langs)
 
     def detector(self, snapshot: SearchIndex) -> LanguageDetector:
         served = self.served_languages(snapshot)
@@ -166,14 +165,7 @@ class Engine:
             with self._lock:
                 detector = self._detectors.get(served)
                 if detector is None:
-                    detector = LanguageDetector(
-                        served,
-                        extra=self.settings.language_list("extra_languages"),
-                        backend=self.settings.lang_backend,
-                        default=self.settings.default_language,
-                        restrict=bool(self.settings.language_list("languages")),
-                    )
-                    self._detectors[served] = detector
+                    detector = self._detectors[served] = language_detector(self.settings, snapshot.langs)
         return detector
 
     def render(self, snapshot: SearchIndex, decision: Decision, lang: str, question: str | None = None) -> Reply:
@@ -236,6 +228,23 @@ def _version(snapshot: SearchIndex, article_id: str, lang: str) -> ArticleVersio
     if version is None:
         raise KeyError(article_id)
     return version
+
+
+def served_languages(settings: Settings, kb_langs: Sequence[str]) -> tuple[str, ...]:
+    """The configured languages, else the KB's and the bot's phrases' languages."""
+    return settings.language_list("languages") or tuple(sorted(set(kb_langs) | set(phrase_languages())))
+
+
+def language_detector(settings: Settings, kb_langs: Sequence[str]) -> LanguageDetector:
+    """The language decision the engine makes for a KB in `kb_langs` (calibration reads the KB's
+    example questions with it, as customers' messages are read)."""
+    return LanguageDetector(
+        served_languages(settings, kb_langs),
+        extra=settings.language_list("extra_languages"),
+        backend=settings.lang_backend,
+        default=settings.default_language,
+        restrict=bool(settings.language_list("languages")),
+    )
 
 
 def message_encoders(settings: Settings) -> Encoders:

@@ -28,6 +28,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bot.answer.calibration import Calibration, calibrate_estimated
+from bot.answer.engine import language_detector
 from bot.config import Settings
 from bot.store.connect import open_store
 from bot.store.model import Store, utc_now
@@ -106,7 +107,9 @@ def reindex(
             tell("calibrating")
             calibration = _carried_forward(settings.index_dir, snapshot)
             if calibration is None:
-                calibration = calibrate_estimated(SearchIndex(snapshot), encoder)
+                built = SearchIndex(snapshot)
+                detector = language_detector(settings, built.langs)
+                calibration = calibrate_estimated(built, encoder, detect=lambda text: detector.detect(text).lang)
                 calibration.base = snapshot_hashes(snapshot)
                 _save_base_rows(snapshot, snapshot)
             else:
