@@ -7,6 +7,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Sequence, TextIO
 
 from bot.answer.calibration import Case, calibrate_labelled
@@ -341,6 +342,9 @@ def _calibrate(settings: Settings, args: argparse.Namespace) -> int:
     unknown = sorted({c.article_id for c in cases if c.article_id and c.article_id not in snapshot.versions})
     if unknown:
         raise AnswerdeskError(f"{args.cases}: article ids not in the index: {', '.join(unknown[:5])}")
+    # A case without a language is searched in the one the engine would read in it, as a customer's message is.
+    detector = engine.detector(snapshot)
+    cases = [c if c.lang else replace(c, lang=detector.detect(c.text).lang) for c in cases]
     calibration = calibrate_labelled(snapshot, engine.encoders, cases)
     path = write_calibration(settings.index_dir, calibration)
     t = calibration.thresholds
