@@ -42,6 +42,7 @@ import numpy as np
 from common import NO_LIMITS, REPO, Timer, percentile_ms, ratio, reindex_cli, spread, table  # noqa: E402
 
 from bot.answer.calibration import calibrate_estimated  # noqa: E402
+from bot.answer.engine import language_detector  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.reindex.job import ReindexJob  # noqa: E402
 from bot.reindex.run import BASE_ROWS, reindex  # noqa: E402
@@ -101,7 +102,9 @@ def edits(settings: Settings, rounds: int) -> None:
             assert (report.calibration.carried_over is None) == (way == "recalibrated"), (way, report.calibration.carried_over)
             seconds[way].append(timer.seconds)
             if way == "carried":
-                full = calibrate_estimated(SearchIndex(Path(settings.index_dir).resolve()), encoders).thresholds
+                live = SearchIndex(Path(settings.index_dir).resolve())
+                detector = language_detector(settings, live.langs)  # as the reindex calibrates
+                full = calibrate_estimated(live, encoders, detect=lambda text: detector.detect(text).lang).thresholds
                 carried = report.calibration.thresholds
                 drift.append(max(abs(full.answer - carried.answer), abs(full.handoff - carried.handoff), abs(full.margin - carried.margin)))
     job_seconds = []
