@@ -127,7 +127,8 @@ _KEPT_DETECTORS = 1024
 
 # Precise models of languages outside the served ones kept loaded at once. Traffic in 11 foreign
 # languages (xSID's, mixed) touches ~40 through the screen's shortlists: with 8 kept, a model was
-# reloaded for most messages, 120 ms a message; with 32, 4 ms, for ~180 MB more (bench/language_churn.py).
+# reloaded for most messages, 151 ms a message; with 32, 6.3 ms, for ~195 MiB more peak memory
+# (bench/language_churn.py).
 _MAX_FOREIGN_MODELS = 32
 
 
