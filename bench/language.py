@@ -128,7 +128,9 @@ def load_before(rev: str) -> ModuleType | None:
         del sys.modules[name]
     sys.path.insert(0, folder)
     try:
-        module = importlib.import_module("bot.language.detect")
+        # Before the reshape into packages (issue 12) the detector was bot/language.py.
+        old_name = "bot.language.detect" if (Path(folder) / "bot" / "language" / "detect.py").exists() else "bot.language"
+        module = importlib.import_module(old_name)
         # The old lexicon is read on first use from the package "bot": read it while that is the old one.
         module.LanguageDetector(["en", "tr"]).detect("merhaba")
         return module
