@@ -57,3 +57,16 @@ def test_articles_with_few_examples_get_no_classifier_but_a_calibration_fold_doe
     assert train_classifier(more, four, tmp_path) is not None
     mixed = np.array([0] * 9 + [1, 2, 3, 4] + [1, 2])  # one article with many, the median article with one or two
     assert train_classifier(rng.normal(size=(len(mixed), 8)).astype(np.float32), mixed, tmp_path) is None
+
+
+def test_an_article_with_many_examples_gets_no_larger_prior_than_one_with_few(tmp_path: Path) -> None:
+    # Two articles mirror each other, but the desk added one's questions eight times over (it is
+    # where customers ask most). A question exactly between them must not lean to the busy one.
+    a = (np.random.default_rng(0).normal(size=(5, 8)) + np.eye(1, 8)[0]).astype(np.float32)
+    vectors, labels = np.vstack([np.tile(a, (8, 1)), -a]), np.array([0] * 40 + [1] * 5)
+    model = train_classifier(vectors, labels, tmp_path)
+    assert model is not None and sorted(model.log_proba(np.zeros(8, np.float32))) == [0, 1]  # two articles, two log-probabilities
+    between = model.log_proba(np.zeros(8, np.float32))
+    assert abs(between[0] - between[1]) < 0.01  # counted by examples it was 1.05
+    near_second = model.log_proba(-a.mean(axis=0))
+    assert near_second[1] > near_second[0]
