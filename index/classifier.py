@@ -33,9 +33,6 @@ MAX_WORK = 1_000_000
 # on average; at a median of 4, 5 and 27 (CLINC150, xSID) it was +0.9, +1.3 and +1.8.
 MIN_EXAMPLES = 4
 REGULARISATION_C = 10.0
-# Each article weighs the same however many examples it has: the desk adds questions where
-# customers ask most, and a fit that counts examples leans towards the busiest articles.
-CLASS_WEIGHT = "balanced"
 KEPT = 8  # trained models kept in the cache folder: this build's and a few before it
 STALE_SECONDS = 3600  # a half-written model this old was left by a build that died
 
@@ -97,7 +94,7 @@ def _fit(vectors: np.ndarray, labels: np.ndarray) -> Classifier:
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
-    model = LogisticRegression(C=REGULARISATION_C, class_weight=CLASS_WEIGHT, max_iter=1000)
+    model = LogisticRegression(C=REGULARISATION_C, max_iter=1000)
     # One thread for BLAS and for sklearn's OpenMP loss alike: these matrices are small
     # (examples × 900 dimensions × articles), and threads waking for each product made a fit
     # 5x slower on 2 cores when quiet, 40x under load (bench/reindex_impact.py).
@@ -115,7 +112,7 @@ def _cache_path(cache_dir: Path, vectors: np.ndarray, labels: np.ndarray) -> Pat
     for part in (np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(labels, dtype=np.int64)):
         digest.update(str(part.shape).encode())
         digest.update(part.tobytes())
-    digest.update(f"C={REGULARISATION_C} class_weight={CLASS_WEIGHT}".encode())
+    digest.update(f"C={REGULARISATION_C} two-class-columns".encode())  # models before that had one column for two articles
     # A file beside the embedding caches, not a folder: folders there are snapshots.
     return cache_dir / f"classifier-{digest.hexdigest()}.npz"
 
