@@ -103,8 +103,7 @@ def edits(settings: Settings, rounds: int) -> None:
             seconds[way].append(timer.seconds)
             if way == "carried":
                 live = SearchIndex(Path(settings.index_dir).resolve())
-                detector = language_detector(settings, live.langs)  # as the reindex calibrates
-                full = calibrate_estimated(live, encoders, detect=lambda text: detector.detect(text).lang).thresholds
+                full = calibrate_estimated(live, encoders, detector=language_detector(settings, live.langs)).thresholds  # as the reindex calibrates
                 carried = report.calibration.thresholds
                 drift.append(max(abs(full.answer - carried.answer), abs(full.handoff - carried.handoff), abs(full.margin - carried.margin)))
     job_seconds = []

@@ -16,11 +16,12 @@ import json
 import random
 from dataclasses import asdict, dataclass, field
 from importlib import resources
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from bot.answer.decision import ANSWER, HANDOFF, Thresholds, decide
+from bot.language.detect import LanguageDetector
 from index.build import cached_queries
 from index.classifier import Classifier, train_classifier
 from index.encoders import Encoder, Encoders, as_encoders
@@ -81,14 +82,14 @@ def load_probes() -> list[tuple[str, str]]:
 
 
 def calibrate_estimated(
-    index: SearchIndex, encoder: Encoder | Encoders, handoff_recall: float = HANDOFF_RECALL, detect: Callable[[str], str] | None = None
+    index: SearchIndex, encoder: Encoder | Encoders, handoff_recall: float = HANDOFF_RECALL, detector: LanguageDetector | None = None
 ) -> Calibration:
     """Thresholds from the KB's own held-out questions and the shipped off-topic probes.
 
-    `detect` (text -> language) reads each example question's language as the engine reads a
-    customer's: a question the desk added in Turkish to an English article is asked as Turkish
+    `detector` (the engine's, `engine.language_detector`) reads each example question's language
+    as it reads a customer's: a question the desk added in Turkish to an English article is asked as Turkish
     (the encoders' weights depend on it). Without it, or for titles, the article's language."""
-    covered = _held_out(index, detect)
+    covered = _held_out(index, detector)
     probes = load_probes()
     # The probes are the same at every reindex: their vectors are kept beside the snapshots.
     vectors = cached_queries(as_encoders(encoder), [q for _, q in probes], index.path.parent, "probe")
@@ -107,7 +108,7 @@ def calibrate_labelled(index: SearchIndex, encoder: Encoder | Encoders, cases: S
     return _choose([s for s in scored if s.expected], [s for s in scored if not s.expected], "labelled", handoff_recall)
 
 
-def _held_out(index: SearchIndex, detect: Callable[[str], str] | None = None) -> list[_Scored]:
+def _held_out(index: SearchIndex, detector: LanguageDetector | None = None) -> list[_Scored]:
     """Titles and example questions searched as customers ask them, each taken out of the index.
 
     Its own row is excluded, its article's prototype is recomputed without it, and the
@@ -137,8 +138,8 @@ def _held_out(index: SearchIndex, detect: Callable[[str], str] | None = None) ->
         article = int(article_of[row])
         rest = [_unit_or_none(s[article] - table[row]) for s, table in zip(sums, index.tables)]
         lang = index.langs[int(index.row_lang[row])]
-        if detect is not None and kinds[row] == KINDS.index("question"):
-            lang = detect(index.passage_text(index.ids[article], lang, int(index.row_part[row]))) or lang
+        if detector is not None and kinds[row] == KINDS.index("question"):
+            lang = detector.detect(index.passage_text(index.ids[article], lang, int(index.row_part[row]))).lang
         ranked = index.search(
             [q[i] for q in queries], k=3, lang=lang, exclude_rows={row}, classifier=models[fold_of[row]], prototypes={article: rest}
         )

@@ -108,8 +108,7 @@ def reindex(
             calibration = _carried_forward(settings.index_dir, snapshot)
             if calibration is None:
                 built = SearchIndex(snapshot)
-                detector = language_detector(settings, built.langs)
-                calibration = calibrate_estimated(built, encoder, detect=lambda text: detector.detect(text).lang)
+                calibration = calibrate_estimated(built, encoder, detector=language_detector(settings, built.langs))
                 calibration.base = snapshot_hashes(snapshot)
                 _save_base_rows(snapshot, snapshot)
             else:
