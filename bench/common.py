@@ -139,3 +139,22 @@ def memory_mib(pid: int) -> Memory:
         name, value, *_ = line.split()
         fields[name.rstrip(":")] = int(value) / 1024
     return Memory(fields["Rss"], fields["Pss"], fields["Private_Clean"] + fields["Private_Dirty"])
+
+
+def change_interval(before: Sequence[bool], after: Sequence[bool], groups: Sequence[str], confidence: float = 0.95) -> tuple[float, float]:
+    """A bootstrap interval, in percent points, for the change from `before` to `after` on the same
+    questions. Questions of one group (translations of one sentence) are drawn together: they
+    succeed or fail together, so counting them apart would make the interval too narrow."""
+    from scipy.stats import bootstrap
+
+    delta = np.asarray(after, dtype=float) - np.asarray(before, dtype=float)
+    names = sorted(set(groups))
+    where = {g: i for i, g in enumerate(names)}
+    index = np.array([where[g] for g in groups])
+    sums, counts = np.bincount(index, delta, len(names)), np.bincount(index, minlength=len(names)).astype(float)
+    if len(names) < 2 or not np.any(sums):
+        change = 100 * float(sums.sum() / max(1.0, counts.sum()))
+        return change, change
+    found = bootstrap((sums, counts), lambda s, c: 100 * s.sum() / c.sum(), paired=True, vectorized=False,
+                      confidence_level=confidence, n_resamples=2000, method="percentile", random_state=0)
+    return float(found.confidence_interval.low), float(found.confidence_interval.high)

@@ -23,7 +23,9 @@ measure, on to 500, ...):
              `Engine.search` call `respond` makes), "answered" the share answered directly with
              the right article.
 
-The table gives each step's figures and their change in points against step 0, then the
+The table gives each step's figures and their change in points against step 0, with a 95%
+bootstrap interval for that change (the held-out questions re-drawn, an xSID sentence's
+translations together: they pass or fail together), then the
 issue's targets: top-1 on stackfaq up at least 5 points after 500 conversations, and no figure
 worse than step 0 on the other sets. A missed target is printed as MISSED with its numbers.
 The last column is the snapshot's calibrated answer/handoff thresholds and clarify margin: with
@@ -52,7 +54,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from common import progress, table  # noqa: E402  (adds the repo to sys.path)
+from common import change_interval, progress, table  # noqa: E402  (adds the repo to sys.path)
 from eval_kbs import SETS, Ask, SplitSet, dev_split, spread_sample
 
 from bot.answer.decision import ANSWER, CLARIFY, HANDOFF, MAX_CHOICES
@@ -115,6 +117,18 @@ class Figures:
     reindex_seconds: float | None  # the whole reindex, asking the accepted questions again included
     proven: str  # accepted questions the reindex found answered with their article, "n/m"
     thresholds: str  # the snapshot's calibrated answer / handoff thresholds and clarify margin
+    intervals: dict[str, tuple[float, float]]  # per figure: 95% interval of its change against step 0
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    top1: list[bool]
+    top3: list[bool]
+    answered: list[bool]
+
+    @staticmethod
+    def percent(flags: list[bool]) -> float:
+        return 100 * sum(flags) / max(1, len(flags))
 
 
 @dataclass
@@ -236,18 +250,18 @@ class Run:
         self.accepted += accepted
         return accepted
 
-    def measure(self, asks: Sequence[Ask], label: str) -> tuple[float, float, float]:
-        top1 = top3 = answered = 0
+    def measure(self, asks: Sequence[Ask], label: str) -> Outcomes:
+        """Each held-out question's outcome: right at top-1, within top-3, answered right."""
+        found = Outcomes([], [], [])
         for i, ask in enumerate(asks, 1):
             self.engine.last = []
             decision = self.engine.respond(Inbound(ask.text)).decision
             ranked = [c.article_id for c in self.engine.last]
-            top1 += bool(ranked) and ranked[0] == ask.article_id
-            top3 += ask.article_id in ranked[:3]
-            answered += decision.action == ANSWER and decision.article_id == ask.article_id
+            found.top1.append(bool(ranked) and ranked[0] == ask.article_id)
+            found.top3.append(ask.article_id in ranked[:3])
+            found.answered.append(decision.action == ANSWER and decision.article_id == ask.article_id)
             progress(label, i, len(asks))
-        n = max(1, len(asks))
-        return 100 * top1 / n, 100 * top3 / n, 100 * answered / n
+        return found
 
     def close(self) -> None:
         self.desk.store.close()
@@ -288,6 +302,8 @@ def run_set(name: str, args: argparse.Namespace) -> list[Figures]:
     try:
         asks = traffic_order(split.traffic, args.seed)
         done = 0
+        first: Outcomes | None = None  # step 0's outcomes, which every later step is compared with
+        groups = [ask.group or f"row {i}" for i, ask in enumerate(held_out)]  # translations of one sentence are drawn together
         for step in args.steps:
             build = total = None
             proven = "-"
@@ -302,10 +318,14 @@ def run_set(name: str, args: argparse.Namespace) -> list[Figures]:
                 print(f"[{name}] reindex {total:.1f}s (published after {build:.1f}s)", file=sys.stderr, flush=True)
             elif step == 0:
                 build, total, proven = run.first_build
-            top1, top3, answered = run.measure(held_out, f"[{name}] held out after {step}")
+            now_found = run.measure(held_out, f"[{name}] held out after {step}")
+            first = first or now_found
+            top1, top3, answered = (Outcomes.percent(f) for f in (now_found.top1, now_found.top3, now_found.answered))
             print(f"[{name}] after {step}: top-1 {top1:.1f}, top-3 {top3:.1f}, answered right {answered:.1f}", file=sys.stderr, flush=True)
             t = run.engine.thresholds(run.engine.snapshot())
-            rows.append(Figures(step, run.accepted, top1, top3, answered, build, total, proven, f"{t.answer:.3f}/{t.handoff:.3f}/{t.margin:.3f}"))
+            intervals = {label: change_interval(getattr(first, field), getattr(now_found, field), groups)
+                         for label, field in (("top-1", "top1"), ("top-3", "top3"), ("answered right", "answered"))}
+            rows.append(Figures(step, run.accepted, top1, top3, answered, build, total, proven, f"{t.answer:.3f}/{t.handoff:.3f}/{t.margin:.3f}", intervals))
         report(split.name, rows, run)
     finally:
         run.close()
@@ -318,11 +338,15 @@ def report(name: str, rows: list[Figures], run: Run) -> None:
     base = rows[0]
     table(
         f"{name}: held-out retrieval after accepting the desk's suggestions (percent; change in points against step {base.conversations})",
-        ["conversations", "accepted", "top-1", "top-3", "answered right", "d top-1", "d top-3", "d answered", "reindex s", "build s", "re-asked answered", "answer/handoff/margin"],
-        [[f.conversations, f.accepted, f"{f.top1:.1f}", f"{f.top3:.1f}", f"{f.answered:.1f}", f"{f.top1 - base.top1:+.1f}",
-          f"{f.top3 - base.top3:+.1f}", f"{f.answered - base.answered:+.1f}", _seconds(f.reindex_seconds), _seconds(f.build_seconds), f.proven, f.thresholds]
+        ["conversations", "accepted", "top-1", "top-3", "answered right", "d top-1", "d top-1 95%", "d top-3", "d answered", "d answered 95%",
+         "reindex s", "build s", "re-asked answered", "answer/handoff/margin"],
+        [[f.conversations, f.accepted, f"{f.top1:.1f}", f"{f.top3:.1f}", f"{f.answered:.1f}", f"{f.top1 - base.top1:+.1f}", _interval(f.intervals["top-1"]),
+          f"{f.top3 - base.top3:+.1f}", f"{f.answered - base.answered:+.1f}", _interval(f.intervals["answered right"]),
+          _seconds(f.reindex_seconds), _seconds(f.build_seconds), f.proven, f.thresholds]
          for f in rows],
     )
+    print("95%: a bootstrap interval of the change against the first step, re-drawing the held-out questions "
+          "(translations of one sentence together); an interval that holds 0 is a change this set cannot tell from none")
     t = run.traffic
     seen = max(1, t.answered_right + t.answered_wrong + t.offered_right + t.offered_other + t.handed_off + t.other)
     print(f"traffic: {seen} customers; answered right {t.answered_right}, answered wrong {t.answered_wrong}, "
@@ -334,6 +358,10 @@ def report(name: str, rows: list[Figures], run: Run) -> None:
         print("\n".join(f"  {line}" for line in run.failed[:10]))
     for line in verdicts(name, rows):
         print(line)
+
+
+def _interval(bounds: tuple[float, float]) -> str:
+    return f"{bounds[0]:+.1f}..{bounds[1]:+.1f}"
 
 
 def _seconds(value: float | None) -> str | None:
@@ -351,13 +379,14 @@ def verdicts(name: str, rows: list[Figures]) -> list[str]:
             gain = at.top1 - base.top1
             verdict = "met" if gain >= TARGET_POINTS else "MISSED"
             lines.append(f"target top-1 +{TARGET_POINTS:.0f} points after {TARGET_STEP} conversations: {verdict} "
-                         f"({base.top1:.1f} -> {at.top1:.1f}, {gain:+.1f} points)")
-    worse = [(f.conversations, label, before, after) for f in rows[1:]
+                         f"({base.top1:.1f} -> {at.top1:.1f}, {gain:+.1f} points; 95% {_interval(at.intervals['top-1'])})")
+    worse = [(f.conversations, label, before, after, f.intervals[label]) for f in rows[1:]
              for label, before, after in (("top-1", base.top1, f.top1), ("top-3", base.top3, f.top3), ("answered right", base.answered, f.answered))
              if after < before]
     if worse:
-        lines += [f"target nothing worse than step {base.conversations}: MISSED after {n} conversations, {label} {b:.1f} -> {a:.1f} ({a - b:+.1f} points)"
-                  for n, label, b, a in worse]
+        lines += [f"target nothing worse than step {base.conversations}: MISSED after {n} conversations, {label} {b:.1f} -> {a:.1f} "
+                  f"({a - b:+.1f} points; 95% {_interval(bounds)})"
+                  for n, label, b, a, bounds in worse]
     elif len(rows) > 1:
         lines.append(f"target nothing worse than step {base.conversations}: met")
     return lines
