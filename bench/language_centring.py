@@ -15,9 +15,10 @@ ways, in one process on the same vectors:
   parts only    the parts centred, the questions as they are;
   questions only  the questions centred, the parts as they are.
 The classifier reads the vectors as they are in every row (it was trained on them). The
-language means come from the set's traffic pool (what customers asked: what a store would
-hold) with at least 10 messages in a language, English's from the KB when the traffic has none;
-a part's language is the one the engine's detector reads in it.
+language means come from what customers asked (at least 10 messages in a language; English's
+from the KB when the traffic has none): the set's whole traffic pool, or with --messages N the
+first N customers the suggestions bench sent (the same seeded order), which is what the desk's
+store holds after N conversations. A part's language is the one the engine's detector reads in it.
 
 Choose nothing on the held-out rows: run it on --dev folders.
   python bench/suggestions_eval.py --sets xsid --dev --seed 7 --steps 0 --cache /tmp/c --keep /tmp/d0
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import itertools
 from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
@@ -36,6 +38,7 @@ import numpy as np
 
 from common import progress, table  # noqa: E402  (adds the repo to sys.path)
 from eval_kbs import SETS, dev_split, spread_sample
+from suggestions_eval import traffic_order
 
 from bot.answer.engine import Engine, message_encoders
 from bot.config import Settings
@@ -144,12 +147,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=7, help="the seed the folder was made with")
     p.add_argument("--dev", action="store_true", help="the folder was made with --dev (measure its dev half)")
     p.add_argument("--held-out", type=int, default=1000)
+    p.add_argument("--messages", type=int, help="take the means from the first N customers' messages (default: the whole traffic pool)")
     args = p.parse_args(argv)
     split = SETS[args.set](args.seed)
     if args.dev:
         split = dev_split(split, args.seed)
     measured = spread_sample(split.held_out, args.held_out, args.seed)
-    probe = Probe(Path(args.folder), [ask.text for ask in split.traffic])
+    traffic = [ask.text for ask in (itertools.islice(traffic_order(split.traffic, args.seed), args.messages) if args.messages else split.traffic)]
+    probe = Probe(Path(args.folder), traffic)
     asks = []
     for ask in measured:
         lang = probe.detector.detect(ask.text).lang
@@ -157,7 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = [["served", f"{probe.top1(asks, probe.served, False, 'served'):.1f}"]]
     for label, parts, questions in (("centred", True, True), ("parts only", True, False), ("questions only", False, True)):
         rows.append([label, f"{probe.top1(asks, probe.variant(parts, questions), questions, label):.1f}"])
-    table(f"{args.folder} ({split.name}, seed {args.seed}, {len(asks)} questions; means for {', '.join(probe.languages)}): top-1",
+    source = f"the first {args.messages} messages" if args.messages else "the whole traffic pool"
+    table(f"{args.folder} ({split.name}, seed {args.seed}, {len(asks)} questions; means from {source}, for {', '.join(probe.languages)}): top-1",
           ["vectors", "top-1"], rows)
     return 0
 
