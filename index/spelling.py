@@ -101,13 +101,20 @@ class Speller:
             return restored[0]
         if freq >= KNOWN or lower in self.kb.frequency or _inflected(lower, known):
             return word
-        best, best_freq = word, 0.0
+        # Every word of the KB counts the same, so several can tie ("chars": chats, chart, charm).
+        # A tie goes to the language's more common word, then to the first in alphabetical order:
+        # never to the order a set happens to iterate in, which changes from one process to the next.
+        best, best_key = word, (0.0, 0.0)
         for lex in known:
             for candidate in _edits(lower, lex.alphabet) | _edits(folded, lex.alphabet):
                 found = lex.frequency.get(candidate) or lex.by_fold.get(candidate, ("", 0.0))[1]
-                if found > best_freq:
-                    best, best_freq = lex.frequency.get(candidate) and candidate or lex.by_fold[candidate][0], found
-        return best if best_freq > CORRECT_RATIO * freq else word
+                if not found:
+                    continue
+                spelled = candidate if lex.frequency.get(candidate) else lex.by_fold[candidate][0]
+                key = (found, lexicon.frequency.get(spelled, 0.0) if lexicon else 0.0)
+                if key > best_key or (key == best_key and spelled < best):
+                    best, best_key = spelled, key
+        return best if best_key[0] > CORRECT_RATIO * freq else word
 
     @staticmethod
     def _frequency(word: str, lexicons: list[Lexicon]) -> float:

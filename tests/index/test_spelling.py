@@ -1,5 +1,10 @@
 """Customers' typing put right: missing diacritics, one-letter slips; names left alone."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from index.spelling import Speller, kb_words
 
 
@@ -38,3 +43,18 @@ def test_inflected_forms_beyond_the_word_list_are_left_alone() -> None:
     speller = Speller(kb_words(["Temsilci puanları", "temsilcisine"]))
     assert speller.correct("müşteri temsilcisini nasıl puanlarım", "tr") == "müşteri temsilcisini nasıl puanlarım"
     assert speller.correct("how do I chnage my pasword", "en") == "how do I change my password"
+
+
+def test_a_tie_between_kb_words_goes_the_same_way_in_every_process() -> None:
+    # Every KB word counts the same, so "chars" is one edit from three of them. The tie used to
+    # go to whichever a set iterated first, which changes with each process's hash seed: the
+    # same message was corrected (and answered) differently after a restart. Now the language's
+    # most common of them wins ("chart"), whatever the seed.
+    code = "from index.spelling import Speller; print(Speller(['chats', 'charm', 'chart']).correct('special chars', 'en'))"
+    root = Path(__file__).resolve().parents[2]
+    found = {
+        subprocess.run([sys.executable, "-c", code], cwd=root, env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                       capture_output=True, text=True, check=True).stdout.strip()
+        for seed in range(5)
+    }
+    assert found == {"special chart"}
