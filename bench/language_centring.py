@@ -95,15 +95,18 @@ class Probe:
             self.mu_q.append(mq)
             self.mu_p.append(mp)
         self.languages = sorted(k for k in self.mu_q[0] if k != "*")
+        # The KB's titles and questions read as questions: what hub damping and the scale compare parts with.
+        self.references = [r for r in self.live if s.row_kind[r] in (QUESTION, TITLE)]
+        self.reference_vectors = [encoder.encode_queries([self.text[r] for r in self.references]) for encoder in self.members]
         self.served = (s.tables, s.row_hub, s.fusion)
         self.classifier = s.classifier
 
     def variant(self, parts: bool, questions: bool) -> tuple[list[np.ndarray], list[np.ndarray], object]:
         s = self.s
         tables0, hubs0, fusion0 = self.served
-        references = [r for r in self.live if s.row_kind[r] in (QUESTION, TITLE)]
+        references = self.references
         tables, hubs, backgrounds = [], [], []
-        for e, encoder in enumerate(self.members):
+        for e in range(len(self.members)):
             t = tables0[e].copy()
             if parts:
                 for r in self.text:
@@ -112,7 +115,7 @@ class Probe:
                 members = [r for r in s.part_rows[s.part_start[a] : s.part_start[a + 1]] if s.row_kind[r] in (QUESTION, TITLE)]
                 if s.proto_row[a] >= 0 and members:
                     t[s.proto_row[a]] = unit(t[members].sum(axis=0))
-            q = encoder.encode_queries([self.text[r] for r in references])
+            q = self.reference_vectors[e]
             if questions:
                 q = unit(q - np.stack([self.mu_q[e].get(self.lang[r], self.mu_q[e]["*"]) for r in references]))
             hub = hubs0[e].copy()
