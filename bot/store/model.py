@@ -245,6 +245,10 @@ class Store(Protocol):
         """A conversation's last `limit` messages, in order (its cost does not grow with the conversation)."""
         ...
 
+    def recent_customer_texts(self, limit: int) -> list[tuple[str, str]]:
+        """The customer messages the last `limit` bot replies answered, as (the language read in it, text), newest first."""
+        ...
+
     def list_messages_since(self, since: datetime, until: datetime | None = None) -> list[Message]:
         """Every message created in [since, until), in order, for reports."""
         ...

@@ -93,6 +93,26 @@ class SQLMessages:
         rows = self._db.read("list recent messages", sql, (conversation_id, limit))
         return [read_message(self._db, row) for row in reversed(rows)]
 
+    def recent_customer_texts(self, limit: int) -> list[tuple[str, str]]:
+        """What customers asked in the last `limit` bot replies that answered a message, as (the
+        language the engine read in it, its text), newest first: what the reindex learns each
+        language's centre from (index/centring.py). Both reads go along the primary key, so
+        their cost is the limit's, not the store's."""
+        sql = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE author = 'bot' AND decision IS NOT NULL ORDER BY id DESC LIMIT ?"
+        replies = [read_message(self._db, row) for row in self._db.read("list recent bot replies", sql, (limit,))]
+        read: dict[int, str] = {}
+        for reply in replies:  # newest first: a message answered twice keeps its last reading
+            decision = reply.decision or {}
+            lang, answers = (decision.get("lang") or {}).get("lang"), decision.get("answers")
+            if isinstance(lang, str) and lang and isinstance(answers, int):
+                read.setdefault(answers, lang)
+        ids, texts = sorted(read, reverse=True), {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = self._db.read("read asked messages", f"SELECT id, text FROM messages WHERE author = 'customer' AND id IN ({placeholders(chunk)})", chunk)
+            texts.update((row["id"], row["text"]) for row in rows)
+        return [(read[i], texts[i]) for i in ids if i in texts]
+
     def list_messages_since(self, since: datetime, until: datetime | None = None) -> list[Message]:
         """Every message created in [since, until), in order, for reports and the orphan sweep."""
         where, params = period_conditions(self._db, "created_at", since, until)

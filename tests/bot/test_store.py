@@ -524,3 +524,20 @@ def test_rebuilding_conversations_in_migration_3_keeps_every_row(tmp_path: Path,
         assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
         indexes = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'conversations'")}
     assert {"conversations_open_user", "conversations_state", "conversations_created"} <= indexes
+
+
+def test_recent_customer_texts_gives_each_answered_question_the_language_its_answer_read(store: Store) -> None:
+    c = store.create_conversation("web", "visitor-langs", "en")
+    asked = store.add_message(c.id, "customer", "wie exportiere ich meine Daten").message
+    store.add_message(c.id, "bot", "So geht's", lang="de", action="answer",
+                      decision={"action": "answer", "lang": {"lang": "de", "confidence": 0.9}, "answers": asked.id})
+    store.add_message(c.id, "customer", "still waiting")  # not answered yet: its language was never read
+    store.add_message(c.id, "customer", "VIP customer", lang="en", action="note")
+    store.add_message(c.id, "agent", "Hello!", lang="en", agent="a1")
+    again = store.add_message(c.id, "customer", "how do I export").message
+    store.add_message(c.id, "bot", "Like this", lang="en", action="clarify",
+                      decision={"action": "clarify", "lang": {"lang": "en"}, "answers": again.id})
+    store.add_message(c.id, "bot", "Thanks!", lang="en", action="feedback_thanks", decision={"action": "feedback_thanks"})
+
+    assert store.recent_customer_texts(10) == [("en", "how do I export"), ("de", "wie exportiere ich meine Daten")]
+    assert store.recent_customer_texts(2) == [("en", "how do I export")]  # the last 2 replies: one answered a question
