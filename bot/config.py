@@ -55,6 +55,10 @@ class Settings:
     )
     default_language: str = _setting("en", "ANSWERDESK_DEFAULT_LANGUAGE", "Language used when nothing else tells.")
     lang_backend: str = _setting("lingua", "ANSWERDESK_LANG_BACKEND", "Language detector: 'lingua' (measured best, bench/language.py) or 'langdetect'.")
+    language_centring: bool = _setting(
+        True, "ANSWERDESK_LANGUAGE_CENTRING",
+        "Reindex with each language's centre taken off the vectors, learnt from the store's recent customer messages (at least two languages of 10 messages each); false: never.",
+    )
     answer_threshold: float | None = _setting(
         None, "ANSWERDESK_ANSWER_THRESHOLD", "Override the calibrated score above which the bot answers outright."
     )

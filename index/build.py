@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +29,7 @@ except ImportError:  # Windows: abandoned build folders are not removed there
 
 from index.errors import SearchIndexError
 from index.classifier import train_classifier
+from index.centring import Centring, part_languages
 from index.embedding_cache import SAVE_EVERY, EmbeddingCache, text_key
 from index.encoders import Encoder, Encoders, as_encoders
 from index.incremental import Rows, extend_previous
@@ -72,11 +73,15 @@ def build_snapshot(
     workers: int = 1,
     updated: Mapping[str, str] | None = None,
     translations: Mapping[tuple[str, str], Mapping[str, object]] | None = None,
+    centring: Centring | None = None,
+    language_of: Callable[[str], str] | None = None,
 ) -> tuple[Path, BuildReport]:
     """Write a complete, unpublished snapshot of `kb` next to `index_dir`.
 
     `updated` is each article path's date when the caller has it already (`last_updated`);
     `translations` adds fields to a version in articles.json (`index.translations.snapshot_fields`).
+    `centring` takes each language's mean off every vector (index/centring.py); `language_of`
+    reads an example question's language as the engine reads a customer's.
     Drafts (`draft: true`) are left out: they are validated, not served."""
     started = time.perf_counter()
     kb = kb.served()
@@ -92,7 +97,7 @@ def build_snapshot(
     lock = _lock(tmp)  # tells remove_abandoned_builds in other processes that this build is alive
     try:
         previous = Path(index_dir).resolve() if Path(index_dir).is_symlink() else None
-        extra = (updated, translations or {})
+        extra = (updated, translations or {}, centring, language_of)
         report = _write_snapshot(kb, as_encoders(encoder), tmp, folder, ann_min_vectors, show_progress, started, workers, previous, extra)
         os.replace(tmp, dest)
     except BaseException:
@@ -126,16 +131,29 @@ def _write_snapshot(kb, encoders: Encoders, out: Path, cache_dir: Path, ann_min_
         cache.save()
         encoded, reused = encoded + len(texts) - cache.hits, reused + cache.hits
 
-    rows, all_vectors = _rows(passages, parts, vectors, position, langs)
-    reference = _reference_rows(rows)
+    given_dates, translations, centring, language_of = extra
+    part_langs = part_languages([p.lang for p in passages], [p.kind for p in passages], texts, language_of if centring else None)
+    raw = vectors
+    reference = _reference_rows(np.asarray([KINDS.index(p.kind) for p in passages], np.int8))
     queries = cached_queries(encoders, [texts[r] for r in reference], cache_dir, "query", show_progress)
+    if centring is not None:
+        reference_langs = [part_langs[r] for r in reference]
+        centring = centring.with_kb_languages(reference_langs, [v[reference] for v in raw], queries)
+    if centring is not None and not centring.langs:
+        centring = None  # customers' languages are the KB's, and it has too few examples in them
+    if centring is not None:
+        vectors = [centring.centre(e, v, part_langs, "passage") for e, v in enumerate(raw)]
+    rows, all_vectors = _rows(passages, parts, vectors, position, langs)
+    # heldout.npz keeps them as encoded: calibration searches them as customers' questions, which
+    # SearchIndex.search centres itself.
+    centred_queries = [centring.centre(e, q, [part_langs[r] for r in reference], "query") for e, q in enumerate(queries)] if centring else queries
     examples = np.isin(rows.kind, (KINDS.index("title"), KINDS.index("question")))
     classifier = train_classifier(np.hstack([v[examples] for v in all_vectors]), rows.article[examples], cache_dir)
     if classifier is not None:
         classifier.save(out / "classifier.npz")
     reference_article = rows.article[reference]
     reused_index = (
-        extend_previous(previous, encoders.name, ids, langs, rows, all_vectors)
+        extend_previous(previous, encoders.name, ids, langs, rows, all_vectors, centring.key if centring else None)
         if previous and len(all_vectors[0]) >= ann_min_vectors
         else None
     )
@@ -151,7 +169,7 @@ def _write_snapshot(kb, encoders: Encoders, out: Path, cache_dir: Path, ann_min_
     fresh = fresh[rows.article[fresh] >= 0]
     live = np.flatnonzero(rows.article >= 0)
     backgrounds = []
-    for e, (index, q) in enumerate(zip(indexes, queries)):
+    for e, (index, q) in enumerate(zip(indexes, centred_queries)):
         table = vector_table(index)
         rows.hub[e][fresh] = hub_scores(table[fresh], q, rows.article[fresh], reference_article)
         backgrounds.append(background(table[live], rows.hub[e][live] * HUB_WEIGHT, q, rows.article[live], reference_article))
@@ -163,8 +181,9 @@ def _write_snapshot(kb, encoders: Encoders, out: Path, cache_dir: Path, ann_min_
         passages=tuple(getattr(e, "reads_passages", True) or len(encoders.members) == 1 for e in encoders.members),
     )
     rows.save(out / "rows.npz")
+    if centring is not None:
+        centring.save(out)
     np.savez(out / "heldout.npz", rows=np.asarray(reference, np.int64), **{f"queries_{e}": q for e, q in enumerate(queries)})
-    given_dates, translations = extra
     updated = given_dates or last_updated([a.path for a in kb.articles], {a.path: a.updated for a in kb.articles})
     versions = {
         article_id: {
@@ -199,6 +218,8 @@ def _write_snapshot(kb, encoders: Encoders, out: Path, cache_dir: Path, ann_min_
         "index_type": index_type,
         "fusion": fusion.to_dict(),
         "classifier": classifier is not None,
+        "centring": centring.key if centring else None,
+        "centred_languages": list(centring.langs) if centring else [],
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "build_seconds": round(seconds, 3),
         "encoded": encoded,
@@ -240,9 +261,9 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     return vector / (np.linalg.norm(vector) or 1.0)
 
 
-def _reference_rows(rows: Rows) -> list[int]:
-    """Up to MAX_REFERENCE titles and example questions, spread over the KB (seeded)."""
-    examples = np.flatnonzero(np.isin(rows.kind, (KINDS.index("title"), KINDS.index("question"))) & (rows.article >= 0))
+def _reference_rows(kinds: np.ndarray) -> list[int]:
+    """Up to MAX_REFERENCE titles and example questions (passages of `kinds`), spread over the KB (seeded)."""
+    examples = np.flatnonzero(np.isin(kinds, (KINDS.index("title"), KINDS.index("question"))))
     if len(examples) > MAX_REFERENCE:
         examples = np.sort(np.random.default_rng(0).choice(examples, size=MAX_REFERENCE, replace=False))
     return [int(r) for r in examples]

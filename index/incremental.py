@@ -42,15 +42,17 @@ class Rows:
 
 
 def extend_previous(
-    previous: Path, encoder_name: str, ids: list[str], langs: list[str], rows: Rows, vectors: list[np.ndarray]
+    previous: Path, encoder_name: str, ids: list[str], langs: list[str], rows: Rows, vectors: list[np.ndarray], centring: str | None = None
 ) -> tuple[list[faiss.Index], Rows, np.ndarray, int] | None:
     """The previous indexes with dead rows marked and new rows appended, or None to rebuild.
 
     Also returns where each of `rows` sits in the merged table, and how many were appended.
+    `centring` is the key of the language means the vectors were centred with (None: not
+    centred): vectors centred with other means are not comparable, so the graph is rebuilt.
     """
     try:
         manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("encoder") != encoder_name or not str(manifest.get("index_type", "")).startswith("hnsw"):
+        if manifest.get("encoder") != encoder_name or manifest.get("centring") != centring or not str(manifest.get("index_type", "")).startswith("hnsw"):
             return None
         old = Rows.load(previous / "rows.npz", len(vectors))
         old_meta = json.loads((previous / "articles.json").read_text(encoding="utf-8"))

@@ -18,6 +18,7 @@ import faiss
 import numpy as np
 
 from index.errors import SearchIndexError
+from index.centring import Centring
 from index.classifier import Classifier
 from index.kb import Article
 from index.passages import KINDS, split_article
@@ -83,6 +84,7 @@ class SearchIndex:
                 self.row_lang = rows["lang"]
                 self.row_part = rows["part"]
                 self.row_hub = [rows[f"hub_{i}"] for i in range(len(self.indexes))]
+            self.centring = Centring.load(path, len(self.indexes))
             articles = json.loads((path / "articles.json").read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError, RuntimeError) as e:
             raise SearchIndexError(f"cannot load the index at {path}: {e}; run 'answerdesk reindex'") from e
@@ -158,8 +160,12 @@ class SearchIndex:
         `lang` is the question's language (weights the encoders, and favours articles written
         in it). `exclude_rows`, `classifier` and `prototypes` (article -> a replacement
         prototype vector per encoder) let calibration search as if one example were not there.
+        `vectors` are as the encoders gave them: a snapshot built with language means
+        (index/centring.py) takes the question's language's off first.
         """
         queries = [np.ascontiguousarray(v.reshape(1, -1), dtype=np.float32) for v in vectors]
+        if self.centring is not None:
+            queries = [self.centring.centre(e, q, [lang], "query") for e, q in enumerate(queries)]
         candidates = self._candidates(queries, hits, exclude_rows, prototypes)
         if not len(candidates):
             return []

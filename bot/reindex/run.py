@@ -18,7 +18,7 @@ import logging
 import shutil
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +35,8 @@ from bot.store.model import Store, utc_now
 from bot.store.sql_translations import SQLTranslationChecks, open_translation_checks
 from bot.suggestions.proof import Proof, after_reindex, describe_proofs
 from index.build import BuildReport, build_snapshot, builds_folder, publish
-from index.encoders import Encoder, Encoders, make_encoders
+from index.centring import Centring
+from index.encoders import Encoder, Encoders, as_encoders, make_encoders
 from index.kb import KnowledgeBase, ParsedArticles, load_kb
 from index.passages import KINDS
 from index.search import SearchIndex
@@ -44,6 +45,7 @@ from index.updated import last_updated
 
 
 log = logging.getLogger(__name__)
+CENTRING_MESSAGES = 5000  # the last customer messages each language's centre is learnt from
 RECALIBRATE_SHARE = 0.01  # recalibrate once this share of articles (or of parts) changed since the last time
 BASE_ROWS = "calibration-rows.npz"  # the parts a calibration was computed on, beside calibration.json
 
@@ -99,16 +101,19 @@ def reindex(
     threads = max(1, min(settings.threads, settings.build_threads))
     encoder = encoder or make_encoders(settings.encoder, threads=1, unforkable_threads=threads)
     with threadpool_limits(limits=max(1, settings.threads)):
+        centring = _language_centring(settings, encoder, store, clock, kb.served().languages)
+        detector = language_detector(settings, sorted(kb.served().languages))  # as the engine reads the snapshot's
         tell("building the index")
         snapshot, build = build_snapshot(
-            kb, encoder, settings.index_dir, settings.ann_min_vectors, show_progress, workers=settings.build_threads, updated=updated, translations=flags
+            kb, encoder, settings.index_dir, settings.ann_min_vectors, show_progress, workers=settings.build_threads, updated=updated,
+            translations=flags, centring=centring, language_of=lambda text: detector.detect(text).lang,
         )
         try:
             tell("calibrating")
             calibration = _carried_forward(settings.index_dir, snapshot)
             if calibration is None:
                 built = SearchIndex(snapshot)
-                calibration = calibrate_estimated(built, encoder, detector=language_detector(settings, built.langs))
+                calibration = calibrate_estimated(built, encoder, detector=detector)
                 calibration.base = snapshot_hashes(snapshot)
                 _save_base_rows(snapshot, snapshot)
             else:
@@ -186,6 +191,30 @@ def _check_translations(
         return check_translations(kb, updated, settings.default_language, open_translation_checks(own, clock))
     finally:
         own.close()
+
+
+def _language_centring(
+    settings: Settings, encoder: Encoder | Encoders, store: Store | None, clock: Callable[[], datetime], kb_langs: Collection[str]
+) -> Centring | None:
+    """Each language's centre, from the customer messages in `store` (else in the store
+    ANSWERDESK_DB names, if it exists); None when switched off or too few languages have enough."""
+    if not settings.language_centring or (store is None and _missing_store(settings.db)):
+        return None
+    own = store or open_store(settings.db, clock=clock, busy_timeout=settings.db_busy_timeout, synchronous=settings.sqlite_synchronous)
+    try:
+        messages = own.recent_customer_texts(CENTRING_MESSAGES)
+    finally:
+        if store is None:
+            own.close()
+    encoders = as_encoders(encoder)
+    centring = Centring.from_messages(encoders, messages, builds_folder(settings.index_dir), kb_langs)
+    if centring is not None and Path(settings.index_dir).is_dir():
+        # Means that barely moved keep the live ones: the index's vectors, its graph and its
+        # calibration then carry over, and answers do not shift with every day's traffic.
+        live = Centring.load(Path(settings.index_dir).resolve(), len(encoders.members))
+        if centring.close_to(live):
+            return live
+    return centring
 
 
 def _reask(settings: Settings, encoder: Encoder | Encoders, store: Store | None, clock: Callable[[], datetime]) -> list[Proof]:
@@ -286,7 +315,7 @@ def _save_base_rows(calibrated: Path, snapshot: Path) -> None:
 
 def _scoring(manifest: dict) -> dict:
     """The scoring parameters of a snapshot, without what its KB's content moves a little."""
-    return {k: v for k, v in manifest.get("fusion", {}).items() if k != "background"}
+    return {**{k: v for k, v in manifest.get("fusion", {}).items() if k != "background"}, "centring": manifest.get("centring")}
 
 
 def write_calibration(index_dir: str | Path, calibration: Calibration) -> Path:
