@@ -20,8 +20,10 @@ from the KB when the traffic has none): the set's whole traffic pool, or with --
 first N customers the suggestions bench sent (the same seeded order), which is what the desk's
 store holds after N conversations. A part's language is the one the engine's detector reads in it.
 
+The product centres its index itself now (index/centring.py: half of each mean, the KB's own
+languages' from the KB); this probe compares full centring on an index built without it.
 Choose nothing on the held-out rows: run it on --dev folders.
-  python bench/suggestions_eval.py --sets xsid --dev --seed 7 --steps 0 --cache /tmp/c --keep /tmp/d0
+  python bench/suggestions_eval.py --sets xsid --dev --seed 7 --steps 0 --cache /tmp/c --keep /tmp/d0 --no-centring
   python bench/language_centring.py /tmp/d0/xsid --set xsid --dev --seed 7
 """
 
@@ -70,6 +72,8 @@ class Probe:
         settings = replace(Settings(), kb_dir=str(folder / "kb"), index_dir=str(folder / "index"), db=str(folder / "desk.db"), encoder="e5+use", threads=2)
         self.engine = Engine(settings, message_encoders(settings), LiveIndex(settings.index_dir))
         self.s: SearchIndex = self.engine.snapshot()
+        if self.s.centring is not None:
+            raise SystemExit(f"{folder}: its index is centred already; keep one made with suggestions_eval.py --no-centring")
         self.detector = self.engine.detector(self.s)
         self.members = self.engine.encoders.members
         s = self.s

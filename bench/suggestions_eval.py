@@ -167,10 +167,11 @@ class Traffic:
 class Run:
     """One set's KB, index, store, engine, desk and review in a work folder."""
 
-    def __init__(self, split: SplitSet, work: Path, encoder: str, threads: int, cache: Path | None = None) -> None:
+    def __init__(self, split: SplitSet, work: Path, encoder: str, threads: int, cache: Path | None = None, centring: bool = True) -> None:
         self.split = split
         kb = split.write(work / "kb")
-        self.settings = replace(Settings(), kb_dir=str(kb), index_dir=str(work / "index"), db=str(work / "desk.db"), encoder=encoder, threads=threads)
+        self.settings = replace(Settings(), kb_dir=str(kb), index_dir=str(work / "index"), db=str(work / "desk.db"), encoder=encoder, threads=threads,
+                                language_centring=centring)
         self.cache = cache
         if cache is not None:  # vectors of an earlier run: the first build then costs what an unchanged reindex does
             copy_vectors(cache, builds_folder(self.settings.index_dir))
@@ -297,7 +298,7 @@ def run_set(name: str, args: argparse.Namespace) -> list[Figures]:
     if args.keep:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
-    run = Run(split, work, args.encoder, args.threads, Path(args.cache) / name / args.encoder if args.cache else None)
+    run = Run(split, work, args.encoder, args.threads, Path(args.cache) / name / args.encoder if args.cache else None, args.centring)
     rows: list[Figures] = []
     try:
         asks = traffic_order(split.traffic, args.seed)
@@ -409,6 +410,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="tune, never read the held-out rows: customers from half of each article's traffic pool, measured on the other half")
     p.add_argument("--close-call", type=float,
                    help="for tuning with --dev: bot/suggestions/mine.py CLOSE_CALL, how close a runner-up makes a helpful answer's question a suggestion (default: the product's)")
+    p.add_argument("--centring", action=argparse.BooleanOptionalAction, default=True,
+                   help="ANSWERDESK_LANGUAGE_CENTRING for the reindexes (default: on, the product's); --no-centring to compare")
     p.add_argument("--keep", help="work in this folder and keep it (the KB as edited, the index, the store), instead of a temp folder")
     args = p.parse_args(argv)
     names = [s.strip() for s in args.sets.split(",") if s.strip()]
@@ -424,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.held_out = args.held_out or None
     if args.close_call is not None:
         mine_module.CLOSE_CALL = args.close_call
-    print(f"suggestions eval: seed {args.seed}, encoder {args.encoder}, steps {args.steps}, close call {mine_module.CLOSE_CALL}, held out at most {args.held_out or 'all'}, {('picks, agents and ratings' if args.ratings else 'picks and agents') if args.agents else 'picks alone'}", flush=True)
+    print(f"suggestions eval: seed {args.seed}, encoder {args.encoder}, steps {args.steps}, close call {mine_module.CLOSE_CALL}, centring {'on' if args.centring else 'off'}, held out at most {args.held_out or 'all'}, {('picks, agents and ratings' if args.ratings else 'picks and agents') if args.agents else 'picks alone'}", flush=True)
     for name in names:
         started = time.perf_counter()
         run_set(name, args)
