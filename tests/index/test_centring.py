@@ -130,3 +130,21 @@ def test_a_question_finds_the_article_about_it_not_the_one_with_a_question_in_it
     # An English question is answered as before.
     english = LanguageEncoder().encode_queries(["how do I import"])[0]
     assert centred.search([english], k=1, lang="en")[0].article_id == "import"
+
+
+def test_an_edit_reuses_the_graph_only_while_the_means_stay_the_same(kb: Path, tmp_path: Path) -> None:
+    encoders = as_encoders(LanguageEncoder())
+    centring = Centring.from_messages(encoders, messages())
+    other = Centring.from_messages(encoders, [(lang, f"{'[kk] ' if lang == 'kk' else ''}about invoice") for lang, _ in messages()])
+
+    def build(means: Centring | None) -> str:
+        snapshot, report = build_snapshot(load_kb(kb), LanguageEncoder(), tmp_path / "index", ann_min_vectors=1, centring=means, language_of=language_of)
+        publish(snapshot, tmp_path / "index")
+        return report.index_type
+
+    assert build(centring) == "hnsw16"
+    write_article(kb, "en", "users", "Adding a user", "Invite them.", ["how do I add a user"])
+    assert build(centring).startswith("hnsw16 (previous graph")
+    write_article(kb, "en", "users", "Adding a user", "Invite them from the Team page.", ["how do I add a user"])
+    assert build(other) == "hnsw16"  # vectors centred with other means are not comparable
+    assert build(None) == "hnsw16"
