@@ -101,6 +101,7 @@ def reindex(
     threads = max(1, min(settings.threads, settings.build_threads))
     encoder = encoder or make_encoders(settings.encoder, threads=1, unforkable_threads=threads)
     with threadpool_limits(limits=max(1, settings.threads)):
+        tell("reading the customers' languages")
         centring = _language_centring(settings, encoder, store, clock, kb.served().languages)
         detector = language_detector(settings, sorted(kb.served().languages))  # as the engine reads the snapshot's
         tell("building the index")
