@@ -269,14 +269,17 @@ def _reference_rows(kinds: np.ndarray) -> list[int]:
     return [int(r) for r in examples]
 
 
-def cached_queries(encoders: Encoders, texts: list[str], cache_dir: Path, purpose: str, show_progress: bool | None = None) -> list[np.ndarray]:
-    """`texts` encoded as customers' questions by each encoder, through a cache kept per
-    `purpose` (each cache keeps what its last use asked for, so purposes must not share one)."""
+def cached_queries(
+    encoders: Encoders, texts: list[str], cache_dir: Path, purpose: str, show_progress: bool | None = None, as_passages: bool = False
+) -> list[np.ndarray]:
+    """`texts` encoded as customers' questions by each encoder (as passages with `as_passages`),
+    through a cache kept per `purpose` (each cache keeps what its last use asked for, so
+    purposes must not share one)."""
     out = []
     for encoder in encoders.members:
         cache = EmbeddingCache(cache_dir, f"{encoder.name}:{purpose}", encoder.dim)
-        bar = _progress(len(texts), f"questions ({encoder.name})", show_progress)
-        out.append(cache.embed(texts, _Queries(encoder), progress=bar.update if bar else None))
+        bar = _progress(len(texts), f"{'passages' if as_passages else 'questions'} ({encoder.name})", show_progress)
+        out.append(cache.embed(texts, encoder if as_passages else _Queries(encoder), progress=bar.update if bar else None))
         if bar:
             bar.close()
         cache.save()

@@ -20,15 +20,13 @@ built as it always was. A vector loses SHARE of its language's mean, not all of 
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Collection, Iterable, Sequence
 
 import numpy as np
-
-from index.embedding_cache import EmbeddingCache
-from index.encoders import Encoder, Encoders
 
 MIN_MESSAGES = 10  # a language's own mean needs this many of its customers' messages
 MIN_LANGUAGES = 2
@@ -51,14 +49,14 @@ class Centring:
 
     @staticmethod
     def from_messages(
-        encoders: Encoders, messages: Iterable[tuple[str, str]], cache_dir: Path | None = None, kb_langs: Collection[str] = ()
+        messages: Iterable[tuple[str, str]], encode: Callable[[list[str], bool], Sequence[np.ndarray]], kb_langs: Collection[str] = ()
     ) -> "Centring | None":
         """The means of `messages` ((language as the engine read it, text), most recent first),
         or None when customers wrote fewer than MIN_LANGUAGES languages MIN_MESSAGES times each.
-        The KB's own languages (`kb_langs`) are left to `with_kb_languages`: the language of a
-        file is known, a message's is a guess, and the guesses that go wrong mostly land on the
-        KB's language (a Serbian question naming an English film). `cache_dir` keeps the
-        messages' vectors between reindexes."""
+        `encode(texts, as_passages)` gives each encoder's vectors of `texts`, as questions or as
+        passages. The KB's own languages (`kb_langs`) are left to `with_kb_languages`: the
+        language of a file is known, a message's is a guess, and the guesses that go wrong
+        mostly land on the KB's language (a Serbian question naming an English film)."""
         by_lang: dict[str, list[str]] = defaultdict(list)
         for lang, text in messages:
             if lang and text.strip() and len(by_lang[lang]) < PER_LANGUAGE:
@@ -68,18 +66,18 @@ class Centring:
         langs = tuple(sorted(lang for lang, texts in by_lang.items() if len(texts) >= MIN_MESSAGES and lang not in kb_langs))
         texts = [t for lang in langs for t in by_lang[lang]]
         owner = np.repeat(np.arange(len(langs)), [len(by_lang[lang]) for lang in langs])
-        query, passage = [], []
-        for encoder in encoders.members:
-            for mode, out in (("query", query), ("passage", passage)):
-                vectors = _encode(encoder, texts, mode, cache_dir) if texts else np.zeros((0, encoder.dim), np.float32)
-                out.append(_with_average(np.stack([vectors[owner == i].mean(axis=0) for i in range(len(langs))]) if langs else vectors))
-        return Centring(langs, tuple(query), tuple(passage))
+
+        def means(vectors: np.ndarray) -> np.ndarray:
+            return _with_average(np.stack([vectors[owner == i].mean(axis=0) for i in range(len(langs))]) if langs else vectors)
+
+        return Centring(langs, tuple(map(means, encode(texts, False))), tuple(map(means, encode(texts, True))))
 
     def with_kb_languages(self, langs: Sequence[str], passage: Sequence[np.ndarray], query: Sequence[np.ndarray]) -> "Centring":
         """These means plus one for each language of the KB's titles and example questions that
         has none yet: their mean, from their vectors per encoder in both modes (rows as in
         `langs`). The languages' average (the last row) is then taken again over all."""
-        own = [lang for lang in sorted(set(langs)) if lang not in self.langs and list(langs).count(lang) >= MIN_MESSAGES]
+        counts = Counter(langs)
+        own = [lang for lang in sorted(counts) if lang not in self.place and counts[lang] >= MIN_MESSAGES]
         if not own:
             return self
         where = np.asarray(langs)
@@ -97,10 +95,9 @@ class Centring:
         messages moves by 0.2-0.6 of it between two samples of one traffic; from 200, less.)"""
         if other is None or len(other.query) != len(self.query):
             return False
-        place = {lang: i for i, lang in enumerate(other.langs)}
-        if any(lang not in place for lang in self.langs):
+        if any(lang not in other.place for lang in self.langs):
             return False
-        rows = [place[lang] for lang in self.langs]
+        rows = [other.place[lang] for lang in self.langs]
         for mine, theirs in zip(self.query + self.passage, other.query + other.passage):
             spread = float(np.linalg.norm(theirs[:-1] - theirs[-1], axis=1).mean())
             if rows and float(np.linalg.norm(mine[:-1] - theirs[rows], axis=1).max()) > shift * spread:
@@ -110,9 +107,14 @@ class Centring:
     def centre(self, encoder: int, vectors: np.ndarray, langs: Sequence[str | None], mode: str) -> np.ndarray:
         """`vectors` (one row per text, encoded as `mode`) with their languages' means taken off, unit length."""
         means = (self.query if mode == "query" else self.passage)[encoder]
-        place = {lang: i for i, lang in enumerate(self.langs)}
-        centred = np.asarray(vectors, np.float32) - SHARE * means[[place.get(lang, len(self.langs)) for lang in langs]]
+        rows = [self.place.get(lang, len(self.langs)) for lang in langs]  # type: ignore[arg-type]
+        centred = np.asarray(vectors, np.float32) - SHARE * means[rows]
         return np.ascontiguousarray(centred / np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-9), dtype=np.float32)
+
+    @cached_property
+    def place(self) -> dict[str, int]:
+        """Each language's row in the means (a language not there takes the last, the average)."""
+        return {lang: i for i, lang in enumerate(self.langs)}
 
     @property
     def key(self) -> str:
@@ -151,21 +153,3 @@ def part_languages(langs: Sequence[str], kinds: Sequence[str], texts: Sequence[s
     if language_of is None:
         return list(langs)
     return [language_of(text) if kind == "question" else lang for lang, kind, text in zip(langs, kinds, texts)]
-
-
-class _Side:
-    """An encoder seen through one of its two sides, for the embedding cache."""
-
-    def __init__(self, encoder: Encoder, mode: str) -> None:
-        self.encode = encoder.encode_queries if mode == "query" else encoder.encode
-        self.forkable = getattr(encoder, "forkable", True)
-
-
-def _encode(encoder: Encoder, texts: list[str], mode: str, cache_dir: Path | None) -> np.ndarray:
-    side = _Side(encoder, mode)
-    if cache_dir is None:
-        return side.encode(texts)
-    cache = EmbeddingCache(cache_dir, f"{encoder.name}:centring-{mode}", encoder.dim)
-    vectors = cache.embed(texts, side)  # type: ignore[arg-type]
-    cache.save()
-    return vectors

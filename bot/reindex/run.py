@@ -34,7 +34,7 @@ from bot.store.connect import open_store
 from bot.store.model import Store, utc_now
 from bot.store.sql_translations import SQLTranslationChecks, open_translation_checks
 from bot.suggestions.proof import Proof, after_reindex, describe_proofs
-from index.build import BuildReport, build_snapshot, builds_folder, publish
+from index.build import BuildReport, build_snapshot, builds_folder, cached_queries, publish
 from index.centring import Centring
 from index.encoders import Encoder, Encoders, as_encoders, make_encoders
 from index.kb import KnowledgeBase, ParsedArticles, load_kb
@@ -207,8 +207,10 @@ def _language_centring(
     finally:
         if store is None:
             own.close()
-    encoders = as_encoders(encoder)
-    centring = Centring.from_messages(encoders, messages, builds_folder(settings.index_dir), kb_langs)
+    encoders, cache = as_encoders(encoder), builds_folder(settings.index_dir)
+    # Kept beside the snapshots, as the probes' vectors are: a reindex encodes only new questions.
+    encode = lambda texts, passages: cached_queries(encoders, texts, cache, "centring-" + ("passage" if passages else "query"), as_passages=passages)  # noqa: E731
+    centring = Centring.from_messages(messages, encode, kb_langs)
     if centring is not None and Path(settings.index_dir).is_dir():
         # Means that barely moved keep the live ones: the index's vectors, its graph and its
         # calibration then carry over, and answers do not shift with every day's traffic.

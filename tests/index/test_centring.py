@@ -7,7 +7,6 @@ import pytest
 
 from index.build import build_snapshot, publish
 from index.centring import MIN_MESSAGES, SHARE, Centring
-from index.encoders import as_encoders
 from index.kb import load_kb
 from index.search import SearchIndex
 from tests.conftest import write_article
@@ -28,7 +27,7 @@ class LanguageEncoder:
             lang = [1.5 * ((LANGS[1] if text.startswith("[kk] ") else LANGS[0]) == name) for name in LANGS]
             vector = np.array([*lang, *(text.count(t) for t in TOPICS), 0.1], dtype=np.float32)
             out.append(vector / np.linalg.norm(vector))
-        return np.stack(out)
+        return np.stack(out) if out else np.zeros((0, self.dim), np.float32)
 
     encode_queries = encode
 
@@ -37,23 +36,27 @@ def language_of(text: str) -> str:
     return "kk" if text.startswith("[kk] ") else "en"
 
 
+def means(asked: list[tuple[str, str]], kb_langs: tuple[str, ...] = ()) -> Centring | None:
+    """The means of `asked`, encoded by LanguageEncoder (the same vectors as questions and as passages)."""
+    return Centring.from_messages(asked, lambda texts, passages: [LanguageEncoder().encode(texts)], kb_langs)
+
+
 def messages(per_language: int = 12) -> list[tuple[str, str]]:
     """Customers' questions on every topic in both languages, newest first."""
     return [(lang, f"{'[kk] ' if lang == 'kk' else ''}about {TOPICS[i % len(TOPICS)]}") for i in range(per_language) for lang in LANGS]
 
 
 def test_no_means_until_two_languages_have_enough_messages() -> None:
-    encoders = as_encoders(LanguageEncoder())
-    assert Centring.from_messages(encoders, [m for m in messages() if m[0] == "en"]) is None
+    assert means([m for m in messages() if m[0] == "en"]) is None
     few_kk = [m for m in messages() if m[0] == "en"] + [m for m in messages() if m[0] == "kk"][: MIN_MESSAGES - 1]
-    assert Centring.from_messages(encoders, few_kk) is None
-    centring = Centring.from_messages(encoders, messages())
+    assert means(few_kk) is None
+    centring = means(messages())
     assert centring is not None and centring.langs == ("en", "kk")
 
 
 def test_each_language_loses_its_own_mean_and_an_unknown_one_the_average(tmp_path: Path) -> None:
     encoder = LanguageEncoder()
-    centring = Centring.from_messages(as_encoders(encoder), messages())
+    centring = means(messages())
     assert centring is not None
     kk_mean = encoder.encode([t for lang, t in messages() if lang == "kk"]).mean(axis=0)
     assert np.allclose(centring.query[0][1], kk_mean, atol=1e-6)
@@ -75,7 +78,7 @@ def test_each_language_loses_its_own_mean_and_an_unknown_one_the_average(tmp_pat
 def test_the_kbs_own_languages_take_their_means_from_its_examples() -> None:
     encoder = LanguageEncoder()
     # Customers wrote English and Kazakh; English is the KB's: its mean comes from the KB.
-    centring = Centring.from_messages(as_encoders(encoder), messages(), kb_langs=("en",))
+    centring = means(messages(), kb_langs=("en",))
     assert centring is not None and centring.langs == ("kk",)
     examples = [f"how do I {t}" for t in TOPICS] * 3
     vectors = encoder.encode(examples)
@@ -85,18 +88,17 @@ def test_the_kbs_own_languages_take_their_means_from_its_examples() -> None:
     assert np.allclose(completed.query[0][-1], (centring.query[0][0] + vectors.mean(axis=0)) / 2, atol=1e-6)
     assert completed.with_kb_languages(["en"] * len(examples), [vectors * 0], [vectors * 0]) is completed  # a mean it has is kept
     # Customers who all write the KB's languages give no means of their own.
-    only_kb = Centring.from_messages(as_encoders(encoder), messages(), kb_langs=("en", "kk"))
+    only_kb = means(messages(), kb_langs=("en", "kk"))
     assert only_kb is not None and only_kb.langs == ()
 
 
 def test_means_that_barely_moved_are_close_and_new_languages_are_not() -> None:
-    encoders = as_encoders(LanguageEncoder())
-    before = Centring.from_messages(encoders, messages())
-    same = Centring.from_messages(encoders, messages()[2:])  # one message fewer per language
+    before = means(messages())
+    same = means(messages()[2:])  # one message fewer per language
     assert same is not None and same.close_to(before)
-    moved = Centring.from_messages(encoders, [(lang, f"{'[kk] ' if lang == 'kk' else ''}about invoice") for lang, _ in messages()])
+    moved = means([(lang, f"{'[kk] ' if lang == 'kk' else ''}about invoice") for lang, _ in messages()])
     assert moved is not None and not moved.close_to(before)
-    more = Centring.from_messages(encoders, messages() + [("de", f"x {i}") for i in range(MIN_MESSAGES)])
+    more = means(messages() + [("de", f"x {i}") for i in range(MIN_MESSAGES)])
     assert more is not None and not more.close_to(before)
     assert not same.close_to(None)
 
@@ -119,7 +121,7 @@ def _search(kb: Path, tmp_path: Path, name: str, centring: Centring | None) -> S
 
 
 def test_a_question_finds_the_article_about_it_not_the_one_with_a_question_in_its_language(kb: Path, tmp_path: Path) -> None:
-    centring = Centring.from_messages(as_encoders(LanguageEncoder()), messages())
+    centring = means(messages())
     raw = _search(kb, tmp_path, "raw", None)
     centred = _search(kb, tmp_path, "centred", centring)
     question = LanguageEncoder().encode_queries(["[kk] export"])[0]
@@ -133,9 +135,8 @@ def test_a_question_finds_the_article_about_it_not_the_one_with_a_question_in_it
 
 
 def test_an_edit_reuses_the_graph_only_while_the_means_stay_the_same(kb: Path, tmp_path: Path) -> None:
-    encoders = as_encoders(LanguageEncoder())
-    centring = Centring.from_messages(encoders, messages())
-    other = Centring.from_messages(encoders, [(lang, f"{'[kk] ' if lang == 'kk' else ''}about invoice") for lang, _ in messages()])
+    centring = means(messages())
+    other = means([(lang, f"{'[kk] ' if lang == 'kk' else ''}about invoice") for lang, _ in messages()])
 
     def build(means: Centring | None) -> str:
         snapshot, report = build_snapshot(load_kb(kb), LanguageEncoder(), tmp_path / "index", ann_min_vectors=1, centring=means, language_of=language_of)
